@@ -1,0 +1,30 @@
+# 医保便民服务指标监测 — the two commands a newcomer runs: `make run` and `make test`.
+PY := .venv/bin/python
+DB ?= data/warehouse.duckdb
+export GX_ANALYTICS_ENABLED := false
+export FONTCONFIG_FILE := $(CURDIR)/pipelines/bulletin_fonts.conf
+
+.PHONY: setup run test bench soak init demo clean
+
+setup:
+	@bash scripts/setup.sh
+
+init: setup
+	@$(PY) -m pipelines init --db $(DB)
+
+run: init
+	@$(PY) -m pipelines demo --db $(DB) --if-empty
+	@$(PY) -m pipelines users ensure-admin --db $(DB)
+	@$(PY) app.py --db $(DB)
+
+test: setup
+	@$(PY) -m pytest -q --headless tests; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected" >&2; exit 1; fi; exit $$rc
+
+bench: setup
+	@$(PY) -m bench.run
+
+soak: setup
+	@$(PY) -m pytest -q --headless -m soak tests
+
+clean:
+	rm -rf .venv artifacts

@@ -1,0 +1,233 @@
+"""The warehouse: opening the DuckDB file and migrating its schema.
+
+Schema changes are ordered migrations recorded in `schema_version`; a migration never drops
+user data. DuckDB allows one writing process per file: `connect` turns the lock error into a
+Chinese message that says what to do (the dashboard server owns the warehouse while it runs).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+
+DEFAULT_DB = "data/warehouse.duckdb"
+
+
+class WarehouseBusy(RuntimeError):
+    """Another process holds the warehouse file."""
+
+
+# Each entry: (version, description, SQL). Append only; never edit an applied migration.
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (1, "initial schema", """
+    CREATE TABLE regions (
+        code VARCHAR PRIMARY KEY,
+        name VARCHAR NOT NULL,
+        parent_code VARCHAR,
+        jurisdiction_code VARCHAR NOT NULL,
+        level VARCHAR,
+        depth INTEGER NOT NULL,
+        sort_order INTEGER NOT NULL,
+        active BOOLEAN NOT NULL DEFAULT TRUE
+    );
+    CREATE TABLE region_aliases (
+        alias VARCHAR PRIMARY KEY,
+        region_code VARCHAR NOT NULL
+    );
+    CREATE TABLE indicators (
+        code VARCHAR PRIMARY KEY,
+        name VARCHAR NOT NULL,
+        unit VARCHAR NOT NULL,
+        kind VARCHAR NOT NULL,            -- ratio | count | mean
+        frequency VARCHAR NOT NULL,       -- 月度 | 季度 | 年度
+        aggregation VARCHAR NOT NULL,     -- flow | stock
+        direction VARCHAR NOT NULL,       -- higher | lower
+        numerator_label VARCHAR NOT NULL,
+        denominator_label VARCHAR,
+        is_share BOOLEAN NOT NULL,
+        scale DOUBLE NOT NULL,            -- 100 for %, 1 otherwise
+        tolerance DOUBLE NOT NULL,        -- pp for %, fraction of the target otherwise
+        source VARCHAR,
+        sort_order INTEGER NOT NULL
+    );
+    CREATE TABLE indicator_aliases (
+        alias VARCHAR PRIMARY KEY,
+        indicator_code VARCHAR NOT NULL
+    );
+    CREATE TABLE plans (
+        code VARCHAR PRIMARY KEY,
+        title VARCHAR NOT NULL,
+        doc_number VARCHAR,
+        issued DATE,
+        jurisdiction_code VARCHAR NOT NULL,
+        year_from INTEGER NOT NULL,
+        year_to INTEGER NOT NULL,
+        source_file VARCHAR
+    );
+    -- Versioned: a changed target closes the old row (valid_to) and opens a new one.
+    CREATE SEQUENCE target_seq;
+    CREATE TABLE targets (
+        target_id BIGINT PRIMARY KEY DEFAULT nextval('target_seq'),
+        target_key VARCHAR NOT NULL,      -- plan|indicator|region|tier|timing|effective
+        plan_code VARCHAR NOT NULL,
+        indicator_code VARCHAR NOT NULL,
+        region_code VARCHAR NOT NULL,
+        tier VARCHAR NOT NULL,
+        comparator VARCHAR NOT NULL,      -- >= | <=
+        value DOUBLE NOT NULL,
+        timing VARCHAR NOT NULL,          -- year | deadline | from
+        year_from INTEGER NOT NULL,       -- first year whose periods are measured against it
+        deadline DATE,
+        effective DATE NOT NULL,          -- applies to periods ending on/after this date
+        basis VARCHAR NOT NULL,
+        clause VARCHAR,
+        text VARCHAR,
+        origin VARCHAR NOT NULL,          -- file it was loaded from, or 'web:<user>'
+        valid_from TIMESTAMP NOT NULL,
+        valid_to TIMESTAMP
+    );
+    CREATE SEQUENCE baseline_seq;
+    CREATE TABLE baselines (
+        baseline_id BIGINT PRIMARY KEY DEFAULT nextval('baseline_seq'),
+        baseline_key VARCHAR NOT NULL,
+        plan_code VARCHAR NOT NULL,
+        indicator_code VARCHAR NOT NULL,
+        region_code VARCHAR NOT NULL,
+        period VARCHAR NOT NULL,
+        value DOUBLE NOT NULL,
+        clause VARCHAR,
+        origin VARCHAR NOT NULL,
+        valid_from TIMESTAMP NOT NULL,
+        valid_to TIMESTAMP
+    );
+    CREATE SEQUENCE submission_seq;
+    CREATE TABLE submissions (
+        submission_id BIGINT PRIMARY KEY DEFAULT nextval('submission_seq'),
+        content_hash VARCHAR NOT NULL,
+        file_name VARCHAR NOT NULL,
+        archive_path VARCHAR,
+        uploaded_by VARCHAR NOT NULL,
+        channel VARCHAR NOT NULL,         -- cli | web | api | demo
+        uploaded_at TIMESTAMP NOT NULL,
+        status VARCHAR NOT NULL,          -- accepted | rejected
+        layout VARCHAR,                   -- template | long
+        row_count INTEGER NOT NULL DEFAULT 0,
+        revision_count INTEGER NOT NULL DEFAULT 0,
+        regions VARCHAR[],
+        periods VARCHAR[],
+        warnings JSON,
+        errors JSON
+    );
+    -- One row per reported value. The current value of (region, period, indicator) is the one
+    -- with superseded_at NULL; earlier ones stay with the time they were replaced.
+    CREATE SEQUENCE value_seq;
+    CREATE TABLE return_values (
+        value_id BIGINT PRIMARY KEY DEFAULT nextval('value_seq'),
+        submission_id BIGINT NOT NULL,
+        region_code VARCHAR NOT NULL,
+        indicator_code VARCHAR NOT NULL,
+        period VARCHAR NOT NULL,          -- 2024-03 | 2024Q1 | 2024
+        period_type VARCHAR NOT NULL,     -- M | Q | Y
+        year INTEGER NOT NULL,
+        month_from INTEGER NOT NULL,      -- first and last month the value covers
+        month_to INTEGER NOT NULL,
+        numerator DOUBLE NOT NULL,
+        denominator DOUBLE,
+        note VARCHAR,
+        loaded_at TIMESTAMP NOT NULL,
+        superseded_at TIMESTAMP,
+        superseded_by BIGINT
+    );
+    CREATE INDEX return_values_key ON return_values(region_code, indicator_code, period);
+    CREATE TABLE value_lineage (
+        value_id BIGINT PRIMARY KEY,
+        file_name VARCHAR NOT NULL,
+        sheet VARCHAR NOT NULL,
+        row_number INTEGER NOT NULL,
+        numerator_cell VARCHAR NOT NULL,
+        denominator_cell VARCHAR
+    );
+    CREATE TABLE users (
+        name VARCHAR PRIMARY KEY,
+        role VARCHAR NOT NULL,            -- admin | reporter | viewer
+        region_code VARCHAR,
+        password_hash VARCHAR NOT NULL,
+        disabled BOOLEAN NOT NULL DEFAULT FALSE,
+        created_at TIMESTAMP NOT NULL
+    );
+    CREATE TABLE api_tokens (
+        token_hash VARCHAR PRIMARY KEY,
+        user_name VARCHAR NOT NULL,
+        created_at TIMESTAMP NOT NULL,
+        revoked_at TIMESTAMP
+    );
+    CREATE SEQUENCE audit_seq;
+    CREATE TABLE audit_log (
+        audit_id BIGINT PRIMARY KEY DEFAULT nextval('audit_seq'),
+        logged_at TIMESTAMP NOT NULL,
+        actor VARCHAR NOT NULL,
+        action VARCHAR NOT NULL,
+        subject VARCHAR,
+        outcome VARCHAR NOT NULL,
+        detail JSON
+    );
+    CREATE TABLE settings (
+        key VARCHAR PRIMARY KEY,
+        value VARCHAR NOT NULL
+    );
+    INSERT INTO settings VALUES ('due_day.月度', '10'), ('due_day.季度', '15'), ('due_day.年度', '31');
+    """),
+]
+
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+def connect(path: str | os.PathLike = DEFAULT_DB, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse, turning DuckDB's lock error into a message that says what to do."""
+    path = Path(path)
+    if read_only and not path.exists():
+        raise FileNotFoundError(f"数据仓库 {path} 不存在：请先运行 python -m pipelines init --db {path}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise WarehouseBusy(
+                f"数据仓库 {path} 正被另一个进程占用（通常是正在运行的看板服务 app.py）。"
+                "请通过网页“报送”页面或 POST /api/returns 提交，或先停止该服务后再运行此命令。"
+            ) from exc
+        raise
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """Apply pending migrations in order, each in its own transaction. Returns those applied."""
+    con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, "
+                "description VARCHAR, applied_at TIMESTAMP DEFAULT current_timestamp)")
+    done = {r[0] for r in con.execute("SELECT version FROM schema_version").fetchall()}
+    applied = []
+    for version, description, sql in MIGRATIONS:
+        if version in done:
+            continue
+        con.execute("BEGIN")
+        try:
+            con.execute(sql)
+            con.execute("INSERT INTO schema_version (version, description) VALUES (?, ?)",
+                        [version, description])
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        applied.append(version)
+    return applied
+
+
+def audit(con: duckdb.DuckDBPyConnection, actor: str, action: str, subject: str | None,
+          outcome: str, detail: dict | None = None) -> None:
+    """Append one line to the audit log (never updated or deleted by the app)."""
+    import json
+    con.execute(
+        "INSERT INTO audit_log (logged_at, actor, action, subject, outcome, detail) "
+        "VALUES (now()::TIMESTAMP, ?, ?, ?, ?, ?)",
+        [actor, action, subject, outcome, json.dumps(detail or {}, ensure_ascii=False)],
+    )
