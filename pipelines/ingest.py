@@ -1,0 +1,198 @@
+"""Ingest returns: read, extract, validate (GX, one run per batch), archive, load, audit.
+
+The CLI, the web upload, the HTTP API and the demo all come through `ingest_files`. A file is
+accepted whole or rejected whole: errors load nothing; a rejected file is recorded with its
+errors. The original bytes are archived under `<archive_dir>/<hash[:2]>/<sha256>.<ext>` before
+anything is loaded. The same content twice is a no-op ("duplicate").
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import db
+from .extract import Extraction, Issue, extract
+from .load import SubmissionMeta, load_rows, record_rejection
+from .validate import CatalogView, validate
+from .workbook import WorkbookError, read_workbook
+
+__all__ = ["FileOutcome", "Issue", "ingest_files", "archive_path_for"]
+
+
+@dataclass
+class FileOutcome:
+    path: Path | None
+    file_name: str
+    content_hash: str
+    status: str                      # accepted | rejected | duplicate
+    rows: int = 0
+    new: int = 0
+    revisions: int = 0
+    unchanged: int = 0
+    errors: list[Issue] = field(default_factory=list)
+    warnings: list[Issue] = field(default_factory=list)
+    submission_id: int | None = None
+    scope_violation: bool = False
+    layout: str | None = None
+    archive_path: str | None = None
+    dry_run: bool = False
+
+    def line(self) -> str:
+        """One line for the command line, in Chinese, with every error and warning."""
+        warn = ""
+        if self.warnings:
+            warn = f"；警告 {len(self.warnings)} 条：" + "；".join(str(w) for w in self.warnings)
+        if self.status == "duplicate":
+            return (f"重复 {self.file_name}：与已接收的报送 #{self.submission_id} 内容完全相同，"
+                    "未做任何更改")
+        if self.status == "rejected":
+            return (f"退回 {self.file_name}：{len(self.errors)} 个错误，未载入任何数据：" +
+                    "；".join(str(e) for e in self.errors) + warn)
+        verb = "校验通过（未写入）" if self.dry_run else "已接收"
+        return (f"{verb} {self.file_name}：{self.rows} 行（新增 {self.new}，更正 {self.revisions}，"
+                f"未变 {self.unchanged}）" + warn)
+
+    def as_dict(self) -> dict:
+        return {"file_name": self.file_name, "content_hash": self.content_hash, "status": self.status,
+                "rows": self.rows, "new": self.new, "revisions": self.revisions,
+                "unchanged": self.unchanged, "submission_id": self.submission_id,
+                "scope_violation": self.scope_violation, "layout": self.layout,
+                "errors": [e.as_dict() for e in self.errors],
+                "warnings": [w.as_dict() for w in self.warnings]}
+
+
+def archive_path_for(archive_dir, content_hash: str, file_name: str) -> Path:
+    ext = Path(file_name).suffix.lower().lstrip(".") or "bin"
+    return Path(archive_dir) / content_hash[:2] / f"{content_hash}.{ext}"
+
+
+def _archive(archive_dir, content_hash: str, file_name: str, data: bytes) -> Path:
+    target = archive_path_for(archive_dir, content_hash, file_name)
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(target.name + f".{os.getpid()}.part")
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+    return target
+
+
+def _read_input(item) -> tuple[Path | None, str, bytes]:
+    """A path, or a (file_name, bytes) pair (web uploads)."""
+    if isinstance(item, tuple):
+        name, data = item
+        return None, str(name), bytes(data)
+    path = Path(item)
+    return path, path.name, path.read_bytes()
+
+
+def ingest_files(con, paths, *, user: str = "cli", channel: str = "cli", archive_dir="data/raw",
+                 allowed_regions: set[str] | None = None, dry_run: bool = False,
+                 today: dt.date | None = None, fail_after: int | None = None,
+                 now: dt.datetime | list[dt.datetime] | None = None) -> list[FileOutcome]:
+    """Validate and load a batch of returns; one FileOutcome per input, in order.
+
+    `now` is the upload time recorded for the submissions (default: the current time), or a
+    list with one time per input (the demo replays a history of uploads in one batch).
+
+    `dry_run` validates and reports without writing anything (upload preview).
+    `fail_after` injects a crash inside the load transaction (tests of atomicity).
+    """
+    cat = CatalogView.load(con)
+    outcomes: list[FileOutcome] = []
+    extractions: list[Extraction] = []
+    pending: list[tuple[int, bytes]] = []          # (outcome index, bytes) of files to validate
+    seen: dict[str, int] = {}
+    for item in paths:
+        path, name, data = _read_input(item)
+        digest = hashlib.sha256(data).hexdigest()
+        out = FileOutcome(path, name, digest, "accepted", dry_run=dry_run)
+        outcomes.append(out)
+        earlier = con.execute("SELECT submission_id, row_count FROM submissions WHERE content_hash = ? "
+                              "AND status = 'accepted' ORDER BY submission_id LIMIT 1", [digest]).fetchone()
+        if earlier is not None or digest in seen:
+            out.status = "duplicate"
+            out.submission_id = earlier[0] if earlier else None
+            out.rows = out.unchanged = earlier[1] if earlier else outcomes[seen[digest]].rows
+            continue
+        seen[digest] = len(outcomes) - 1
+        try:
+            wb = read_workbook(data, name)
+        except WorkbookError as exc:
+            out.errors.append(Issue("error", exc.sheet, exc.cell, str(exc)))
+            extractions.append(Extraction(name))
+            pending.append((len(outcomes) - 1, data))
+            continue
+        extractions.append(extract(wb, name, cat.region))
+        pending.append((len(outcomes) - 1, data))
+
+    checked = validate(con, extractions, allowed_regions=allowed_regions, today=today, catalog=cat)
+    for (index, data), ex, result in zip(pending, extractions, checked):
+        out = outcomes[index]
+        out.layout = ex.layout
+        out.errors += result.errors
+        out.warnings = result.warnings
+        out.scope_violation = result.scope_violation
+        if out.errors:
+            out.status = "rejected"
+        else:
+            out.rows = len(result.rows)
+            out.new = out.rows
+        if dry_run:
+            if out.status == "accepted":
+                out.new, out.revisions, out.unchanged = _preview_counts(con, result.rows)
+            continue
+        out.archive_path = str(_archive(archive_dir, out.content_hash, out.file_name, data))
+        at = now[index] if isinstance(now, (list, tuple)) else now
+        if out.status == "rejected":
+            _record_rejected(con, out, user, channel, at)
+            continue
+        meta = SubmissionMeta(out.file_name, out.content_hash, user, channel, ex.layout, out.archive_path,
+                              [w.as_dict() for w in out.warnings])
+        loaded = load_rows(con, result.rows, meta, fail_after=fail_after, now=at)
+        out.submission_id = loaded.submission_id
+        if loaded.duplicate_file:
+            out.status = "duplicate"
+        out.rows, out.new, out.revisions, out.unchanged = loaded.rows, loaded.new, loaded.revisions, loaded.unchanged
+        db.audit(con, user, "ingest", out.file_name, out.status,
+                 {"channel": channel, "content_hash": out.content_hash, "submission_id": out.submission_id,
+                  "rows": out.rows, "new": out.new, "revisions": out.revisions,
+                  "warnings": len(out.warnings)})
+    return outcomes
+
+
+def _record_rejected(con, out: FileOutcome, user: str, channel: str, now: dt.datetime | None = None) -> None:
+    con.execute("BEGIN")
+    try:
+        out.submission_id = record_rejection(con, out.file_name, out.content_hash, user, channel,
+                                             [e.as_dict() for e in out.errors],
+                                             [w.as_dict() for w in out.warnings], now=now)
+        con.execute("UPDATE submissions SET archive_path = ?, layout = ? WHERE submission_id = ?",
+                    [out.archive_path, out.layout, out.submission_id])
+        db.audit(con, user, "ingest", out.file_name, "rejected",
+                 {"channel": channel, "content_hash": out.content_hash, "submission_id": out.submission_id,
+                  "errors": [str(e) for e in out.errors[:50]], "error_count": len(out.errors),
+                  "scope_violation": out.scope_violation})
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _preview_counts(con, rows) -> tuple[int, int, int]:
+    """(new, revisions, unchanged) the rows would produce, read-only."""
+    new = revisions = unchanged = 0
+    for r in rows:
+        cur = con.execute("SELECT numerator, denominator FROM return_values WHERE region_code = ? AND "
+                          "indicator_code = ? AND period = ? AND superseded_at IS NULL",
+                          [r.region_code, r.indicator_code, r.period.code]).fetchone()
+        if cur is None:
+            new += 1
+        elif float(cur[0]) == float(r.numerator) and (cur[1] is None) == (r.denominator is None) and \
+                (cur[1] is None or float(cur[1]) == float(r.denominator)):
+            unchanged += 1
+        else:
+            revisions += 1
+    return new, revisions, unchanged

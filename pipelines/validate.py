@@ -1,0 +1,403 @@
+"""Validate extracted returns with great-expectations, suites built from the catalog.
+
+All files of a batch are checked as ONE frame (a GX run costs a fixed ~20 ms per expectation,
+whatever the row count), and every failure is mapped back to its file, sheet and cell.
+The value sets (known regions, indicators, allowed periods, the uploader's regions) are suite
+parameters read from the warehouse catalog, so suites are built once per process and reused.
+
+Errors block a file; warnings (stock values that fall, rates that jump, denominators that
+swing) are reported and do not block.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import threading
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from .cells import match_key
+from .extract import Extraction, Issue, RawRow
+from .load import ReturnRow
+from .periods import Period, PeriodError, parse_period
+
+RATE_JUMP_PP = 20.0
+DENOMINATOR_SWING = 0.30
+_UNREADABLE = 10**7        # period_index of a period that could not be read: fails "period"
+
+# Allowed (kind, numerator state | denominator state) pairs: the catalog's rules for each kind.
+_NUM_OK = ("zero", "pos", "bad")
+SHAPES = {  # kind -> allowed "numerator state|denominator state"
+    "ratio": [f"{n}|{d}" for n in _NUM_OK for d in ("pos", "bad")],
+    "mean": [f"{n}|{d}" for n in _NUM_OK for d in ("pos", "bad")],
+    "count": [f"{n}|{d}" for n in _NUM_OK for d in ("empty", "bad")],
+}
+
+
+@dataclass
+class CatalogView:
+    """The parts of the warehouse catalog validation needs (read once per batch)."""
+    region_by_key: dict[str, str]
+    region_names: dict[str, str]
+    indicator_by_key: dict[str, str]
+    indicators: dict[str, dict]
+
+    @classmethod
+    def load(cls, con) -> "CatalogView":
+        regions = con.execute("SELECT code, name FROM regions WHERE active ORDER BY sort_order").fetchall()
+        by_key: dict[str, str] = {}
+        for code, name in regions:
+            by_key.setdefault(match_key(code), code)
+        for code, name in regions:
+            by_key.setdefault(match_key(name), code)
+        for alias, code in con.execute("SELECT alias, region_code FROM region_aliases").fetchall():
+            by_key.setdefault(match_key(alias), code)
+        cur = con.execute("SELECT code, name, unit, kind, frequency, aggregation, is_share, scale "
+                          "FROM indicators ORDER BY sort_order")
+        cols = [d[0] for d in cur.description]
+        inds = {r[0]: dict(zip(cols, r)) for r in cur.fetchall()}
+        ind_by_key: dict[str, str] = {}
+        for code, ind in inds.items():
+            ind_by_key.setdefault(match_key(code), code)
+            ind_by_key.setdefault(match_key(ind["name"]), code)
+        for alias, code in con.execute("SELECT alias, indicator_code FROM indicator_aliases").fetchall():
+            ind_by_key.setdefault(match_key(alias), code)
+        return cls(by_key, dict(regions), ind_by_key, inds)
+
+    def region(self, text: str) -> str | None:
+        return self.region_by_key.get(match_key(text))
+
+
+@dataclass
+class FileValidation:
+    rows: list[ReturnRow] = field(default_factory=list)
+    errors: list[Issue] = field(default_factory=list)
+    warnings: list[Issue] = field(default_factory=list)
+    scope_violation: bool = False
+
+
+# ---------------------------------------------------------------- GX: one context per process
+class _Engine:
+    """Lazily created GX ephemeral context, datasource and suites (cached by variant)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._ready = False
+        self._suites: dict[tuple, object] = {}
+
+    def _init(self):
+        os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+        self.gx = gx
+        self.ctx = gx.get_context(mode="ephemeral")
+        self.ctx.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+        asset = self.ctx.data_sources.add_pandas("returns").add_dataframe_asset("rows")
+        self.batch_definition = asset.add_batch_definition_whole_dataframe("batch")
+        self._ready = True
+
+    def suite(self, checks: tuple[str, ...]):
+        import great_expectations.expectations as gxe
+        with self._lock:
+            if not self._ready:
+                self._init()
+            if checks not in self._suites:
+                suite = self.gx.ExpectationSuite(name="returns_" + "_".join(checks))
+                for name in checks:
+                    suite.add_expectation(_EXPECTATIONS[name](gxe))
+                self._suites[checks] = self.ctx.suites.add(suite)
+            return self._suites[checks]
+
+    def run(self, frame: pd.DataFrame, checks: tuple[str, ...], params: dict) -> list:
+        """Failed expectation results (with every unexpected row index).
+
+        Two passes: BOOLEAN_ONLY over the whole suite (cheap), then COMPLETE only for the
+        expectations that failed, to get the rows. A clean batch pays for the first pass only.
+        """
+        suite = self.suite(checks)   # creates the context on first use
+        batch = self.batch_definition.get_batch(batch_parameters={"dataframe": frame})
+        first = batch.validate(suite, result_format="BOOLEAN_ONLY", expectation_parameters=params)
+        _raise_on_exception(first.results)
+        failed = tuple(r.expectation_config.meta["check"] for r in first.results if not r.success)
+        if not failed:
+            return []
+        second = batch.validate(self.suite(failed), result_format="COMPLETE", expectation_parameters=params)
+        _raise_on_exception(second.results)
+        return [r for r in second.results if not r.success]
+
+
+def _raise_on_exception(results) -> None:
+    for res in results:
+        if res.exception_info and res.exception_info.get("raised_exception"):
+            check = (res.expectation_config.meta or {}).get("check")
+            raise RuntimeError(f"GX 校验执行失败（{check}）：{res.exception_info.get('exception_message')}")
+
+
+def _ex(cls_name: str, check: str, level: str, **kw):
+    def make(gxe):
+        return getattr(gxe, cls_name)(meta={"check": check, "level": level}, **kw)
+    return make
+
+
+# The suite, from the catalog: value sets are parameters filled from the warehouse per batch.
+_EXPECTATIONS = {
+    "region": _ex("ExpectColumnValuesToBeInSet", "region", "error", column="region_code",
+                  value_set={"$PARAMETER": "accepted_regions"}),
+    "indicator": _ex("ExpectColumnValuesToBeInSet", "indicator", "error", column="indicator_code",
+                     value_set={"$PARAMETER": "indicator_codes"}),
+    "period": _ex("ExpectColumnValuesToBeBetween", "period", "error", column="period_index",
+                  max_value={"$PARAMETER": "last_reportable_month"}),
+    "shape": _ex("ExpectColumnValuesToBeInSet", "shape", "error", column="kind_shape",
+                 value_set=[f"{k}:{s}" for k, shapes in SHAPES.items() for s in shapes] + ["?:?"]),
+    "share": _ex("ExpectColumnPairValuesAToBeGreaterThanB", "share", "error", column_A="share_denominator",
+                 column_B="numerator", or_equal=True, ignore_row_if="either_value_is_missing"),
+    "unique": _ex("ExpectColumnValuesToBeUnique", "unique", "error", column="value_key"),
+    "stock_fall": _ex("ExpectColumnValuesToBeBetween", "stock_fall", "warning", column="stock_drop",
+                      max_value=0),
+    "rate_jump": _ex("ExpectColumnValuesToBeBetween", "rate_jump", "warning", column="rate_change_pp",
+                     max_value=RATE_JUMP_PP),
+    "den_swing": _ex("ExpectColumnValuesToBeBetween", "den_swing", "warning", column="den_change",
+                     max_value=DENOMINATOR_SWING),
+}
+# An expectation runs only when its column holds something (an all-empty column passes trivially).
+_DOMAIN = {"share": "share_denominator", "stock_fall": "stock_drop", "rate_jump": "rate_change_pp",
+           "den_swing": "den_change"}
+
+_ENGINE = _Engine()
+
+
+def warm_up() -> None:
+    """Create the GX context and the common suites now (e.g. at server start)."""
+    for checks in (("region", "indicator", "period", "shape", "unique"),):
+        _ENGINE.suite(checks)
+
+
+# ---------------------------------------------------------------- frame
+def _state(x: float | None, bad: bool) -> str:
+    if bad:
+        return "bad"
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "empty"
+    if x < 0:
+        return "neg"
+    if not float(x).is_integer():
+        return "frac"
+    return "zero" if x == 0 else "pos"
+
+
+@dataclass
+class _Row:
+    file_idx: int
+    raw: RawRow
+    region_code: str | None
+    indicator_code: str | None
+    period: Period | None
+    period_error: str | None
+
+
+def _resolve(extractions: list[Extraction], cat: CatalogView) -> list[_Row]:
+    out = []
+    for i, ex in enumerate(extractions):
+        for raw in ex.rows:
+            try:
+                period, perr = parse_period(raw.period), None
+            except PeriodError as exc:
+                period, perr = None, str(exc)
+            out.append(_Row(i, raw, cat.region(raw.region), cat.indicator_by_key.get(match_key(raw.indicator)),
+                            period, perr))
+    return out
+
+
+def _previous_values(con, rows: list[_Row]) -> dict[tuple, tuple]:
+    """(file_idx, region, indicator, period) -> (numerator, denominator) of the period before."""
+    in_file = {(r.file_idx, r.region_code, r.indicator_code, r.period.code): (r.raw.numerator, r.raw.denominator)
+               for r in rows if r.region_code and r.indicator_code and r.period}
+    wanted = {(r.region_code, r.indicator_code, r.period.previous().code)
+              for r in rows if r.region_code and r.indicator_code and r.period}
+    stored: dict[tuple, tuple] = {}
+    if wanted:
+        keys = pd.DataFrame(sorted(wanted), columns=["region_code", "indicator_code", "period"])
+        con.register("_prev_keys", keys)
+        try:
+            for reg, ind, per, num, den in con.execute(
+                    "SELECT v.region_code, v.indicator_code, v.period, v.numerator, v.denominator "
+                    "FROM return_values v JOIN _prev_keys k USING (region_code, indicator_code, period) "
+                    "WHERE v.superseded_at IS NULL").fetchall():
+                stored[(reg, ind, per)] = (num, den)
+        finally:
+            con.unregister("_prev_keys")
+    out = {}
+    for r in rows:
+        if not (r.region_code and r.indicator_code and r.period):
+            continue
+        prev = r.period.previous().code
+        hit = in_file.get((r.file_idx, r.region_code, r.indicator_code, prev)) or \
+            stored.get((r.region_code, r.indicator_code, prev))
+        if hit:
+            out[(r.file_idx, r.region_code, r.indicator_code, r.period.code)] = hit
+    return out
+
+
+def _frame(rows: list[_Row], cat: CatalogView, prev: dict) -> pd.DataFrame:
+    nan = float("nan")
+    recs = []
+    for r in rows:
+        ind = cat.indicators.get(r.indicator_code) if r.indicator_code else None
+        num, den = r.raw.numerator, r.raw.denominator
+        nbad, dbad = r.raw.numerator_cell in r.raw.bad_cells, r.raw.denominator_cell in r.raw.bad_cells
+        key = (r.file_idx, r.region_code, r.indicator_code, r.period.code if r.period else None)
+        p_num, p_den = prev.get(key, (None, None))
+        stock_drop = rate_pp = den_change = nan
+        if ind and p_num is not None and num is not None:
+            if ind["aggregation"] == "stock" and ind["kind"] != "mean":
+                drops = [p_num - num] + ([p_den - den] if den is not None and p_den is not None else [])
+                stock_drop = max(drops)
+            if ind["kind"] == "ratio" and den and p_den:
+                rate_pp = abs(ind["scale"] * (num / den - p_num / p_den))
+            if den and p_den:
+                den_change = abs(den / p_den - 1)
+        resolved = r.region_code and r.indicator_code and r.period
+        recs.append({
+            "region_code": r.region_code or "",
+            "indicator_code": r.indicator_code or "",
+            "period_index": r.period.year * 12 + r.period.month_from if r.period else _UNREADABLE,
+            "kind_shape": f"{ind['kind']}:{_state(num, nbad)}|{_state(den, dbad)}" if ind else "?:?",
+            "value_key": f"{r.file_idx}|{r.region_code}|{r.indicator_code}|{r.period.code}" if resolved else None,
+            "numerator": nan if num is None else float(num),
+            "share_denominator": float(den) if ind and ind["is_share"] and den else nan,
+            "stock_drop": stock_drop, "rate_change_pp": rate_pp, "den_change": den_change,
+        })
+    return pd.DataFrame.from_records(recs)
+
+
+# ---------------------------------------------------------------- messages
+def _message(check: str, r: _Row, cat: CatalogView, allowed: set[str] | None, prev: tuple) -> tuple[str, str]:
+    """(cell, Chinese message with the fix) for one failed row."""
+    raw = r.raw
+    if check == "region":
+        if not raw.region:
+            return raw.region_cell, "地区为空：请填写地区名称或编码"
+        if r.region_code is None:
+            return raw.region_cell, f"地区“{raw.region}”无法识别：请填写系统登记的地区名称或编码（如 {next(iter(cat.region_names.values()), '')}）"
+        names = "、".join(cat.region_names.get(c, c) for c in sorted(allowed or []))
+        return raw.region_cell, (f"无权报送地区“{cat.region_names.get(r.region_code, raw.region)}”的数据："
+                                 f"本账号只能报送 {names}，请删除该行或由该地区自行报送")
+    if check == "indicator":
+        if not raw.indicator:
+            return raw.indicator_cell, "指标为空：请填写指标名称或指标编码"
+        return raw.indicator_cell, f"指标“{raw.indicator}”无法识别：请使用模板中的指标名称或指标编码"
+    if check == "period":
+        if r.period_error:
+            return raw.period_cell, r.period_error
+        return raw.period_cell, f"统计期 {r.period.label} 尚未开始，不能报送：请检查年份和月份"
+    if check == "shape":
+        ind = cat.indicators[r.indicator_code]
+        num_s, den_s = _state(raw.numerator, False), _state(raw.denominator, False)
+        n_label = f"分子（{ind['name']}）"
+        if num_s == "empty":
+            return raw.numerator_cell, f"{n_label}为空：请填写数字（没有发生请填 0）"
+        if num_s in ("neg", "frac"):
+            return raw.numerator_cell, f"分子 {raw.numerator:g} 不是不小于 0 的整数：请填写人数、件数等整数"
+        if ind["kind"] == "count":
+            return raw.denominator_cell or raw.numerator_cell, \
+                f"“{ind['name']}”是计数指标，分母应留空：请把数量填在分子（数值）列，清空分母"
+        if den_s == "empty":
+            return raw.denominator_cell or raw.numerator_cell, "分母为空：比率指标必须填写分母"
+        if den_s == "zero":
+            return raw.denominator_cell, "分母为 0：比率指标的分母必须大于 0，请核对"
+        return raw.denominator_cell, f"分母 {raw.denominator:g} 不是正整数：请填写人数、件数等整数"
+    if check == "share":
+        return raw.numerator_cell, (f"分子 {raw.numerator:g} 大于分母 {raw.denominator:g}（比率超过 100%）："
+                                    f"请核对 {raw.numerator_cell} 和 {raw.denominator_cell}")
+    if check == "stock_fall":
+        p_num, p_den = prev
+        if p_num is not None and raw.numerator < p_num:
+            return raw.numerator_cell, (f"分子 {raw.numerator:g} 比上期（{r.period.previous().label}）的 {p_num:g} 减少："
+                                        "该指标为期末存量（累计）数，通常不会下降，请核对")
+        return raw.denominator_cell or raw.numerator_cell, (
+            f"分母 {raw.denominator:g} 比上期（{r.period.previous().label}）的 {p_den:g} 减少：该指标为期末存量，请核对")
+    if check == "rate_jump":
+        p_num, p_den = prev
+        ind = cat.indicators[r.indicator_code]
+        now, before = ind["scale"] * raw.numerator / raw.denominator, ind["scale"] * p_num / p_den
+        return raw.numerator_cell, (f"比率 {now:.1f}% 比上期（{r.period.previous().label}）的 {before:.1f}% "
+                                    f"变化超过 {RATE_JUMP_PP:g} 个百分点：请核对分子和分母")
+    if check == "den_swing":
+        p_den = prev[1]
+        return raw.denominator_cell, (f"分母 {raw.denominator:g} 比上期（{r.period.previous().label}）的 {p_den:g} "
+                                      f"变化超过 {DENOMINATOR_SWING:.0%}：请核对")
+    raise KeyError(check)
+
+
+def _checks(frame: pd.DataFrame, scoped: bool) -> tuple[str, ...]:
+    checks = ["region", "indicator", "period", "shape", "unique"]
+    for name, col in _DOMAIN.items():
+        if frame[col].notna().any():
+            checks.append(name)
+    return tuple(checks)
+
+
+def validate(con, extractions: list[Extraction], *, allowed_regions: set[str] | None = None,
+             today: dt.date | None = None, catalog: CatalogView | None = None) -> list[FileValidation]:
+    """Validate a batch; one FileValidation per extraction, rows ready to load if no errors."""
+    today = today or dt.date.today()
+    cat = catalog or CatalogView.load(con)
+    results = [FileValidation() for _ in extractions]
+    rows = _resolve(extractions, cat)
+    if rows:
+        prev = _previous_values(con, rows)
+        frame = _frame(rows, cat, prev)
+        accepted = cat.region_names if allowed_regions is None else allowed_regions
+        params = {
+            "accepted_regions": sorted(accepted),
+            "indicator_codes": sorted(cat.indicators),
+            "last_reportable_month": today.year * 12 + today.month,
+        }
+        outcome = _ENGINE.run(frame, _checks(frame, allowed_regions is not None), params)
+        _map_failures(outcome, rows, cat, allowed_regions, prev, results)
+    for i, ex in enumerate(extractions):
+        res = results[i]
+        res.errors = ex.errors + res.errors
+        res.warnings = ex.warnings + res.warnings
+        if not res.errors:
+            res.rows = [ReturnRow(r.region_code, r.indicator_code, r.period, r.raw.numerator,
+                                  r.raw.denominator, r.raw.note, r.raw.sheet, r.raw.row_number,
+                                  r.raw.numerator_cell, r.raw.denominator_cell)
+                        for r in rows if r.file_idx == i]
+    return results
+
+
+def _map_failures(failed, rows, cat, allowed, prev, results) -> None:
+    for res in failed:
+        meta = res.expectation_config.meta or {}
+        check, level = meta.get("check"), meta.get("level", "error")
+        idx = res.result.get("unexpected_index_list") or []
+        if check == "unique":
+            _duplicates([rows[i] for i in idx], results)
+            continue
+        for i in idx:
+            r = rows[int(i)]
+            key = (r.file_idx, r.region_code, r.indicator_code, r.period.code if r.period else None)
+            cell, message = _message(check, r, cat, allowed, prev.get(key, (None, None)))
+            if cell in r.raw.bad_cells:
+                continue
+            issue = Issue(level, r.raw.sheet, cell, message)
+            target = results[r.file_idx]
+            (target.errors if level == "error" else target.warnings).append(issue)
+            if check == "region" and r.region_code is not None:
+                target.scope_violation = True
+
+
+def _duplicates(dups: list[_Row], results) -> None:
+    groups: dict[tuple, list[_Row]] = {}
+    for r in dups:
+        groups.setdefault((r.file_idx, r.region_code, r.indicator_code, r.period.code), []).append(r)
+    for group in groups.values():
+        where = "、".join(f"{r.raw.sheet}!{r.raw.numerator_cell}（第 {r.raw.row_number} 行）" for r in group)
+        for r in group:
+            results[r.file_idx].errors.append(Issue(
+                "error", r.raw.sheet, r.raw.numerator_cell,
+                f"同一地区、统计期、指标（{r.region_code} {r.period.code} {r.indicator_code}）在本文件中重复出现："
+                f"{where}，请只保留一行"))
