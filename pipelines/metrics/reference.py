@@ -1,0 +1,194 @@
+"""Reference views of the Metrics API: regions, indicators, periods, provenance, returns, targets.
+
+Functions take the `Metrics` object (connection + as_of) and return DataFrames; the SQL is
+here because it is about the warehouse's reference data, not about indicator values.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from ..periods import Period, month, quarter, year
+
+_VALUE_IN_FORCE = "v.loaded_at <= $T AND (v.superseded_at IS NULL OR v.superseded_at > $T)"
+_TARGET_IN_FORCE = "t.valid_from <= $T AND (t.valid_to IS NULL OR t.valid_to > $T)"
+FREQUENCY_TYPES = {"月度": "M", "季度": "Q", "年度": "Y"}
+
+
+def jurisdictions(m) -> pd.DataFrame:
+    return m._frame("SELECT code, name FROM regions WHERE parent_code IS NULL AND active "
+                    "ORDER BY sort_order", {})
+
+
+def regions(m, root: str) -> pd.DataFrame:
+    code = resolve_region(m, root)
+    return m._frame("""
+        WITH RECURSIVE tree(code) AS (
+            SELECT code FROM regions WHERE code = $root
+            UNION ALL
+            SELECT r.code FROM regions r JOIN tree t ON r.parent_code = t.code WHERE r.active)
+        SELECT r.code, r.name, r.parent_code, r.depth, r.sort_order, r.level
+        FROM regions r JOIN tree USING (code) ORDER BY r.sort_order""", {"root": code})
+
+
+def resolve_region(m, text) -> str:
+    """A region code, name or alias → its code; ValueError (Chinese) if unknown or ambiguous."""
+    key = str(text if text is not None else "").strip()
+    if not key:
+        raise ValueError("未指定地区：请填写地区编码、名称或简称")
+    hits = m.con.execute("""
+        SELECT DISTINCT code, name FROM (
+            SELECT code, name, 0 AS pass FROM regions WHERE code = $k
+            UNION ALL SELECT code, name, 1 FROM regions WHERE name = $k
+            UNION ALL SELECT r.code, r.name, 2 FROM region_aliases a
+                      JOIN regions r ON r.code = a.region_code WHERE a.alias = $k)
+        QUALIFY pass = min(pass) OVER ()""", {"k": key}).fetchall()
+    if not hits:
+        raise ValueError(f"未知地区“{key}”：请使用 targets/regions.yaml 中的地区编码、名称或简称")
+    if len(hits) > 1:
+        options = "、".join(f"{name}（{code}）" for code, name in hits)
+        raise ValueError(f"地区“{key}”不唯一：可能是 {options}，请改用地区编码")
+    return hits[0][0]
+
+
+def indicators(m, jurisdiction: str | None = None) -> pd.DataFrame:
+    """Indicators with has_target / has_data; for a jurisdiction only those relevant to it."""
+    jur = resolve_region(m, jurisdiction) if jurisdiction is not None else None
+    return m._frame(f"""
+        WITH tg AS (
+            SELECT DISTINCT t.indicator_code FROM targets t JOIN regions r ON r.code = t.region_code
+            WHERE {_TARGET_IN_FORCE} AND ($jur IS NULL OR r.jurisdiction_code = $jur)),
+        dt AS (
+            SELECT DISTINCT v.indicator_code FROM return_values v
+            JOIN regions r ON r.code = v.region_code
+            WHERE {_VALUE_IN_FORCE} AND ($jur IS NULL OR r.jurisdiction_code = $jur))
+        SELECT i.code, i.name, i.unit, i.kind, i.frequency, i.aggregation, i.direction, i.scale,
+               i.tolerance, i.numerator_label, i.denominator_label, i.sort_order,
+               tg.indicator_code IS NOT NULL AS has_target,
+               dt.indicator_code IS NOT NULL AS has_data
+        FROM indicators i
+        LEFT JOIN tg ON tg.indicator_code = i.code LEFT JOIN dt ON dt.indicator_code = i.code
+        WHERE $jur IS NULL OR tg.indicator_code IS NOT NULL OR dt.indicator_code IS NOT NULL
+        ORDER BY i.sort_order""", {"T": m._t, "jur": jur})
+
+
+def periods(m, jurisdiction: str, type: str = "Q") -> list[str]:  # noqa: A002
+    """Codes of the periods of type M/Q/Y that have data in the jurisdiction, ascending."""
+    if type not in ("M", "Q", "Y"):
+        raise ValueError(f"期间类型“{type}”无效：应为 M、Q 或 Y")
+    jur = resolve_region(m, jurisdiction)
+    spans = m.con.execute(f"""
+        SELECT DISTINCT v.year, v.period_type, v.month_from, v.month_to FROM return_values v
+        JOIN regions r ON r.code = v.region_code
+        WHERE r.jurisdiction_code = $jur AND {_VALUE_IN_FORCE}""",
+                          {"jur": jur, "T": m._t}).fetchall()
+    out: set[Period] = set()
+    for y, ptype, m_from, m_to in spans:
+        if type == "Y":
+            out.add(year(y))
+        elif type == "Q" and ptype in ("M", "Q"):
+            out.add(quarter(y, (m_to - 1) // 3 + 1))
+        elif type == "M" and ptype == "M":
+            out.add(month(y, m_from))
+    return [p.code for p in sorted(out)]
+
+
+def data_as_of(m, jurisdiction: str | None = None) -> dt.datetime | None:
+    jur = resolve_region(m, jurisdiction) if jurisdiction is not None else None
+    row = m.con.execute(f"""
+        SELECT max(v.loaded_at) FROM return_values v JOIN regions r ON r.code = v.region_code
+        WHERE {_VALUE_IN_FORCE} AND ($jur IS NULL OR r.jurisdiction_code = $jur)""",
+                        {"T": m._t, "jur": jur}).fetchone()
+    return row[0] if row else None
+
+
+def provenance(m, region: str, indicator: str, p: Period, basis: str = "period") -> pd.DataFrame:
+    """Every value (revisions included) of the region and the regions below it in the window."""
+    code = resolve_region(m, region)
+    return m._frame(f"""
+        WITH RECURSIVE tree(code) AS (
+            SELECT $code UNION ALL
+            SELECT r.code FROM regions r JOIN tree t ON r.parent_code = t.code)
+        SELECT v.value_id, v.region_code, r.name AS region_name, v.indicator_code, v.period,
+               v.numerator, v.denominator, l.file_name, l.sheet, l.row_number, l.numerator_cell,
+               l.denominator_cell, s.uploaded_by, s.channel, s.uploaded_at, v.submission_id,
+               v.loaded_at, v.superseded_at, {_VALUE_IN_FORCE} AS is_current
+        FROM return_values v JOIN tree t ON t.code = v.region_code
+        JOIN regions r ON r.code = v.region_code
+        JOIN indicators i ON i.code = v.indicator_code
+        LEFT JOIN value_lineage l ON l.value_id = v.value_id
+        LEFT JOIN submissions s ON s.submission_id = v.submission_id
+        WHERE v.indicator_code = $ind AND v.year = $year AND v.month_to <= $to
+          AND v.month_from >= CASE WHEN $ytd AND i.aggregation = 'flow' THEN 1 ELSE $from END
+          AND v.loaded_at <= $T
+        ORDER BY r.sort_order, v.month_from, v.loaded_at""",
+                    {"code": code, "ind": indicator, "year": p.year, "from": p.month_from,
+                     "to": p.month_to, "ytd": basis == "ytd", "T": m._t})
+
+
+def _due_date(p: Period, due_day: int) -> dt.date:
+    """Returns are due on due_day of the month after the period (clamped to the month end)."""
+    y, mo = (p.year + 1, 1) if p.month_to == 12 else (p.year, p.month_to + 1)
+    nxt = dt.date(y + (mo == 12), 1 if mo == 12 else mo + 1, 1)
+    return min(dt.date(y, mo, 1) + dt.timedelta(days=due_day - 1), nxt - dt.timedelta(days=1))
+
+
+def submission_status(m, jurisdiction: str, yr: int, frequency: str = "月度") -> pd.DataFrame:
+    """Per reporting region (leaf of the jurisdiction) and period of the year: was it in on time?
+
+    status: 按时 (first upload by the due date) | 逾期 (later) | 已更正 (on time, later revised) |
+    未报送 (due, nothing) | 未到期 (not due yet, nothing).
+    """
+    if frequency not in FREQUENCY_TYPES:
+        raise ValueError(f"报送频度“{frequency}”无效：应为 月度、季度 或 年度")
+    jur = resolve_region(m, jurisdiction)
+    ptype = FREQUENCY_TYPES[frequency]
+    plist = {"M": [month(yr, i) for i in range(1, 13)], "Q": [quarter(yr, q) for q in range(1, 5)],
+             "Y": [year(yr)]}[ptype]
+    due_day = int(m.con.execute("SELECT value FROM settings WHERE key = ?",
+                                [f"due_day.{frequency}"]).fetchone()[0])
+    due = {p.code: _due_date(p, due_day) for p in plist}
+    frame = m._frame(f"""
+        WITH leaves AS (
+            SELECT r.code, r.name, r.sort_order FROM regions r
+            WHERE r.jurisdiction_code = $jur AND r.active
+              AND NOT EXISTS (SELECT 1 FROM regions c WHERE c.parent_code = r.code AND c.active)),
+        per AS (SELECT unnest($periods::VARCHAR[]) AS period, unnest($due::DATE[]) AS due_date),
+        got AS (
+            SELECT v.region_code, v.period, min(v.loaded_at) AS first_uploaded_at,
+                   max(v.loaded_at) AS last_uploaded_at,
+                   count(DISTINCT v.submission_id) AS submissions,
+                   bool_or(v.superseded_at IS NOT NULL AND v.superseded_at <= $T) AS revised
+            FROM return_values v
+            WHERE v.period_type = $ptype AND v.year = $yr AND v.loaded_at <= $T
+            GROUP BY ALL)
+        SELECT l.code AS region_code, l.name AS region_name, p.period, p.due_date,
+               CASE WHEN g.first_uploaded_at IS NULL AND p.due_date < $today THEN '未报送'
+                    WHEN g.first_uploaded_at IS NULL THEN '未到期'
+                    WHEN g.first_uploaded_at::DATE > p.due_date THEN '逾期'
+                    WHEN g.revised THEN '已更正'
+                    ELSE '按时' END AS status,
+               g.first_uploaded_at, g.last_uploaded_at, coalesce(g.submissions, 0) AS submissions
+        FROM leaves l CROSS JOIN per p
+        LEFT JOIN got g ON g.region_code = l.code AND g.period = p.period
+        ORDER BY p.period, l.sort_order""",
+                     {"jur": jur, "periods": list(due), "due": list(due.values()), "ptype": ptype,
+                      "yr": yr, "T": m._t,
+                      "today": (m.as_of or dt.datetime.now()).date()})
+    return frame
+
+
+def targets_table(m, jurisdiction: str) -> pd.DataFrame:
+    jur = resolve_region(m, jurisdiction)
+    return m._frame(f"""
+        SELECT t.plan_code, p.title AS plan_title, p.doc_number, t.indicator_code,
+               i.name AS indicator_name, i.unit, t.region_code, r.name AS region_name, t.tier,
+               t.comparator, t.value, t.timing, t.year_from, t.deadline, t.effective, t.basis,
+               t.clause, t.text, t.valid_from
+        FROM targets t JOIN regions r ON r.code = t.region_code
+        JOIN indicators i ON i.code = t.indicator_code
+        LEFT JOIN plans p ON p.code = t.plan_code
+        WHERE r.jurisdiction_code = $jur AND {_TARGET_IN_FORCE}
+        ORDER BY t.plan_code, i.sort_order, r.sort_order, t.tier, t.year_from, t.effective""",
+                    {"jur": jur, "T": m._t})
