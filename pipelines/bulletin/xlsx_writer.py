@@ -1,0 +1,240 @@
+"""The bulletin's Excel annex: every figure as tables, plus sources and definitions.
+
+Numbers are stored as numbers (full precision) with a number format showing the digits the
+bulletin prints; statuses are coloured by conditional formatting; headers are frozen. Text
+that comes from data and starts with = + - @ (or a tab / CR) is neutralised with a leading '.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.formatting.rule import CellIsRule
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+
+from .fmt import excel_format, is_missing
+from .model import Bulletin, Figure
+
+FONT = "宋体"
+STATUS_FILLS = {"达标": "C8E6C9", "接近": "FFF59D", "未达标": "FFCDD2", "未报送": "E0E0E0",
+                "无目标": "ECEFF1"}
+HEADER_FILL = PatternFill("solid", fgColor="DCE6F1")
+THIN = Side(style="thin", color="A6A6A6")
+BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+KIND = {"ratio": "比率（Σ分子÷Σ分母）", "count": "计数", "mean": "均值（Σ分子÷Σ分母）"}
+AGG = {"flow": "流量：期内各月相加", "stock": "存量：取期末月数值"}
+DIRECTION = {"higher": "越高越好", "lower": "越低越好"}
+COMPARATORS = {">=": "≥", "<=": "≤"}
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe(value):
+    """Neutralise text that a spreadsheet would run as a formula."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    if value is None or (not isinstance(value, str) and is_missing(value)):
+        return None
+    return value
+
+
+def _sheet(wb: Workbook, title: str, heading: str, note: str, header: list[str]):
+    ws = wb.create_sheet(title)
+    ws["A1"] = safe(heading)
+    ws["A1"].font = Font(name=FONT, bold=True, size=14)
+    ws["A2"] = safe(note)
+    ws["A2"].font = Font(name=FONT, size=10, color="C00000" if "示例数据" in note else "595959")
+    for col, text in enumerate(header, 1):
+        c = ws.cell(row=3, column=col, value=text)
+        c.font = Font(name=FONT, bold=True)
+        c.fill = HEADER_FILL
+        c.border = BORDER
+        c.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    ws.freeze_panes = "C4"
+    return ws
+
+
+def _put(ws, row: int, values: list, formats: dict[int, str] | None = None) -> None:
+    for col, v in enumerate(values, 1):
+        c = ws.cell(row=row, column=col, value=safe(v))
+        c.border = BORDER
+        c.font = Font(name=FONT)
+        if formats and col in formats and isinstance(c.value, int | float):
+            c.number_format = formats[col]
+
+
+def _status_colours(ws, col: int, first: int, last: int) -> None:
+    if last < first:
+        return
+    letter = get_column_letter(col)
+    ref = f"{letter}{first}:{letter}{last}"
+    for status, colour in STATUS_FILLS.items():
+        ws.conditional_formatting.add(ref, CellIsRule(
+            operator="equal", formula=[f'"{status}"'], fill=PatternFill("solid", bgColor=colour)))
+
+
+def _widths(ws, widths: list[float]) -> None:
+    for i, w in enumerate(widths, 1):
+        ws.column_dimensions[get_column_letter(i)].width = w
+
+
+def _figure_formats(f: Figure, cols: dict[str, int]) -> dict[int, str]:
+    return {cols["actual"]: excel_format(f.unit, "value", f.actual),
+            cols["target"]: excel_format(f.unit, "target", f.target),
+            cols["gap"]: excel_format(f.unit, "value", f.gap),
+            cols["completion"]: "0.0"}
+
+
+def overview_sheet(wb, b: Bulletin, note: str) -> None:
+    header = ["指标编码", "指标", "单位", "本期值", "目标值", "差距", "完成率(%)", "状态", "上季度值",
+              "较上季度变化", "序时进度目标值", "是否达到序时进度", "每月需提高", "年内剩余月数",
+              "已报送单位数", "应报送单位数", "目标来源"]
+    ws = _sheet(wb, "总体情况", f"{b.jurisdiction_name}{b.quarter.label}医保便民服务指标完成情况",
+                note, header)
+    cols = {"actual": 4, "target": 5, "gap": 6, "completion": 7}
+    row = 4
+    for s in b.sections:
+        p = s.parent
+        change = None
+        if s.has_change:
+            change = s.change_sign * float(s.change_s)
+        on_track = None if p.on_track is None else ("是" if p.on_track else "否")
+        values = [s.info.code, s.info.name, s.info.unit, p.actual, p.target, p.gap, p.completion,
+                  p.status, s.previous.actual if s.previous else None, change, p.expected, on_track,
+                  p.needed_per_month, p.months_left, p.reporters, p.expected_reporters,
+                  s.info.target_source]
+        fmts = _figure_formats(p, cols)
+        for c in (9, 10, 11, 13):
+            fmts[c] = excel_format(s.info.unit, "value", values[c - 1])
+        _put(ws, row, values, fmts)
+        row += 1
+    _status_colours(ws, 8, 4, row - 1)
+    _widths(ws, [26, 34, 7, 10, 9, 9, 10, 8, 10, 12, 13, 12, 11, 11, 11, 11, 40])
+
+
+def detail_sheet(wb, b: Bulletin, note: str) -> None:
+    header = ["地区编码", "地区", "层级", "指标编码", "指标", "单位", "本期值", "目标值", "差距",
+              "完成率(%)", "状态", "排名", "参与排名数", "连续未达标期数"]
+    ws = _sheet(wb, "分地区明细", f"{b.jurisdiction_name}{b.quarter.label}分地区指标明细", note, header)
+    cols = {"actual": 7, "target": 8, "gap": 9, "completion": 10}
+    row = 4
+    for s in b.sections:
+        for level, figs in (("本级", [s.parent]), ("下级", s.children)):
+            for f in figs:
+                _put(ws, row, [f.region_code, f.region_name, level, s.info.code, s.info.name,
+                               s.info.unit, f.actual, f.target, f.gap, f.completion, f.status,
+                               f.rank, f.rank_of, f.streak], _figure_formats(f, cols))
+                row += 1
+    _status_colours(ws, 11, 4, row - 1)
+    ws.auto_filter.ref = f"A3:{get_column_letter(len(header))}{max(row - 1, 3)}"
+    _widths(ws, [14, 20, 6, 26, 34, 7, 10, 9, 9, 10, 8, 6, 10, 12])
+
+
+def matrix_sheet(wb, b: Bulletin, note: str) -> None:
+    """Regions × indicators: the value, filled by status (legend in row 2)."""
+    header = ["地区编码", "地区"] + [f"{s.info.name}（{s.info.unit}）" for s in b.sections]
+    ws = _sheet(wb, "地区×指标", f"{b.jurisdiction_name}{b.quarter.label}各地区指标值（颜色表示状态）",
+                note + "　图例：绿=达标，黄=接近，红=未达标，灰=未报送/无目标", header)
+    regions: list[tuple[str, str]] = []
+    by_key: dict[tuple[str, str], Figure] = {}
+    for s in b.sections:
+        for f in [s.parent] + s.children:
+            if (f.region_code, f.region_name) not in regions:
+                regions.append((f.region_code, f.region_name))
+            by_key[(f.region_code, s.info.code)] = f
+    for r, (code, name) in enumerate(regions, 4):
+        _put(ws, r, [code, name])
+        for c, s in enumerate(b.sections, 3):
+            f = by_key.get((code, s.info.code))
+            cell = ws.cell(row=r, column=c, value=f.actual if f is not None else None)
+            cell.border = BORDER
+            if f is None:
+                continue
+            if f.actual is None:
+                cell.value = f.status
+            else:
+                cell.number_format = excel_format(f.unit, "value", f.actual)
+            cell.fill = PatternFill("solid", fgColor=STATUS_FILLS.get(f.status, "FFFFFF"))
+    _widths(ws, [14, 20] + [16] * len(b.sections))
+    ws.row_dimensions[3].height = 48
+
+
+def submission_sheet(wb, b: Bulletin, note: str) -> None:
+    header = ["类别", "地区编码", "地区", "统计期", "应报日期", "状态", "首次报送时间", "最后报送时间",
+              "报送次数"]
+    ws = _sheet(wb, "报送情况", f"{b.jurisdiction_name}{b.quarter.label}数据报送情况", note, header)
+    row = 4
+    for sub in b.submissions:
+        for _, r in sub.rows.iterrows():
+            _put(ws, row, [sub.label, r.get("region_code"), r.get("region_name"), r.get("period"),
+                           _date(r.get("due_date")), r.get("status"),
+                           _date(r.get("first_uploaded_at"), True), _date(r.get("last_uploaded_at"), True),
+                           None if is_missing(r.get("submissions")) else int(r.get("submissions"))])
+            row += 1
+    _status_colours(ws, 6, 4, row - 1)
+    ws.freeze_panes = "D4"
+    _widths(ws, [8, 14, 20, 10, 12, 8, 18, 18, 9])
+
+
+def _date(value, with_time: bool = False):
+    if value is None or is_missing(value) or value is pd.NaT:
+        return None
+    ts = pd.Timestamp(value)
+    return ts.strftime("%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d")
+
+
+def definitions_sheet(wb, b: Bulletin, note: str) -> None:
+    header = ["指标编码", "指标", "单位", "计算方式", "报送频次", "期间汇总", "方向", "分子", "分母",
+              "本期适用目标", "目标来源（文号 条款）"]
+    ws = _sheet(wb, "指标口径", f"{b.jurisdiction_name}医保便民服务指标口径", note, header)
+    for row, s in enumerate(b.sections, 4):
+        i, p = s.info, s.parent
+        target = None if p.target is None else \
+            f"{COMPARATORS.get(p.comparator or '', '')}{p.target_s}{i.unit}"
+        _put(ws, row, [i.code, i.name, i.unit, KIND.get(i.kind, i.kind), i.frequency,
+                       AGG.get(i.aggregation, i.aggregation), DIRECTION.get(i.direction, i.direction),
+                       i.numerator_label, i.denominator_label, target, i.target_source])
+    _widths(ws, [26, 34, 7, 18, 8, 18, 10, 30, 24, 12, 44])
+
+
+def sources_sheet(wb, b: Bulletin, note: str) -> None:
+    header = ["方案编码", "方案名称", "文号", "指标编码", "指标", "适用地区", "目标层级", "比较",
+              "目标值", "单位", "年度/期限", "条款", "原文"]
+    ws = _sheet(wb, "目标来源", f"{b.jurisdiction_name}目标来源（方案文号与条款）", note, header)
+    frame = b.targets if b.targets is not None else pd.DataFrame()
+    codes = {s.info.code for s in b.sections}
+    row = 4
+    for _, t in frame.iterrows():
+        if t.get("indicator_code") not in codes:
+            continue
+        deadline = t.get("deadline")
+        when = (str(deadline)[:10] if not is_missing(deadline) and deadline is not None
+                else str(t.get("year_from")))
+        _put(ws, row, [t.get("plan_code"), t.get("plan_title"), t.get("doc_number"),
+                       t.get("indicator_code"), t.get("indicator_name"), t.get("region_name"),
+                       t.get("tier"), COMPARATORS.get(t.get("comparator"), t.get("comparator")),
+                       t.get("value"), t.get("unit"), when,
+                       t.get("clause"), t.get("text")])
+        row += 1
+    _widths(ws, [16, 40, 22, 26, 30, 16, 10, 6, 8, 6, 12, 16, 50])
+
+
+def write_xlsx(b: Bulletin, path: Path) -> Path:
+    note = f"统计期：{b.quarter.label}（{b.quarter.code}）"
+    if b.data_as_of is not None:
+        note += f"；数据截至 {b.data_as_of:%Y-%m-%d %H:%M}"
+    if b.is_demo:
+        note += "；示例数据，仅供演示"
+    wb = Workbook()
+    wb.remove(wb.active)
+    overview_sheet(wb, b, note)
+    detail_sheet(wb, b, note)
+    matrix_sheet(wb, b, note)
+    submission_sheet(wb, b, note)
+    definitions_sheet(wb, b, note)
+    sources_sheet(wb, b, note)
+    wb.properties.title = b.title
+    wb.properties.creator = b.authority
+    wb.save(str(path))
+    return path

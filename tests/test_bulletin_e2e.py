@@ -1,0 +1,349 @@
+"""The quarterly bulletin end to end: real warehouse, real CLI process, real LibreOffice.
+
+One warehouse (宁德市, hand-made returns) and one bulletin generated through the CLI are shared
+by the module. Expected numbers are worked out by hand in the comments below.
+
+Returns loaded (denominators 10 000 for the activation rate, 50 for full-online items):
+  医保电子凭证激活率 (monthly, stock: the quarter takes September), target ≥ 70 %:
+    Sep: 蕉城 7500 → revised to 7600 on 10-12, 福安 7200, 福鼎 7100, 霞浦 6900, 古田 7000,
+         屏南 6500, 寿宁 7300, 周宁 6000; 柘荣县 and 东侨 never report.
+    city Q3 = (7600+7200+7100+6900+7000+6500+7300+6000) / 80000 = 55600/80000 = 69.50 %,
+    gap −0.50 pp, 完成率 99.3 %, 接近 (tolerance 2 pp). 周宁县 is last (60.00 %).
+    Jun: everyone 7000 except 周宁 6120 → city Q2 = 55120/80000 = 68.90 %, so Q3 is 0.60 pp
+    up; 周宁 is short in Q2 and Q3: 连续两个季度未达标 (屏南 only in Q3).
+  全程网办事项占比 (quarterly), target ≥ 80 %: Q3 蕉城 45, 福安 40, 周宁 30 (of 50 each)
+    → city 115/150 = 76.67 %, gap −3.33, 未达标. Q2 蕉城 45, 福安 40, 周宁 35 → 80.00 % 达标.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipelines.periods import month, quarter
+
+ROOT = Path(__file__).resolve().parent.parent
+ACT, FULL = "evoucher_activation_rate", "full_online_items_rate"
+SEP = {"350902": 7500, "350981": 7200, "350982": 7100, "350921": 6900, "350922": 7000,
+       "350923": 6500, "350924": 7300, "350925": 6000}
+JUN = {**{c: 7000 for c in SEP}, "350925": 6120}
+FULL_Q3 = {"350902": 45, "350981": 40, "350925": 30}
+FULL_Q2 = {"350902": 45, "350981": 40, "350925": 35}
+
+
+def _load(con, name, rows, when, channel="cli"):
+    from pipelines.load import SubmissionMeta, load_rows
+    digest = hashlib.sha256(f"{name}{when}".encode()).hexdigest()
+    load_rows(con, rows, SubmissionMeta(name, digest, "tester", channel), now=when)
+
+
+def build_warehouse(path: Path) -> None:
+    from pipelines import db
+    from pipelines.load import ReturnRow
+    from pipelines.warehouse import init_warehouse
+    init_warehouse(path)
+    con = db.connect(path)
+    try:
+        monthly = [(6, JUN, dt.datetime(2024, 7, 5)),
+                   (7, {c: v - 200 for c, v in SEP.items()}, dt.datetime(2024, 8, 5)),
+                   (8, {c: v - 100 for c, v in SEP.items()}, dt.datetime(2024, 9, 20)),   # late
+                   (9, SEP, dt.datetime(2024, 10, 8))]
+        for m, values, when in monthly:
+            _load(con, f"激活率_{m}月.xlsx",
+                  [ReturnRow(c, ACT, month(2024, m), v, 10000, sheet="Sheet1", row_number=i + 2,
+                             numerator_cell=f"D{i + 2}", denominator_cell=f"E{i + 2}")
+                   for i, (c, v) in enumerate(values.items())], when)
+        _load(con, "蕉城区_9月_更正.xlsx", [ReturnRow("350902", ACT, month(2024, 9), 7600, 10000)],
+              dt.datetime(2024, 10, 12))
+        for q, values, when in ((2, FULL_Q2, dt.datetime(2024, 7, 10)),
+                                (3, FULL_Q3, dt.datetime(2024, 10, 10))):
+            _load(con, f"全程网办_Q{q}.xlsx",
+                  [ReturnRow(c, FULL, quarter(2024, q), v, 50) for c, v in values.items()], when,
+                  channel="demo")
+    finally:
+        con.close()
+
+
+def _env():
+    env = dict(os.environ)
+    env["GX_ANALYTICS_ENABLED"] = "false"
+    env["PYTHONPATH"] = str(ROOT)
+    return env
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    """Warehouse + the bulletin written by the real CLI (docx, xlsx, pdf)."""
+    base = tmp_path_factory.mktemp("bulletin")
+    db_path = base / "warehouse.duckdb"
+    build_warehouse(db_path)
+    out = base / "out"
+    proc = subprocess.run([sys.executable, "-m", "pipelines", "bulletin", "--db", str(db_path),
+                           "--quarter", "2024Q3", "--region", "宁德市", "--out", str(out)],
+                          capture_output=True, text=True, cwd=ROOT, env=_env(), timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "已生成2024年第三季度通报" in proc.stdout
+    stem = "宁德市_2024Q3_医保便民服务指标通报"
+    return {"db": db_path, "out": out, "docx": out / f"{stem}.docx",
+            "xlsx": out / f"{stem}_附表.xlsx", "pdf": out / f"{stem}.pdf"}
+
+
+@pytest.fixture(scope="module")
+def gaps(generated):
+    from pipelines import db
+    from pipelines.metrics import Metrics
+    con = db.connect(generated["db"], read_only=True)
+    try:
+        return Metrics(con).gaps("2024Q3", region="350900")
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def document(generated):
+    from docx import Document
+    return Document(str(generated["docx"]))
+
+
+def _body_text(doc) -> str:
+    return "\n".join(p.text for p in doc.paragraphs)
+
+
+def _num(text: str):
+    text = text.strip()
+    return None if text == "—" else float(text)
+
+
+def _row(gaps, region, indicator):
+    hit = gaps[(gaps["region_code"] == region) & (gaps["indicator_code"] == indicator)]
+    assert len(hit) == 1
+    return hit.iloc[0]
+
+
+def test_hand_computed_figures_in_metrics(gaps):
+    city = _row(gaps, "350900", ACT)
+    assert city["actual"] == pytest.approx(69.5)
+    assert city["gap"] == pytest.approx(-0.5)
+    assert city["status"] == "接近"
+    assert _row(gaps, "350900", FULL)["actual"] == pytest.approx(115 / 150 * 100)
+    assert _row(gaps, "350925", ACT)["streak"] == 2
+
+
+def test_overview_table_equals_metrics_gaps(document, gaps):
+    table = document.tables[0]
+    header = [c.text for c in table.rows[0].cells]
+    assert header[:8] == ["序号", "指标", "单位", "本期值", "目标值", "差距", "完成率(%)", "上季度"]
+    names = {}
+    for row in table.rows[1:]:
+        cells = [c.text for c in row.cells]
+        names[cells[1]] = cells
+    city = gaps[gaps["is_parent"]]
+    for _, g in city.iterrows():
+        if g["indicator_name"] not in names:
+            continue
+        cells = names[g["indicator_name"]]
+        for col, key in ((3, "actual"), (4, "target"), (5, "gap")):
+            shown = _num(cells[col])
+            if shown is None:
+                assert g[key] != g[key]   # NaN in Metrics ↔ '—' in the table
+            else:
+                assert shown == pytest.approx(g[key], abs=0.005)
+        assert cells[-1] == g["status"]
+    act = names["医保电子凭证激活率"]
+    assert act[3:10] == ["69.50", "70", "-0.50", "99.3", "68.90", "0.60", "接近"]
+    full = names["全程网办事项占比"]
+    assert full[3:10] == ["76.67", "80", "-3.33", "95.8", "80.00", "-3.33", "未达标"]
+
+
+def test_ranking_table_and_worst_district(document, gaps):
+    text = _body_text(document)
+    # the ranking table of the activation rate: 8 ranked districts then the 2 unreported
+    table = next(t for t in document.tables
+                 if t.rows[0].cells[0].text == "排名" and any(
+                     r.cells[1].text == "周宁县" and r.cells[2].text == "60.00" for r in t.rows[1:]))
+    rows = [[c.text for c in r.cells] for r in table.rows[1:]]
+    assert rows[0][:3] == ["1", "蕉城区", "76.00"]
+    assert rows[7][:3] == ["8", "周宁县", "60.00"]
+    assert {r[1] for r in rows[8:]} == {"柘荣县", "东侨经济技术开发区"}
+    assert all(r[6] == "未报送" and r[2] == "—" for r in rows[8:])
+    for r in rows:
+        code = gaps[(gaps["region_name"] == r[1]) & (gaps["indicator_code"] == ACT)].iloc[0]
+        assert r[6] == code["status"]
+        if r[2] != "—":
+            assert float(r[2]) == pytest.approx(code["actual"], abs=0.005)
+    assert "周宁县居末位（60.00%）" in text
+    assert "蕉城区居首位（76.00%）" in text
+
+
+def test_text_sentences_and_streak(document):
+    text = _body_text(document)
+    assert "关于2024年第三季度医保便民服务指标完成情况的通报" in text
+    assert ("全市医保电子凭证激活率为69.50%（10个县（市、区）中8个已报送），"
+            "低于目标（70%）0.50个百分点，完成率99.3%，接近目标。") in text
+    assert "医保电子凭证激活率：周宁县连续两个季度未达标" in text
+    assert "较上季度（68.90%）上升0.60个百分点" in text
+    # 3 months × 10 units: July on time (8), August late (8), September on time (7) + 蕉城 revised
+    assert ("本季度应报月报30份，其中按时报送15份、逾期报送8份、报送后更正1份、未报送6份。"
+            "未报送的单位：柘荣县、东侨经济技术开发区。") in text
+    assert "提交更正数据的单位：蕉城区" in text
+    assert "示例数据" in text                       # one return came through the demo channel
+    assert "未报送" in text and "柘荣县" in text
+    for heading in ("一、总体情况", "二、分项指标情况", "三、报送情况", "四、存在问题", "五、下一步工作建议"):
+        assert heading in text
+
+
+def test_excel_annex_equals_gaps_and_cli(generated, gaps):
+    from openpyxl import load_workbook
+    wb = load_workbook(generated["xlsx"])
+    assert {"总体情况", "分地区明细", "地区×指标", "报送情况", "指标口径", "目标来源"} <= set(wb.sheetnames)
+    ws = wb["分地区明细"]
+    header = [c.value for c in ws[3]]
+    assert ws.freeze_panes == "C4"
+    col = {h: i for i, h in enumerate(header)}
+    proc = subprocess.run([sys.executable, "-m", "pipelines", "gaps", "--db", str(generated["db"]),
+                           "--period", "2024Q3", "--region", "350900", "--format", "json"],
+                          capture_output=True, text=True, cwd=ROOT, env=_env(), timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    cli = {(r["region_code"], r["indicator_code"]): r for r in json.loads(proc.stdout)}
+    seen = 0
+    for row in ws.iter_rows(min_row=4, values_only=True):
+        key = (row[col["地区编码"]], row[col["指标编码"]])
+        g = _row(gaps, *key)
+        for name, field in (("本期值", "actual"), ("目标值", "target"), ("差距", "gap")):
+            value = row[col[name]]
+            if value is None:
+                assert g[field] != g[field] and cli[key][field] is None
+            else:
+                assert value == pytest.approx(g[field], rel=1e-12)
+                assert round(value, 4) == pytest.approx(cli[key][field])
+        assert row[col["状态"]] == g["status"] == cli[key]["status"]
+        seen += 1
+    assert seen >= 2 * 11
+    city = next(r for r in ws.iter_rows(min_row=4) if r[0].value == "350900" and r[3].value == ACT)
+    assert city[col["本期值"]].number_format == "0.00"
+    assert ws.conditional_formatting                 # statuses coloured
+    src = wb["目标来源"]
+    docs = [r[2] for r in src.iter_rows(min_row=4, values_only=True)]
+    assert "宁政办规〔2022〕8号" in docs
+
+
+def test_pdf_has_cjk_font_and_a_rendered_page(generated, artifacts_dir, tmp_path):
+    from PIL import Image
+    pdf = generated["pdf"]
+    assert pdf.exists()
+    fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True).stdout
+    cjk = [line for line in fonts.splitlines() if "CJK" in line]
+    assert cjk and all(" yes " in line for line in cjk)     # embedded
+    subprocess.run(["pdftoppm", "-png", "-r", "50", "-f", "1", "-l", "3", str(pdf),
+                    str(tmp_path / "page")], check=True)
+    pages = sorted(tmp_path.glob("page-*.png"))
+    first = Image.open(pages[0]).convert("RGB")
+    pixels = list(first.getdata())
+    dark = sum(1 for p in pixels if sum(p) < 384)
+    red = sum(1 for r, g, b in pixels if r > 180 and g < 80 and b < 80)
+    assert dark > 0.01 * len(pixels)                 # text, not a blank page
+    assert red > 200                                 # the red authority mark and rule
+    shutil.copy(pages[0], artifacts_dir / "bulletin_page1.png")
+    shutil.copy(pages[-1], artifacts_dir / "bulletin_page3.png")
+
+
+def test_export_is_audited(generated):
+    from pipelines import db
+    con = db.connect(generated["db"], read_only=True)
+    try:
+        rows = con.execute("SELECT actor, subject, outcome, detail FROM audit_log "
+                           "WHERE action = 'bulletin.export'").fetchall()
+    finally:
+        con.close()
+    assert len(rows) == 1
+    actor, subject, outcome, detail = rows[0]
+    assert (actor, subject, outcome) == ("cli", "350900 2024Q3", "ok")
+    assert json.loads(detail)["files"]["pdf"].endswith(".pdf")
+
+
+def test_as_of_reproduces_earlier_numbers_and_missing_office(generated, tmp_path, monkeypatch):
+    """Before the 10-12 revision 蕉城区 was 75.00 %; without LibreOffice docx + xlsx still come."""
+    from openpyxl import load_workbook
+    from pipelines import db
+    from pipelines.bulletin import write_bulletin
+    db_copy = tmp_path / "w.duckdb"
+    shutil.copy(generated["db"], db_copy)
+    monkeypatch.setenv("PATH", str(tmp_path))         # no libreoffice on PATH
+    con = db.connect(db_copy)
+    try:
+        paths = write_bulletin(con, "2024Q3", region="350900", out_dir=tmp_path / "a",
+                               as_of=dt.datetime(2024, 10, 11), user="analyst")
+        again = write_bulletin(con, "2024Q3", region="350900", out_dir=tmp_path / "b",
+                               as_of=dt.datetime(2024, 10, 11), user="analyst")
+        outcome = con.execute("SELECT outcome FROM audit_log WHERE action = 'bulletin.export' "
+                              "AND actor = 'analyst'").fetchall()
+    finally:
+        con.close()
+    assert paths["pdf"] is None and "未找到 LibreOffice" in paths["notes"][0]
+    assert paths["docx"].exists() and paths["xlsx"].exists()
+    assert outcome == [("partial",), ("partial",)]
+
+    def figures(path):
+        ws = load_workbook(path)["分地区明细"]
+        return [row for row in ws.iter_rows(min_row=4, values_only=True)]
+    first, second = figures(paths["xlsx"]), figures(again["xlsx"])
+    assert first == second
+    jiaocheng = next(r for r in first if r[0] == "350902" and r[3] == ACT)
+    assert jiaocheng[6] == pytest.approx(75.0)
+
+
+def test_every_jurisdiction_without_region(generated, tmp_path):
+    """No --region: one set of files per jurisdiction; an empty jurisdiction still reads well."""
+    from docx import Document
+    from pipelines import db
+    from pipelines.bulletin import write_bulletin
+    from pipelines.metrics import Metrics
+    db_copy = tmp_path / "w.duckdb"
+    shutil.copy(generated["db"], db_copy)
+    con = db.connect(db_copy)
+    try:
+        roots = list(Metrics(con).jurisdictions()["code"])
+        result = write_bulletin(con, "2024Q3", out_dir=tmp_path / "all", pdf=False)
+    finally:
+        con.close()
+    assert list(result) == roots and len(roots) == 5
+    for code, paths in result.items():
+        assert paths["docx"].exists() and paths["xlsx"].exists() and paths["pdf"] is None
+    wenling = "\n".join(p.text for p in Document(str(result["331081"]["docx"])).paragraphs)
+    assert "温岭市医疗保障局" in wenling and "各镇（街道）" in wenling
+    assert "本期未报送数据" in wenling and "为0" not in wenling      # 未报送, never zero
+
+
+def test_bulletin_on_the_demo_warehouse(request, tmp_path):
+    """On the shared demo warehouse (when the demo fixture exists): marked 示例数据, figures = gaps."""
+    try:
+        demo = request.getfixturevalue("demo_warehouse")
+    except pytest.FixtureLookupError:
+        pytest.skip("demo_warehouse fixture not available yet")
+    from docx import Document
+    from openpyxl import load_workbook
+    from pipelines import db
+    from pipelines.bulletin import write_bulletin
+    from pipelines.metrics import Metrics
+    db_copy = tmp_path / "demo.duckdb"
+    shutil.copy(demo, db_copy)
+    con = db.connect(db_copy)
+    try:
+        paths = write_bulletin(con, "2024Q3", region="350900", out_dir=tmp_path, pdf=False)
+        gaps = Metrics(con).gaps("2024Q3", region="350900")
+    finally:
+        con.close()
+    assert "示例数据" in "\n".join(p.text for p in Document(str(paths["docx"])).paragraphs)
+    ws = load_workbook(paths["xlsx"])["分地区明细"]
+    for row in ws.iter_rows(min_row=4, values_only=True):
+        g = _row(gaps, row[0], row[3])
+        assert row[10] == g["status"]
+        if row[6] is not None:
+            assert row[6] == pytest.approx(g["actual"], rel=1e-12)

@@ -1,0 +1,241 @@
+"""The bulletin's writers on hand-made Metrics frames: formatting, Chinese sentences, the Word
+layout (公文), the Excel annex (formula neutralising) and the charts (no missing glyphs)."""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import warnings
+
+import pandas as pd
+
+from pipelines.bulletin import fmt
+from pipelines.bulletin import text as T
+from pipelines.bulletin.model import Bulletin, build_sections, summarise_submissions
+from pipelines.periods import quarter
+
+NAN = math.nan
+ACT = "evoucher_activation_rate"
+DAYS = "transfer_days"
+SITES = "hospital_service_stations"
+
+INDICATORS = pd.DataFrame([
+    dict(code=ACT, name="医保电子凭证激活率", unit="%", kind="ratio", frequency="月度",
+         aggregation="stock", direction="higher", numerator_label="已激活人数",
+         denominator_label="参保人数", sort_order=1),
+    dict(code=DAYS, name="转移接续办理时限", unit="工作日", kind="mean", frequency="季度",
+         aggregation="flow", direction="lower", numerator_label="办理总天数",
+         denominator_label="办件数", sort_order=2),
+    dict(code=SITES, name="医院医保服务站个数", unit="个", kind="count", frequency="季度",
+         aggregation="stock", direction="higher", numerator_label="服务站个数",
+         denominator_label=None, sort_order=3),
+    dict(code="town_demo_sites", name="乡镇示范点个数", unit="个", kind="count", frequency="年度",
+         aggregation="stock", direction="higher", numerator_label="示范点个数",
+         denominator_label=None, sort_order=4),
+])
+NAMES = {ACT: "医保电子凭证激活率", DAYS: "转移接续办理时限", SITES: "医院医保服务站个数",
+         "town_demo_sites": "乡镇示范点个数"}
+UNITS = {ACT: "%", DAYS: "工作日", SITES: "个", "town_demo_sites": "个"}
+
+
+def row(region, name, ind, actual, target, gap, status, *, parent=False, rank=None, streak=0,
+        completion=NAN, order=0, **extra):
+    base = dict(region_code=region, region_name=name, parent_code=None if parent else "350900",
+                is_parent=parent, sort_order=order, indicator_code=ind, indicator_name=NAMES[ind],
+                unit=UNITS[ind], direction="lower" if ind == DAYS else "higher", period="2024Q3",
+                actual=actual, target=target, gap=gap, completion=completion, status=status,
+                rank=NAN if rank is None else rank, rank_of=NAN, streak=streak,
+                value_source="reported", reporters=0, expected_reporters=0,
+                comparator="<=" if ind == DAYS else ">=", target_source="宁政办规〔2022〕8号 十、（二十一）",
+                expected=NAN, on_track=None, needed_per_month=NAN, months_left=NAN)
+    base.update(extra)
+    return base
+
+
+def gaps_q3() -> pd.DataFrame:
+    return pd.DataFrame([
+        row("350900", "宁德市", ACT, 67.55, 70, -2.45, "未达标", parent=True, completion=96.5,
+            streak=1, expected=68.2, on_track=False, needed_per_month=0.8167, months_left=3),
+        row("350902", "蕉城区", ACT, 72.3, 70, 2.3, "达标", rank=1, completion=103.3, order=1),
+        row("350925", "周宁县", ACT, 58.1, 70, -11.9, "未达标", rank=3, streak=2, completion=83.0,
+            order=2),
+        row("350923", "=屏南县", ACT, 69.0, 70, -1.0, "接近", rank=2, completion=98.6, order=3),
+        row("350926", "柘荣县", ACT, NAN, 70, NAN, "未报送", order=4),
+        row("350900", "宁德市", DAYS, 12.5, 10, -2.5, "未达标", parent=True, completion=80.0),
+        row("350902", "蕉城区", DAYS, 9.0, 10, 1.0, "达标", rank=1, completion=111.1, order=1),
+        row("350900", "宁德市", SITES, 25, NAN, NAN, "无目标", parent=True),
+        row("350902", "蕉城区", SITES, 12, NAN, NAN, "无目标", rank=1, order=1),
+        row("350925", "周宁县", SITES, 13, NAN, NAN, "无目标", rank=1, order=2),
+        row("350900", "宁德市", "town_demo_sites", 4, 5, -1, "未达标", parent=True),
+    ])
+
+
+def gaps_q2() -> pd.DataFrame:
+    return pd.DataFrame([row("350900", "宁德市", ACT, 66.1, 70, -3.9, "未达标", parent=True)])
+
+
+def bulletin(demo=False) -> Bulletin:
+    q = quarter(2024, 3)
+    sections = build_sections(gaps_q3(), gaps_q2(), INDICATORS, q)
+    status = pd.DataFrame([
+        dict(region_code="350902", region_name="蕉城区", period="2024-09", status="按时"),
+        dict(region_code="350925", region_name="周宁县", period="2024-09", status="逾期"),
+        dict(region_code="350926", region_name="柘荣县", period="2024-09", status="未报送"),
+        dict(region_code="350926", region_name="柘荣县", period="2024-06", status="未报送"),
+    ])
+    subs = [summarise_submissions(status, [p.code for p in q.months()], "月报",
+                                  ["350900", "350902", "350925", "350926"])]
+    return Bulletin(jurisdiction_code="350900", jurisdiction_name="宁德市", level="市", quarter=q,
+                    issue_date=dt.date(2024, 10, 15), as_of=None,
+                    data_as_of=dt.datetime(2024, 10, 12, 9, 30), child_term="县（市、区）",
+                    sections=sections, submissions=subs, is_demo=demo, targets=pd.DataFrame())
+
+
+def test_format_each_number_once():
+    assert fmt.fmt_number(67.5467, "%") == "67.55"
+    assert fmt.fmt_number(70.0, "%", "target") == "70"
+    assert fmt.fmt_number(99.5, "%", "target") == "99.5"
+    assert fmt.fmt_number(25.0, "个") == "25"
+    assert fmt.fmt_number(96.4999, "%", "rate") == "96.5"
+    assert fmt.fmt_number(-0.001, "%") == "0.00"
+    assert fmt.fmt_number(NAN, "%") == fmt.fmt_number(None, "%") == "—"
+    assert fmt.with_unit("3.50", "工作日") == "3.50个工作日"
+    assert [fmt.cn_count(n) for n in (2, 3, 10, 12)] == ["两", "三", "十", "十二"]
+    assert fmt.excel_format("%") == "0.00" and fmt.excel_format("个", "value", 3.0) == "0"
+
+
+def test_sections_skip_annual_indicators_before_q4_and_order_children():
+    b = bulletin()
+    assert [s.info.code for s in b.sections] == [ACT, DAYS, SITES]
+    act = b.sections[0]
+    assert [f.region_name for f in act.children] == ["蕉城区", "=屏南县", "周宁县", "柘荣县"]
+    assert act.best.region_name == "蕉城区" and act.worst.region_name == "周宁县"
+    assert (act.change_s, act.change_sign) == ("1.45", 1)
+    assert b.status_counts() == {"达标": 0, "接近": 0, "未达标": 2, "未报送": 0, "无目标": 1}
+
+
+def test_sentences_are_generated_from_the_numbers():
+    b = bulletin()
+    act, days, sites = b.sections
+    assert T.value_sentence(b, "全市", act.info.name, act.parent) == (
+        "全市医保电子凭证激活率为67.55%，低于目标（70%）2.45个百分点，完成率96.5%，未达标。")
+    assert T.change_sentence(act) == "较上季度（66.10%）上升1.45个百分点。"
+    assert T.pace_sentence(act.parent) == "按序时进度本期应达到68.20%，未达到序时进度要求。"
+    assert T.value_sentence(b, "全市", days.info.name, days.parent) == (
+        "全市转移接续办理时限为12.50个工作日，高于目标上限（10个工作日）2.50个工作日，"
+        "完成率80.0%，未达标。")
+    assert T.value_sentence(b, "全市", sites.info.name, sites.parent) == (
+        "全市医院医保服务站个数为25个，暂无目标值，仅作监测。")
+    assert T.value_sentence(b, "柘荣县", act.info.name, act.children[-1]) == (
+        "柘荣县医保电子凭证激活率（目标70%）本期未报送数据。")
+    paragraphs = T.indicator_paragraphs(b, act)
+    assert "4个县（市、区）中，达标1个、接近目标1个、未达标1个、未报送1个。" in paragraphs[1]
+    assert "从排名看，蕉城区居首位（72.30%），周宁县居末位（58.10%）。" in paragraphs[1]
+    assert "该指标目标未分解到各县（市、区），2个县（市、区）中2个报送了数据。" in \
+        T.indicator_paragraphs(b, sites)[1]
+
+
+def test_problems_streaks_and_suggestions():
+    b = bulletin()
+    problems = dict(T.problem_paragraphs(b))
+    assert "医保电子凭证激活率：周宁县连续两个季度未达标" in problems["部分指标持续未达标。"]
+    assert "周宁县" in problems["部分县（市、区）差距较大。"]
+    assert "柘荣县" in problems["数据报送不够及时完整。"]
+    suggestions = dict(T.suggestion_paragraphs(b))
+    assert ("全市距目标（70%）尚差2.45个百分点，2024年剩余3个月需平均每月提高0.82个百分点。"
+            in suggestions["加快提升医保电子凭证激活率。"])
+    assert "缩短" not in suggestions["加快提升转移接续办理时限。"]
+    assert "请柘荣县尽快补报" in suggestions["规范数据报送。"]
+    subs = T.submission_paragraphs(b)[0]
+    assert subs.startswith("本季度应报月报3份，其中按时报送1份、逾期报送1份、未报送1份。")
+    assert T.demo_note() not in "".join(T.overall_paragraphs(b))
+    assert T.demo_note() in "".join(T.overall_paragraphs(bulletin(demo=True)))
+
+
+def test_word_layout_follows_the_official_document_style(tmp_path):
+    from docx import Document
+    from docx.oxml.ns import qn
+    from docx.shared import Pt
+
+    from pipelines.bulletin.docx_writer import write_docx
+    path = write_docx(bulletin(), tmp_path / "b.docx", charts={})
+    doc = Document(str(path))
+    sec = doc.sections[0]
+    mm = [round(x.mm, 1) for x in (sec.page_width, sec.page_height, sec.top_margin,
+                                   sec.bottom_margin, sec.left_margin, sec.right_margin)]
+    assert mm == [210, 297, 37, 35, 28, 26]          # A4, GB/T 9704 margins
+    paras = doc.paragraphs
+    mark = paras[0].runs[0]
+    assert paras[0].text == "宁德市医疗保障局"
+    assert str(mark.font.color.rgb) == "E60012"
+    assert mark._element.rPr.rFonts.get(qn("w:eastAsia")) == "方正小标宋简体"
+    number = next(p for p in paras if p.text.startswith("〔2024〕"))
+    assert number._p.pPr.find(qn("w:pBdr")).find(qn("w:bottom")).get(qn("w:color")) == "E60012"
+
+    def font_of(text):
+        p = next(p for p in paras if p.text.startswith(text))
+        return p, p.runs[0]._element.rPr.rFonts.get(qn("w:eastAsia"))
+    title, title_font = font_of("关于2024年第三季度医保便民服务指标完成情况的通报")
+    assert title_font == "方正小标宋简体" and title.runs[0].font.size == Pt(22)
+    assert font_of("一、总体情况")[1] == "黑体"
+    assert font_of("（一）医保电子凭证激活率")[1] == "楷体_GB2312"
+    body, body_font = font_of("2024年第三季度，全市纳入监测")
+    assert body_font == "仿宋_GB2312" and body.runs[0].font.size == Pt(16)
+    assert body.paragraph_format.line_spacing == Pt(28)
+    footer_xml = sec.footer._element.xml
+    assert "PAGE" in footer_xml and "— " in sec.footer.paragraphs[0].text
+    assert "PAGE" in sec.even_page_footer._element.xml
+    overview = doc.tables[0]
+    header_font = overview.rows[0].cells[0].paragraphs[0].runs[0]._element.rPr.rFonts
+    assert header_font.get(qn("w:eastAsia")) == "黑体"
+    first = [c.text for c in overview.rows[1].cells]
+    assert first == ["1", "医保电子凭证激活率", "%", "67.55", "70", "-2.45", "96.5", "66.10", "1.45", "未达标"]
+    text = "\n".join(p.text for p in paras)
+    assert "示例数据" not in text
+    # numbers in the text are the table's strings
+    for s in bulletin().sections:
+        if s.parent.has_value:
+            assert s.parent.actual_s in text
+
+
+def test_excel_annex_neutralises_formulas(tmp_path):
+    from openpyxl import load_workbook
+
+    from pipelines.bulletin.xlsx_writer import safe, write_xlsx
+    assert [safe(v) for v in ("=1+1", "+cmd", "-2", "@SUM(A1)", "蕉城区", 3.5)] == \
+        ["'=1+1", "'+cmd", "'-2", "'@SUM(A1)", "蕉城区", 3.5]
+    path = write_xlsx(bulletin(), tmp_path / "b.xlsx")
+    wb = load_workbook(path)
+    ws = wb["分地区明细"]
+    names = [r[1] for r in ws.iter_rows(min_row=4, values_only=True)]
+    assert "'=屏南县" in names
+    for sheet in wb.worksheets:
+        for r in sheet.iter_rows():
+            for c in r:
+                assert c.data_type != "f", f"{sheet.title}!{c.coordinate} is a formula"
+    city = next(r for r in ws.iter_rows(min_row=4) if r[0].value == "350900" and r[3].value == ACT)
+    assert city[6].value == 67.55 and city[6].number_format == "0.00"
+    assert city[10].value == "未达标"
+    assert ws.freeze_panes == "C4"
+    overview = wb["总体情况"]
+    assert [c.value for c in overview[4]][:8] == [ACT, "医保电子凭证激活率", "%", 67.55, 70, -2.45, 96.5, "未达标"]
+    assert wb["指标口径"]["K4"].value == "宁政办规〔2022〕8号 十、（二十一）"
+
+
+def test_charts_draw_chinese_without_missing_glyphs(tmp_path):
+    from PIL import Image
+
+    from pipelines.bulletin.charts import ranking_chart, trend_chart
+    b = bulletin()
+    act = b.sections[0]
+    act.trend = pd.DataFrame({"period": ["2024-07", "2024-08", "2024-09"],
+                              "actual": [66.0, 66.8, 67.55], "target": [70.0, 70.0, 70.0],
+                              "expected": [67.0, 67.6, 68.2]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")           # "Glyph … missing from font(s)" fails the test
+        r = ranking_chart(act, b.child_term, b.quarter.label, tmp_path / "r.png")
+        t = trend_chart(act, b.area, tmp_path / "t.png")
+    for path in (r, t):
+        img = Image.open(path).convert("RGB")
+        assert img.width > 600
+        colours = img.getcolors(maxcolors=1 << 20)
+        assert len(colours) > 20                 # drawn, not blank
