@@ -1,0 +1,76 @@
+"""HTTP API: `POST /api/returns` — submit a return with a Bearer token (multipart field `file`).
+
+Answers JSON {"status": "accepted" | "rejected" | "denied", "rows": n, "errors": [...],
+"warnings": [...], "duplicate": bool, "new", "revisions", "file_name", "content_hash",
+"submission_id"} ("sheet!cell: message" strings in errors and warnings):
+200 accepted (warning-only files too; a file already loaded is accepted again with
+duplicate = true and rows = its rows), 422 rejected for its content, 401 without a valid token,
+403 when the user's role or region scope does not cover every row (the file is refused whole),
+400 when the request has no file, 413 when it is too large.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import flask
+
+from pipelines import accounts, db
+
+bp = flask.Blueprint("ybjc_api", __name__)
+
+
+def _store():
+    return flask.current_app.extensions["ybjc_store"]
+
+
+def _error(status: int, message: str):
+    resp = flask.jsonify({"status": "rejected" if status in (400, 413, 422) else "denied",
+                          "rows": 0, "errors": [message], "warnings": []})
+    if status == 401:
+        resp.headers["WWW-Authenticate"] = 'Bearer realm="ybjc"'
+    return resp, status
+
+
+def safe_file_name(name: str | None) -> str:
+    """The uploaded name without directories or control characters (kept for lineage)."""
+    name = Path(str(name or "upload.xlsx").replace("\\", "/")).name
+    name = re.sub(r"[\x00-\x1f<>:\"|?*]", "_", name).strip(" .")
+    return name[:150] or "upload.xlsx"
+
+
+def outcome_json(outcome) -> dict:
+    return {"status": "accepted" if outcome.status in ("accepted", "duplicate") else "rejected",
+            "duplicate": outcome.status == "duplicate",
+            "rows": int(outcome.rows or 0),
+            "new": int(outcome.new or 0), "revisions": int(outcome.revisions or 0),
+            "errors": [str(e) for e in outcome.errors],
+            "warnings": [str(w) for w in outcome.warnings],
+            "file_name": outcome.file_name, "content_hash": outcome.content_hash,
+            "submission_id": outcome.submission_id}
+
+
+@bp.post("/api/returns")
+def post_return():
+    header = flask.request.headers.get("Authorization", "")
+    token = header[7:].strip() if header[:7].lower() == "bearer " else None
+    store = _store()
+    user = store.run(lambda con: accounts.user_for_token(con, token)) if token else None
+    if user is None:
+        return _error(401, "缺少或无效的 API 令牌：请在请求头 Authorization: Bearer <令牌> 中提供，"
+                           "令牌可由管理员用 python -m pipelines users token --name 用户名 签发")
+    if not accounts.can_submit(user):
+        store.run(lambda con: db.audit(con, user.name, "upload", None, "denied",
+                                       {"channel": "api", "reason": "role", "role": user.role}))
+        return _error(403, f"账户 {user.name}（{user.role_label}）无报送权限，需要填报员或管理员账户")
+    upload = flask.request.files.get("file")
+    if upload is None or not upload.filename:
+        return _error(400, "请求中没有文件：请用 multipart/form-data 的 file 字段上传 .xlsx 报表")
+    allowed = store.run(lambda con: accounts.allowed_regions(con, user))
+    item = (safe_file_name(upload.filename), upload.read())
+    outcome = store.ingest([item], user=user.name, channel="api", allowed_regions=allowed)[0]
+    body = outcome_json(outcome)
+    if outcome.scope_violation:        # refused whole (ingest recorded and audited it)
+        body["status"] = "denied"
+        return flask.jsonify(body), 403
+    return flask.jsonify(body), 200 if body["status"] == "accepted" else 422

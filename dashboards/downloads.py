@@ -1,0 +1,95 @@
+"""File downloads behind the security layer: the return template (scope-checked) and, for
+admins, the targets / region-tree workbooks. Access levels come from security.PATH_RULES;
+the region scope is checked here, per request."""
+from __future__ import annotations
+
+import io
+import tempfile
+from pathlib import Path
+from urllib.parse import quote
+
+import flask
+
+from pipelines import accounts
+
+
+def _store():
+    return flask.current_app.extensions["ybjc_store"]
+
+
+def _fail(status: int, message: str):
+    return flask.jsonify({"status": "denied" if status == 403 else "error", "error": message}), status
+
+
+def _send_xlsx(data: bytes, filename: str):
+    resp = flask.Response(data, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    resp.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
+    return resp
+
+
+def template_download():
+    """GET /download/template?region=&period= — the return template of a region in scope."""
+    from pipelines.periods import PeriodError, parse_period
+    user = flask.g.get("ybjc_user")
+    region_text = (flask.request.args.get("region") or "").strip()
+    period_text = (flask.request.args.get("period") or "").strip()
+    if user is None:
+        return _fail(401, "请先登录")
+    try:
+        period = parse_period(period_text)
+    except PeriodError as exc:
+        return _fail(400, f"统计期“{period_text}”无法识别：{exc}")
+
+    def build(con):
+        try:
+            region = accounts.resolve_region(con, region_text or user.region_code or "")
+        except accounts.AccountError as exc:
+            return None, (400, str(exc))
+        allowed = accounts.allowed_regions(con, user)
+        if allowed is not None and region not in allowed:
+            return None, (403, f"您只能下载本地区（{user.region_code}）及下级地区的报送模板，"
+                               f"不能下载 {region} 的模板")
+        name = con.execute("SELECT name FROM regions WHERE code = ?", [region]).fetchone()[0]
+        from pipelines.templates import write_template
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "template.xlsx"
+            write_template(con, region, period, path)
+            return (path.read_bytes(), f"{name}_{period.label}_报送模板.xlsx"), None
+
+    result, problem = _store().run(build)
+    if problem:
+        return _fail(*problem)
+    return _send_xlsx(*result)
+
+
+def targets_download():
+    """GET /admin/download/targets?plan=CODE — a plan's targets as an Excel sheet (admins)."""
+    from pipelines import target_sheets
+    plan = flask.request.args.get("plan", "")
+
+    def build(con):
+        buf = io.BytesIO()
+        target_sheets.write_plan_sheet(con, plan, buf)
+        return buf.getvalue()
+    try:
+        data = _store().run(build)
+    except target_sheets.SheetError as exc:
+        return _fail(400, str(exc))
+    return _send_xlsx(data, f"目标_{plan}.xlsx")
+
+
+def regions_download():
+    """GET /admin/download/regions — the region trees as an Excel sheet (admins)."""
+    from pipelines import region_sheets
+
+    def build(con):
+        buf = io.BytesIO()
+        region_sheets.write_region_sheet(con, buf)
+        return buf.getvalue()
+    return _send_xlsx(_store().run(build), "地区树.xlsx")
+
+
+def register_downloads(server) -> None:
+    server.add_url_rule("/download/template", "ybjc_template", template_download)
+    server.add_url_rule("/admin/download/targets", "ybjc_targets_xlsx", targets_download)
+    server.add_url_rule("/admin/download/regions", "ybjc_regions_xlsx", regions_download)

@@ -1,0 +1,322 @@
+"""Who may do what on the web: login, signed sessions, CSRF, security headers, role checks.
+
+`install_security(app, warehouse)` hooks it all into the Dash app's Flask server:
+- /login, /logout (Chinese pages), signed expiring sessions (secret kept in the warehouse's
+  settings table, 8 h lifetime), login throttling (5 failures per user+IP → 15 min lock);
+- a per-session CSRF token checked on every state-changing request, Dash callbacks included
+  (/_security/csrf.js adds the X-CSRFToken header to every same-origin fetch);
+- security headers (CSP without external hosts, X-Frame-Options, nosniff, Referrer-Policy);
+- a server-side role check in before_request for every route, page path and Dash callback
+  (`PATH_RULES`, `CALLBACK_RULES`: data, not code);
+- read-only anonymous browsing while the warehouse has no user at all (with a banner).
+The state lives on one `Gate` object per app (server.extensions["ybjc_gate"]).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import json
+import secrets
+import time
+from urllib.parse import quote
+
+import flask
+
+from pipelines import accounts
+from .webstore import WebStore
+
+SESSION_HOURS = 8
+MAX_UPLOAD_BYTES = 30 * 1024 * 1024      # a 20 MB return, base64-encoded in a Dash callback
+CSRF_HEADER = "X-CSRFToken"
+CSRF_COOKIE = "ybjc_csrf"
+
+# Access levels, in order; a role grants its level and those below it.
+LEVELS = {"public": 0, "read": 1, "submit": 2, "admin": 3}
+ROLE_LEVEL = {"viewer": 1, "reporter": 2, "admin": 3}
+
+# (path prefix, level) — first match wins; anything else needs "read".
+PATH_RULES: tuple[tuple[str, str], ...] = (
+    ("/login", "public"),
+    ("/_security/csrf.js", "public"),
+    ("/assets/", "public"),
+    ("/_dash-component-suites/", "public"),
+    ("/_favicon.ico", "public"),
+    ("/favicon.ico", "public"),
+    ("/api/", "public"),                 # the API authenticates by Bearer token itself
+    ("/upload", "submit"),
+    ("/download/template", "submit"),
+    ("/admin", "admin"),
+)
+# (Dash output component-id prefix, level): a callback needs the highest level of its outputs.
+CALLBACK_RULES: tuple[tuple[str, str], ...] = (
+    ("upload-", "submit"),
+    ("admin-", "admin"),
+)
+CSRF_EXEMPT = ("/api/",)                 # Bearer tokens are not ambient credentials
+PAGES_CONTENT_ID = "_pages_content"
+PAGES_LOCATION_ID = "_pages_location"
+
+CSP = ("default-src 'self'; script-src 'self'{hashes}; style-src 'self' 'unsafe-inline'; "
+       "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; "
+       "worker-src 'self' blob:; object-src 'none'; base-uri 'self'; form-action 'self'; "
+       "frame-ancestors 'none'")
+
+
+def path_level(path: str) -> str:
+    for prefix, level in PATH_RULES:
+        if prefix.endswith("/") and path.startswith(prefix):
+            return level
+        if path == prefix or path.startswith(prefix + "/"):
+            return level
+    return "read"
+
+
+def _component_id(cid) -> str:
+    if isinstance(cid, dict):
+        return str(cid.get("type") or json.dumps(cid, sort_keys=True))
+    return str(cid)
+
+
+def callback_level(body: dict) -> str:
+    """The level a Dash callback request needs, from its outputs (and the page it renders)."""
+    outputs = body.get("outputs")
+    outputs = outputs if isinstance(outputs, list) else [outputs] if outputs else []
+    flat = []
+    for o in outputs:
+        flat.extend(o if isinstance(o, list) else [o])
+    ids = [_component_id(o.get("id")) for o in flat if isinstance(o, dict)]
+    if not ids and isinstance(body.get("output"), str):
+        ids = [part.split(".")[0] for part in body["output"].strip(".").split("...")]
+    level = "read"
+    for cid in ids:
+        for prefix, rule in CALLBACK_RULES:
+            if cid.startswith(prefix) and LEVELS[rule] > LEVELS[level]:
+                level = rule
+        if cid == PAGES_CONTENT_ID:
+            for item in body.get("inputs") or []:
+                if isinstance(item, dict) and item.get("id") == PAGES_LOCATION_ID \
+                        and item.get("property") == "pathname":
+                    page = path_level(str(item.get("value") or "/"))
+                    if LEVELS[page] > LEVELS[level]:
+                        level = page
+    return level
+
+
+class Gate:
+    """The security state of one app: the warehouse store and the session secret."""
+
+    def __init__(self, store: WebStore):
+        self.store = store
+
+    # -- who is asking ----------------------------------------------------------------------
+    def session_user(self):
+        name = flask.session.get("user")
+        if not name:
+            return None
+        started = flask.session.get("t", 0)
+        if time.time() - started > SESSION_HOURS * 3600:
+            flask.session.clear()
+            return None
+        user = self.store.run(lambda con: accounts.get_user(con, name))
+        if user is None or user.disabled:
+            flask.session.clear()
+            return None
+        return user
+
+    def csrf_token(self) -> str:
+        token = flask.session.get("csrf")
+        if not token:
+            token = secrets.token_urlsafe(32)
+            flask.session["csrf"] = token
+        return token
+
+    def csrf_ok(self) -> bool:
+        expected = flask.session.get("csrf")
+        given = flask.request.headers.get(CSRF_HEADER) or flask.request.form.get("csrf_token", "")
+        return bool(expected) and hmac.compare_digest(str(expected), str(given))
+
+    # -- hooks ------------------------------------------------------------------------------
+    def before_request(self):
+        req = flask.request
+        path = req.path
+        level = path_level(path)
+        if req.method not in ("GET", "HEAD", "OPTIONS") and not path.startswith(CSRF_EXEMPT):
+            if not self.csrf_ok():
+                return self._deny(403, "请求缺少有效的安全令牌（CSRF），请刷新页面后重试")
+        if level == "public" and path != "/login":
+            return None                   # static assets, the API (own auth), csrf.js
+        has_users = self.store.run(accounts.count_users) > 0
+        flask.g.ybjc_has_users = has_users
+        flask.g.ybjc_user = self.session_user() if has_users else None
+        if req.method == "POST" and path.endswith("/_dash-update-component"):
+            body = req.get_json(silent=True) or {}
+            level = max(level, callback_level(body), key=LEVELS.get)
+        if level == "public":
+            return None
+        user = flask.g.ybjc_user
+        if not has_users:
+            if level == "read":
+                return None
+            return self._deny(403, "尚未创建账户，报送、接口和管理功能暂不开放；"
+                                   "请先运行 python -m pipelines users add 创建管理员")
+        if user is None:
+            if req.method == "GET" and "application/json" not in req.headers.get("Accept", ""):
+                return flask.redirect("/login?next=" + quote(req.full_path.rstrip("?")))
+            return self._deny(401, "请先登录")
+        if ROLE_LEVEL.get(user.role, 0) < LEVELS[level]:
+            need = {"submit": "填报员或管理员", "admin": "管理员"}.get(level, "已登录用户")
+            return self._deny(403, f"当前账户（{user.name}，{user.role_label}）无权访问此功能，需要{need}权限")
+        return None
+
+    def after_request(self, response):
+        h = response.headers
+        hashes = ""
+        if response.mimetype == "text/html" and not response.direct_passthrough:
+            html = response.get_data(as_text=True)
+            if "<body" in html and "_dash-config" in html:
+                html = self._decorate_index(html)
+                response.set_data(html)
+            hashes = "".join(f" '{x}'" for x in _inline_script_hashes(html))
+        h["Content-Security-Policy"] = CSP.format(hashes=hashes)
+        h["X-Frame-Options"] = "DENY"
+        h["X-Content-Type-Options"] = "nosniff"
+        h["Referrer-Policy"] = "same-origin"
+        if response.mimetype in ("text/html", "application/json"):
+            h.setdefault("Cache-Control", "no-store")
+        if flask.session.get("csrf") or response.mimetype == "text/html":
+            response.set_cookie(CSRF_COOKIE, self.csrf_token(), samesite="Strict", httponly=False,
+                                max_age=SESSION_HOURS * 3600, path="/")
+        return response
+
+    def _decorate_index(self, html: str) -> str:
+        """Add the CSRF script, and the account bar or the no-users banner, to Dash's page."""
+        from .security_pages import account_bar
+        html = html.replace("</head>", '<script src="/_security/csrf.js"></script></head>', 1)
+        bar = account_bar(flask.g.get("ybjc_user"), flask.g.get("ybjc_has_users", True),
+                          self.csrf_token())
+        i = html.find(">", html.find("<body")) + 1
+        return html[:i] + bar + html[i:]
+
+    def _deny(self, status: int, message: str):
+        wants_html = flask.request.method == "GET" and "text/html" in flask.request.headers.get("Accept", "")
+        if wants_html:
+            from .security_pages import message_page
+            return flask.Response(message_page("无权访问" if status == 403 else "请先登录", message),
+                                  status=status, mimetype="text/html")
+        return flask.jsonify({"status": "denied", "error": message}), status
+
+    # -- login / logout ---------------------------------------------------------------------
+    def login(self):
+        from .security_pages import login_page
+        req = flask.request
+        nxt = req.values.get("next") or "/"
+        if not nxt.startswith("/") or nxt.startswith("//") or "\\" in nxt:
+            nxt = "/"
+        has_users = flask.g.get("ybjc_has_users", True)
+        if req.method == "GET":
+            return login_page(self.csrf_token(), nxt, None, has_users)
+        name = (req.form.get("username") or "").strip()
+        password = req.form.get("password") or ""
+        ip = req.remote_addr or "?"
+
+        def attempt(con):
+            if accounts.login_locked(con, name, ip):
+                accounts.record_login(con, name, ip, False, "locked")
+                return None, "locked"
+            user = accounts.authenticate(con, name, password)
+            accounts.record_login(con, name, ip, user is not None, None if user else "bad-password")
+            return user, None
+
+        user, why = self.store.run(attempt)
+        if user is None:
+            msg = (f"登录失败次数过多，该账户在本机已锁定 {accounts.THROTTLE_MINUTES} 分钟，请稍后再试"
+                   if why == "locked" else "用户名或密码错误，或账户已停用")
+            return login_page(self.csrf_token(), nxt, msg, has_users), 429 if why == "locked" else 401
+        flask.session.clear()
+        flask.session.permanent = True
+        flask.session["user"] = user.name
+        flask.session["t"] = time.time()
+        flask.session["csrf"] = secrets.token_urlsafe(32)
+        return flask.redirect(nxt)
+
+    def logout(self):
+        from .security_pages import message_page
+        if flask.request.method == "POST":
+            flask.session.clear()
+            return flask.redirect("/login")
+        return message_page("退出登录", "确认退出当前账户？", logout_csrf=self.csrf_token())
+
+
+def _inline_script_hashes(html: str) -> list[str]:
+    import base64
+    import hashlib
+    import re
+    out = []
+    for attrs, body in re.findall(r"<script([^>]*)>(.*?)</script>", html, flags=re.S):
+        if "src=" in attrs or "application/json" in attrs or not body:
+            continue
+        out.append("sha256-" + base64.b64encode(hashlib.sha256(body.encode("utf-8")).digest()).decode())
+    return out
+
+
+CSRF_JS = """(function () {
+  function token() {
+    var m = document.cookie.match(/(?:^|; )%s=([^;]*)/);
+    return m ? decodeURIComponent(m[1]) : "";
+  }
+  var orig = window.fetch;
+  window.fetch = function (input, init) {
+    init = init || {};
+    var url = (typeof input === "string") ? input : (input && input.url) || "";
+    var same = url.indexOf("://") < 0 || url.indexOf(window.location.origin) === 0;
+    if (same) {
+      var headers = new Headers(init.headers || (typeof input !== "string" && input.headers) || {});
+      headers.set("%s", token());
+      init.headers = headers;
+    }
+    return orig.call(this, input, init);
+  };
+})();
+""" % (CSRF_COOKIE, CSRF_HEADER)
+
+
+def gate() -> Gate:
+    return flask.current_app.extensions["ybjc_gate"]
+
+
+def current_user():
+    """The logged-in user of this request (None when anonymous)."""
+    return flask.g.get("ybjc_user")
+
+
+def install_security(app, warehouse) -> Gate:
+    """Secure the Dash app `app` whose warehouse is `warehouse` (connection or Warehouse)."""
+    server = app.server
+    store = WebStore.of(warehouse)
+    g = Gate(store)
+    server.extensions["ybjc_gate"] = g
+    server.extensions["ybjc_store"] = store
+    server.secret_key = store.session_secret()
+    server.json.ensure_ascii = False          # Chinese messages readable in API answers
+    server.config.update(
+        SESSION_COOKIE_NAME="ybjc_session", SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax", PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=SESSION_HOURS),
+        MAX_CONTENT_LENGTH=MAX_UPLOAD_BYTES)
+    server.before_request_funcs.setdefault(None, []).insert(0, g.before_request)
+    server.after_request(g.after_request)
+    server.add_url_rule("/login", "ybjc_login", g.login, methods=["GET", "POST"])
+    server.add_url_rule("/logout", "ybjc_logout", g.logout, methods=["GET", "POST"])
+    server.add_url_rule("/_security/csrf.js", "ybjc_csrf_js",
+                        lambda: flask.Response(CSRF_JS, mimetype="application/javascript"))
+    server.register_error_handler(413, _too_large)
+    from .api import bp
+    from .downloads import register_downloads
+    register_downloads(server)
+    server.register_blueprint(bp)
+    return g
+
+
+def _too_large(_exc):
+    mb = MAX_UPLOAD_BYTES // (1024 * 1024)
+    return flask.jsonify({"status": "rejected", "rows": 0, "warnings": [],
+                          "errors": [f"文件过大：上传内容不能超过 {mb} MB，请拆分后分别上传"]}), 413

@@ -1,0 +1,122 @@
+"""The server's access to its warehouse: a cursor per call, writes serialised by one lock.
+
+While the server runs it owns the DuckDB file (one writer), so logins, uploads, the API and
+admin changes all go through the server's own connection. DuckDB connections are not
+thread-safe but their cursors are: every call gets its own cursor. Ingest and target changes
+take `write_lock` so that two uploads never race on the same keys.
+"""
+from __future__ import annotations
+
+import secrets
+import threading
+from pathlib import Path
+
+
+class WebStore:
+    def __init__(self, con, write_lock: threading.Lock | None = None, db_path: str | None = None):
+        self.con = con
+        self.write_lock = write_lock or threading.Lock()
+        self.db_path = Path(db_path) if db_path else _db_file(con)
+        self._warming: threading.Thread | None = None
+
+    @classmethod
+    def of(cls, warehouse) -> "WebStore":
+        """Adapt what create_app holds: a DuckDB connection or an object carrying one."""
+        if isinstance(warehouse, WebStore):
+            return warehouse
+        con = warehouse
+        for attr in ("con", "connection", "_con"):
+            if hasattr(warehouse, attr) and hasattr(getattr(warehouse, attr), "cursor"):
+                con = getattr(warehouse, attr)
+                break
+        lock = None
+        for attr in ("write_lock", "lock"):
+            candidate = getattr(warehouse, attr, None)
+            if candidate is not None and hasattr(candidate, "acquire"):
+                lock = candidate
+                break
+        path = getattr(warehouse, "db_path", None) or getattr(warehouse, "path", None)
+        return cls(con, lock, str(path) if path else None)
+
+    @property
+    def archive_dir(self) -> Path:
+        """Uploaded originals are archived beside the warehouse: <db dir>/raw/."""
+        return self.db_path.parent / "raw"
+
+    def run(self, fn):
+        """fn(cursor) on a fresh cursor (reads, and appends such as audit lines)."""
+        cur = self.con.cursor()
+        try:
+            return fn(cur)
+        finally:
+            cur.close()
+
+    def write(self, fn):
+        """fn(cursor) while holding the write lock."""
+        with self.write_lock:
+            return self.run(fn)
+
+    def warm_up_ingest(self) -> None:
+        """Import great-expectations and build the suites in the background (once), so that the
+        first upload of a reporter who opened the 报送 page does not wait ~10 s for them."""
+        with self.write_lock:
+            if self._warming is not None:
+                return
+            def warm():
+                from pipelines.validate import warm_up
+                warm_up()
+            self._warming = threading.Thread(target=warm, name="ingest-warm-up", daemon=True)
+            self._warming.start()
+
+    def session_secret(self) -> str:
+        """The Flask secret key, created once and kept in the warehouse settings table."""
+        def get_or_create(con):
+            row = con.execute("SELECT value FROM settings WHERE key = 'web.session_secret'").fetchone()
+            if row:
+                return row[0]
+            value = secrets.token_hex(32)
+            con.execute("INSERT INTO settings VALUES ('web.session_secret', ?)", [value])
+            return value
+        return self.write(get_or_create)
+
+    def ingest(self, items, *, user: str, channel: str, allowed_regions=None, dry_run=False):
+        """pipelines.ingest.ingest_files (paths or (file_name, bytes) pairs) through the
+        server's connection, serialised."""
+        from pipelines.ingest import ingest_files
+
+        def run(con):
+            outcomes = ingest_files(con, list(items), user=user, channel=channel,
+                                    archive_dir=str(self.archive_dir),
+                                    allowed_regions=allowed_regions, dry_run=dry_run)
+            for out in outcomes:
+                if out.status == "duplicate" and allowed_regions is not None:
+                    _check_duplicate_scope(con, out, allowed_regions, user, channel)
+            return outcomes
+        return self.write(run)
+
+
+def _db_file(con) -> Path:
+    rows = con.execute("SELECT path FROM duckdb_databases() WHERE NOT internal "
+                       "AND path IS NOT NULL").fetchall()
+    return Path(rows[0][0]) if rows else Path("data/warehouse.duckdb")
+
+
+def _check_duplicate_scope(con, out, allowed: set[str], user: str, channel: str) -> None:
+    """A file already loaded is answered 'duplicate' before any check: refuse it all the same
+    when its rows lie outside the uploader's scope (a reporter must not learn or claim it)."""
+    from pipelines import db
+    from pipelines.extract import Issue
+    row = con.execute("SELECT regions FROM submissions WHERE submission_id = ?",
+                      [out.submission_id]).fetchone()
+    outside = sorted(set(row[0] or []) - allowed) if row else []
+    if not outside:
+        return
+    out.status = "rejected"
+    out.scope_violation = True
+    out.rows = out.unchanged = 0
+    out.errors = [Issue("error", None, None, f"文件含有不属于您报送范围的地区 {'、'.join(outside)}，整份文件不予接收；"
+                                         "请只报送本地区的数据")]
+    db.audit(con, user, "ingest", out.file_name, "rejected",
+             {"channel": channel, "content_hash": out.content_hash, "scope_violation": True,
+              "duplicate_of": out.submission_id})
+    out.submission_id = None

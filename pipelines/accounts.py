@@ -1,0 +1,312 @@
+"""Accounts: users and roles, password hashing (scrypt), API tokens, login throttling.
+
+- Passwords are hashed with scrypt (hashlib) and a random salt; verification is constant-time.
+- API tokens are random (256 bits), shown once, and stored only as their SHA-256; revocable.
+- Login throttling needs no state of its own: failures are audit-log lines (action 'login',
+  outcome 'failure', detail.ip), so a user+IP with too many recent failures since its last
+  success is locked for a while — also across server restarts.
+- A reporter's scope is its region and every region below it; admins and viewers see all
+  regions, only admins and reporters may submit returns.
+Every change is written to the audit log (pipelines.db.audit). Messages are Chinese.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from . import db
+
+ROLES = ("admin", "reporter", "viewer")
+ROLE_LABELS = {"admin": "管理员", "reporter": "填报员", "viewer": "查看者"}
+MIN_PASSWORD = 8
+THROTTLE_FAILURES = 5
+THROTTLE_MINUTES = 15
+TOKEN_PREFIX = "ybjc_"
+_SCRYPT = {"n": 2 ** 15, "r": 8, "p": 1}
+_MAXMEM = 64 * 1024 * 1024
+
+
+class AccountError(ValueError):
+    """A user-facing account problem; the message is Chinese and says how to fix it."""
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    role: str
+    region_code: str | None
+    disabled: bool
+    created_at: dt.datetime | None = None
+
+    @property
+    def role_label(self) -> str:
+        return ROLE_LABELS.get(self.role, self.role)
+
+
+# --- passwords -----------------------------------------------------------------------------
+
+def hash_password(password: str) -> str:
+    """scrypt$N$r$p$salt$hash (base64)."""
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, maxmem=_MAXMEM, dklen=32, **_SCRYPT)
+    b64 = lambda b: base64.b64encode(b).decode("ascii")  # noqa: E731
+    return f"scrypt${_SCRYPT['n']}${_SCRYPT['r']}${_SCRYPT['p']}${b64(salt)}${b64(digest)}"
+
+
+def verify_password(stored: str, password: str) -> bool:
+    try:
+        kind, n, r, p, salt, digest = stored.split("$")
+        if kind != "scrypt":
+            return False
+        expected = base64.b64decode(digest)
+        got = hashlib.scrypt(password.encode("utf-8"), salt=base64.b64decode(salt), n=int(n),
+                             r=int(r), p=int(p), maxmem=_MAXMEM, dklen=len(expected))
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(got, expected)
+
+
+def _dummy_verify(password: str) -> None:
+    """Spend the same time for an unknown user as for a known one (no user enumeration)."""
+    hashlib.scrypt(password.encode("utf-8"), salt=b"0" * 16, maxmem=_MAXMEM, dklen=32, **_SCRYPT)
+
+
+def _check_password(password: str) -> None:
+    if password is None or len(password) < MIN_PASSWORD:
+        raise AccountError(f"密码至少需要 {MIN_PASSWORD} 个字符，请换一个更长的密码")
+    if password.strip() != password:
+        raise AccountError("密码首尾不能有空格或换行，请重新输入")
+
+
+# --- users ---------------------------------------------------------------------------------
+
+def _row_to_user(row) -> User | None:
+    if row is None:
+        return None
+    return User(name=row[0], role=row[1], region_code=row[2], disabled=bool(row[3]), created_at=row[4])
+
+
+def get_user(con, name: str) -> User | None:
+    return _row_to_user(con.execute(
+        "SELECT name, role, region_code, disabled, created_at FROM users WHERE name = ?",
+        [name]).fetchone())
+
+
+def list_users(con) -> list[User]:
+    rows = con.execute("SELECT name, role, region_code, disabled, created_at FROM users "
+                       "ORDER BY role, name").fetchall()
+    return [_row_to_user(r) for r in rows]
+
+
+def count_users(con) -> int:
+    return con.execute("SELECT count(*) FROM users").fetchone()[0]
+
+
+def _require_user(con, name: str) -> User:
+    user = get_user(con, name)
+    if user is None:
+        raise AccountError(f"用户 {name} 不存在；可用 python -m pipelines users add 创建")
+    return user
+
+
+def resolve_region(con, text: str) -> str:
+    """Region code from a code, name or alias; AccountError if unknown."""
+    text = str(text).strip()
+    row = con.execute("SELECT code FROM regions WHERE code = ? OR name = ? "
+                      "UNION SELECT region_code FROM region_aliases WHERE alias = ?",
+                      [text, text, text]).fetchall()
+    if len(row) != 1:
+        raise AccountError(f"地区“{text}”不存在或不唯一：请填写 targets/regions.yaml 中的地区编码")
+    return row[0][0]
+
+
+def add_user(con, name: str, role: str, password: str, region: str | None = None,
+             actor: str = "cli") -> User:
+    name = (name or "").strip()
+    if not name or len(name) > 64 or any(c in name for c in " \t\r\n/\\"):
+        raise AccountError("用户名不能为空、不能含空格或斜杠，且不超过 64 个字符")
+    if role not in ROLES:
+        raise AccountError(f"角色“{role}”无效：应为 admin（管理员）、reporter（填报员）或 viewer（查看者）")
+    region_code = resolve_region(con, region) if region else None
+    if role == "reporter" and region_code is None:
+        raise AccountError("填报员必须指定所属地区：--region 地区编码")
+    _check_password(password)
+    if get_user(con, name) is not None:
+        raise AccountError(f"用户 {name} 已存在；修改密码请用 users passwd")
+    con.execute("INSERT INTO users (name, role, region_code, password_hash, disabled, created_at) "
+                "VALUES (?, ?, ?, ?, FALSE, ?)",
+                [name, role, region_code, hash_password(password), dt.datetime.now()])
+    db.audit(con, actor, "user.add", name, "ok", {"role": role, "region": region_code})
+    return get_user(con, name)
+
+
+def set_password(con, name: str, password: str, actor: str = "cli") -> None:
+    _require_user(con, name)
+    _check_password(password)
+    con.execute("UPDATE users SET password_hash = ? WHERE name = ?", [hash_password(password), name])
+    db.audit(con, actor, "user.passwd", name, "ok")
+
+
+def disable_user(con, name: str, actor: str = "cli") -> int:
+    """Disable the user and revoke its tokens. Returns the number of tokens revoked."""
+    _require_user(con, name)
+    con.execute("UPDATE users SET disabled = TRUE WHERE name = ?", [name])
+    revoked = _revoke(con, name)
+    db.audit(con, actor, "user.disable", name, "ok", {"tokens_revoked": revoked})
+    return revoked
+
+
+def authenticate(con, name: str, password: str) -> User | None:
+    """The user if the password is right and the account enabled; None otherwise."""
+    row = con.execute("SELECT password_hash FROM users WHERE name = ?", [name]).fetchone()
+    if row is None:
+        _dummy_verify(password or "")
+        return None
+    if not verify_password(row[0], password or ""):
+        return None
+    user = get_user(con, name)
+    return None if user.disabled else user
+
+
+def ensure_admin(con, name: str = "admin") -> str | None:
+    """If there is no user at all, create admin `name` with a random password and return it."""
+    if count_users(con) > 0:
+        return None
+    password = secrets.token_urlsafe(12)
+    add_user(con, name, "admin", password, actor="system")
+    return password
+
+
+# --- API tokens ----------------------------------------------------------------------------
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_token(con, name: str, actor: str = "cli") -> str:
+    user = _require_user(con, name)
+    if user.disabled:
+        raise AccountError(f"用户 {name} 已停用，不能签发令牌")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    con.execute("INSERT INTO api_tokens (token_hash, user_name, created_at) VALUES (?, ?, ?)",
+                [_token_hash(token), name, dt.datetime.now()])
+    db.audit(con, actor, "token.create", name, "ok")
+    return token
+
+
+def _revoke(con, name: str) -> int:
+    n = con.execute("SELECT count(*) FROM api_tokens WHERE user_name = ? AND revoked_at IS NULL",
+                    [name]).fetchone()[0]
+    con.execute("UPDATE api_tokens SET revoked_at = ? WHERE user_name = ? AND revoked_at IS NULL",
+                [dt.datetime.now(), name])
+    return n
+
+
+def revoke_tokens(con, name: str, actor: str = "cli") -> int:
+    _require_user(con, name)
+    n = _revoke(con, name)
+    db.audit(con, actor, "token.revoke", name, "ok", {"revoked": n})
+    return n
+
+
+def user_for_token(con, token: str | None) -> User | None:
+    if not token or not token.startswith(TOKEN_PREFIX):
+        return None
+    row = con.execute(
+        "SELECT u.name, u.role, u.region_code, u.disabled, u.created_at FROM api_tokens t "
+        "JOIN users u ON u.name = t.user_name WHERE t.token_hash = ? AND t.revoked_at IS NULL",
+        [_token_hash(token)]).fetchone()
+    user = _row_to_user(row)
+    return None if user is None or user.disabled else user
+
+
+# --- scope ---------------------------------------------------------------------------------
+
+def can_submit(user: User | None) -> bool:
+    return user is not None and not user.disabled and user.role in ("admin", "reporter")
+
+
+def allowed_regions(con, user: User) -> set[str] | None:
+    """Regions the user may submit for: None = any (admin); a reporter's region and below."""
+    if user.role == "admin":
+        return None
+    if user.role != "reporter" or not user.region_code:
+        return set()
+    rows = con.execute(
+        "WITH RECURSIVE sub(code) AS (SELECT ?::VARCHAR UNION ALL "
+        "SELECT r.code FROM regions r JOIN sub ON r.parent_code = sub.code) "
+        "SELECT code FROM sub", [user.region_code]).fetchall()
+    return {r[0] for r in rows}
+
+
+# --- login throttling ----------------------------------------------------------------------
+
+def login_locked(con, name: str, ip: str) -> bool:
+    """True when name+ip had THROTTLE_FAILURES failures within the window since its last success."""
+    n = con.execute(
+        "SELECT count(*) FROM audit_log WHERE action = 'login' AND outcome = 'failure' "
+        "AND subject = ? AND json_extract_string(detail, '$.ip') = ? "
+        f"AND logged_at > now()::TIMESTAMP - INTERVAL {THROTTLE_MINUTES} MINUTE "
+        "AND logged_at > coalesce((SELECT max(logged_at) FROM audit_log WHERE action = 'login' "
+        "  AND outcome = 'success' AND subject = ? AND json_extract_string(detail, '$.ip') = ?), "
+        "  TIMESTAMP '1970-01-01')", [name, ip, name, ip]).fetchone()[0]
+    return n >= THROTTLE_FAILURES
+
+
+def record_login(con, name: str, ip: str, ok: bool, reason: str | None = None) -> None:
+    detail = {"ip": ip}
+    if reason:
+        detail["reason"] = reason
+    db.audit(con, name or "?", "login", name or "?", "success" if ok else "failure", detail)
+
+
+# --- command line (`python -m pipelines users ...`) ------------------------------------------
+
+def read_password(stream) -> str:
+    """The password: first line of stdin (piped), or typed twice at a terminal."""
+    if stream.isatty():
+        import getpass
+        first = getpass.getpass("密码：")
+        if getpass.getpass("再次输入密码：") != first:
+            raise AccountError("两次输入的密码不一致，请重新运行")
+        return first
+    return stream.readline().rstrip("\r\n")
+
+
+def run_cli(args, stdin, stdout) -> int:
+    """Body of the `users` subcommand (argument parsing lives in cli.py)."""
+    con = db.connect(args.db)
+    try:
+        db.migrate(con)
+        action = args.users_command
+        if action == "add":
+            user = add_user(con, args.name, args.role, read_password(stdin), args.region)
+            scope = f"，地区 {user.region_code}" if user.region_code else ""
+            print(f"已创建用户 {user.name}（{user.role_label}{scope}）", file=stdout)
+        elif action == "passwd":
+            set_password(con, args.name, read_password(stdin))
+            print(f"已修改用户 {args.name} 的密码", file=stdout)
+        elif action == "disable":
+            n = disable_user(con, args.name)
+            print(f"已停用用户 {args.name}，并吊销其 {n} 个 API 令牌", file=stdout)
+        elif action == "token":
+            print(create_token(con, args.name), file=stdout)
+        elif action == "revoke-tokens":
+            n = revoke_tokens(con, args.name)
+            print(f"已吊销用户 {args.name} 的 {n} 个 API 令牌", file=stdout)
+        elif action == "ensure-admin":
+            password = ensure_admin(con, args.name)
+            if password is not None:
+                print(f"已创建管理员账户 {args.name}，初始密码（只显示这一次，请登录后修改）：{password}",
+                      file=stdout)
+        elif action == "list":
+            for u in list_users(con):
+                state = "（已停用）" if u.disabled else ""
+                print(f"{u.name}\t{u.role_label}\t{u.region_code or '全部地区'}{state}", file=stdout)
+        return 0
+    finally:
+        con.close()

@@ -1,0 +1,100 @@
+"""Targets and region-tree maintenance through Excel (pipelines.target_sheets / region_sheets):
+round trips change nothing, every problem is reported with its cell, edits are diffed and
+applied versioned with origin 'web:<user>'."""
+from __future__ import annotations
+
+import pytest
+from openpyxl import load_workbook
+
+from pipelines import region_sheets, target_sheets
+from pipelines.target_sheets import SheetError
+
+
+@pytest.mark.parametrize("plan", ["chenzhou-2022", "gulou-2022", "jining-2023", "ningde-2022", "wenling-2023"])
+def test_plan_workbook_round_trip_changes_nothing(con, tmp_path, plan):
+    path = tmp_path / f"{plan}.xlsx"
+    target_sheets.write_plan_sheet(con, plan, path)
+    edit = target_sheets.read_plan_workbook(con, path)
+    stored = con.execute("SELECT count(*) FROM targets WHERE plan_code = ? AND valid_to IS NULL",
+                         [plan]).fetchone()[0]
+    assert len(edit.targets) == stored > 0
+    assert target_sheets.diff_plan(con, edit) == []
+
+
+def _ningde(con, tmp_path):
+    path = tmp_path / "ningde.xlsx"
+    target_sheets.write_plan_sheet(con, "ningde-2022", path)
+    wb = load_workbook(path)
+    return path, wb, wb["目标"]
+
+
+def test_every_problem_is_reported_with_its_cell(con, tmp_path):
+    path, wb, ws = _ningde(con, tmp_path)
+    assert ws["A2"].value == "evoucher_activation_rate" and ws["G2"].value == 70
+    ws["G3"] = "七十"                 # not a number
+    ws["F4"] = "<="                   # wrong way for a higher-is-better indicator
+    ws["C5"] = "999999"               # unknown region
+    ws["A6"] = "no_such_indicator"
+    ws["G2"] = 170                    # a percentage above 100
+    wb.save(path)
+    with pytest.raises(SheetError) as err:
+        target_sheets.read_plan_workbook(con, path)
+    problems = err.value.problems
+    assert len(problems) == 5, problems
+    for cell in ("目标!G3:", "目标!F4:", "目标!C5:", "目标!A6:", "目标!G2:"):
+        assert any(p.startswith(cell) for p in problems), (cell, problems)
+    # nothing changed
+    assert con.execute("SELECT count(*) FROM targets WHERE origin LIKE 'web:%'").fetchone()[0] == 0
+
+
+def test_edit_is_diffed_and_applied_versioned(con, tmp_path):
+    path, wb, ws = _ningde(con, tmp_path)
+    ws["G2"] = 75                                  # activation rate target 70 → 75
+    removed_key = ws["A3"].value
+    ws.delete_rows(3)                              # retire one target
+    wb.save(path)
+    edit = target_sheets.read_plan_workbook(con, path)
+    changes = target_sheets.diff_plan(con, edit)
+    kinds = sorted(c["change"] for c in changes)
+    assert kinds == ["修改", "停用"]
+    changed = next(c for c in changes if c["change"] == "修改")
+    assert changed["fields"] == {"value": (70.0, 75.0)}
+    assert next(c for c in changes if c["change"] == "停用")["key"].split("|")[1] == removed_key
+    assert target_sheets.apply_plan(con, edit, "admin") == changes
+    rows = con.execute("SELECT value, origin, valid_to IS NULL FROM targets WHERE target_key = ? "
+                       "ORDER BY target_id", [changed["key"]]).fetchall()
+    assert rows == [(70.0, "targets/ningde-2022", False), (75.0, "web:admin", True)]
+    assert target_sheets.diff_plan(con, edit) == []
+    audit = con.execute("SELECT actor, subject FROM audit_log WHERE action = 'targets.apply'").fetchall()
+    assert audit == [("admin", "ningde-2022")]
+    # the metrics see the new target
+    from pipelines.metrics import Metrics
+    t = Metrics(con).targets_table("350900")
+    current = t[(t.indicator_code == "evoucher_activation_rate") & (t.plan_code == "ningde-2022")]
+    assert current["value"].tolist() == [75.0]
+
+
+def test_region_tree_round_trip_and_edit(con, tmp_path):
+    path = tmp_path / "regions.xlsx"
+    region_sheets.write_region_sheet(con, path)
+    assert region_sheets.diff_regions(con, region_sheets.read_region_workbook(path)) == []
+    wb = load_workbook(path)
+    ws = wb["地区"]
+    row = next(r for r in ws.iter_rows(min_row=2) if r[0].value == "350902")
+    row[1].value = "蕉城区（新）"
+    ws.append(["350900902", "三都澳新区", "350900", "新区", "三都澳"])
+    ws.append(["350900903", "重名区", "350900", "区", "福安"])        # alias of 福安市 already
+    ws.append(["350900904", "孤岛", "999", "区", None])
+    wb.save(path)
+    with pytest.raises(SheetError) as err:
+        region_sheets.read_region_workbook(path)
+    assert len(err.value.problems) == 2
+    assert any("C" in p.split(":")[0] and "999" in p for p in err.value.problems)
+    assert any("福安" in p and p.startswith("地区!A") for p in err.value.problems)
+    ws.delete_rows(ws.max_row - 1, 2)
+    wb.save(path)
+    regions = region_sheets.read_region_workbook(path)
+    changes = region_sheets.apply_regions(con, regions, "admin")
+    assert sorted((c["change"], c["key"]) for c in changes) == [("修改", "350902"), ("新增", "350900902")]
+    assert con.execute("SELECT name FROM regions WHERE code = '350902'").fetchone()[0] == "蕉城区（新）"
+    assert con.execute("SELECT region_code FROM region_aliases WHERE alias = '三都澳'").fetchone()[0] == "350900902"
