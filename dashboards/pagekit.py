@@ -1,0 +1,132 @@
+"""What every page does the same way: read the URL, pick defaults, turn controls into URLs.
+
+A page is a pure function of its query string: `layout(rendering, **params)` builds everything
+from metrics, and the controls only write a new query string (pushed to history, so 返回 goes
+back to the previous view). Dash calls each layout once without arguments to learn the
+component IDs (its callback validation); `rendering` is then None and the page returns its
+skeleton without touching the warehouse.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl
+from typing import TYPE_CHECKING
+
+from dash import Input, Output, State, callback
+
+from . import ids
+from .components import period_choices
+from .state import ViewState
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+PAGES_LOCATION = "_pages_location"     # Dash's own dcc.Location in dash.page_container
+
+
+@dataclass
+class Choices:
+    """Options for the header pickers of a page."""
+    jurisdictions: pd.DataFrame | None = None         # code, name; None before any lookup
+    years: list[int] = field(default_factory=list)
+    periods: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return self.jurisdictions is None or self.jurisdictions.empty
+
+
+def resolve(m, state: ViewState) -> tuple[ViewState, Choices]:
+    """Fill in jurisdiction and period defaults (first plan, latest quarter with data)."""
+    jur = m.jurisdictions()
+    if jur.empty:
+        return state, Choices(jur)
+    codes = jur["code"].tolist()
+    code = state.jurisdiction
+    if code not in codes:
+        try:
+            code = m.resolve_region(code) if code else None
+        except ValueError:
+            code = None
+        code = code if code in codes else codes[0]
+    have = m.periods(code, "M") + m.periods(code, "Q") + m.periods(code, "Y")
+    period = state.period
+    if not _valid_period(period):
+        quarters = m.periods(code, "Q")
+        period = quarters[-1] if quarters else (have[-1] if have else _current_quarter())
+    year = int(period[:4])
+    years = sorted({int(p[:4]) for p in have} | {year})
+    periods = period_choices(year, have)
+    if period not in periods:
+        periods = sorted(set(periods) | {period}, key=_period_order)
+    return state.with_(jurisdiction=code, period=period), Choices(jur, years, periods)
+
+
+def _valid_period(code: str | None) -> bool:
+    if not code:
+        return False
+    from pipelines.periods import PeriodError, parse_period
+    try:
+        return parse_period(code).code == code
+    except PeriodError:
+        return False
+
+
+def _period_order(code: str):
+    from pipelines.periods import parse_period
+    p = parse_period(code)
+    return (p.year, p.month_to - p.month_from, p.month_from)
+
+
+def _current_quarter() -> str:
+    today = dt.date.today()
+    return f"{today.year}Q{(today.month - 1) // 3 + 1}"
+
+
+def state_from_search(search: str | None) -> ViewState:
+    return ViewState.from_params(dict(parse_qsl((search or "").lstrip("?"))))
+
+
+def register_controls(page: str, *, basis: bool = True, extra: dict | None = None) -> None:
+    """One callback: the page's pickers → a new query string (the router re-renders the page).
+
+    extra: state key → (component id, property), e.g. {"indicator": (ids.INDICATOR_PICK, "value")}.
+    """
+    extra = extra or {}
+    names = ["jurisdiction", "year", "period"] + (["basis"] if basis else [])
+    inputs = [Input(ids.control(page, n), "value") for n in names]
+    inputs += [Input(cid, prop) for cid, prop in extra.values()]
+
+    @callback(Output(ids.control(page, ids.PAGE_URL), "search"), *inputs,
+              State(PAGES_LOCATION, "search"), prevent_initial_call=True)
+    def _navigate(*values):
+        *values, search = values
+        chosen = dict(zip(names + list(extra), values))
+        return query_after_controls(state_from_search(search), chosen)
+
+
+def query_after_controls(state: ViewState, chosen: dict) -> str:
+    """The query string once the user has changed controls (pure, unit-tested)."""
+    changes = {}
+    if chosen.get("jurisdiction") and chosen["jurisdiction"] != state.jurisdiction:
+        changes.update(jurisdiction=chosen["jurisdiction"], region=None)
+    period = chosen.get("period") or state.period
+    year = chosen.get("year")
+    if period and year and not str(period).startswith(str(year)):
+        period = f"{year}{period[4:]}"
+    if period:
+        changes["period"] = period
+    if "basis" in chosen and chosen["basis"]:
+        changes["basis"] = chosen["basis"]
+    for key, value in chosen.items():
+        if key in ("jurisdiction", "year", "period", "basis"):
+            continue
+        if key == "region" and "jurisdiction" in changes:
+            continue
+        if isinstance(value, list):
+            value = ",".join(str(v) for v in value)
+        if key in ("indicator", "frequency") and not value:
+            continue
+        changes[key] = value or None
+    return state.query(**changes)

@@ -1,0 +1,90 @@
+"""The provenance panel: from any number, one click shows the returns, files, sheets and cells,
+uploader, load time and revisions behind it (metrics.provenance).
+
+The panel lives in the app shell. Numbers open it through pattern-matching buttons
+({"type": PROV_BUTTON, "key": [region, indicator, period, basis]}); the indicator page's table
+opens it from a clicked row. Both write a request into PROV_STORE; one callback renders it.
+"""
+from __future__ import annotations
+
+import json
+
+from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
+
+from . import ids
+from .components import empty_state, provenance_table
+from .pagekit import PAGES_LOCATION, state_from_search
+from .state import BASES, period_label
+from .store import open_metrics
+from .theme import fmt_gap, fmt_target, fmt_value, status_text
+
+HIDDEN, SHOWN = "modal hidden", "modal"
+
+
+def shell() -> list:
+    """The components of the panel, part of the app layout."""
+    return [
+        dcc.Store(id=ids.PROV_STORE),
+        html.Div(id=ids.PROV_MODAL, className=HIDDEN, role="dialog", **{"aria-modal": "true"},
+                 children=html.Div(className="modal-box", children=[
+                     html.Div(className="modal-head", children=[
+                         html.H2("数据来源", className="modal-title"),
+                         html.Button("关闭 ✕", id=ids.PROV_CLOSE, className="modal-close")]),
+                     html.Div(id=ids.PROV_BODY, className="modal-body")])),
+    ]
+
+
+def register(app) -> None:
+    @app.callback(Output(ids.PROV_STORE, "data"),
+                  Input({"type": ids.PROV_BUTTON, "key": ALL}, "n_clicks"),
+                  prevent_initial_call=True)
+    def _from_button(clicks):
+        trigger = ctx.triggered_id
+        if not trigger or not any(c for c in clicks or []):
+            return no_update
+        if not ctx.triggered or not ctx.triggered[0].get("value"):
+            return no_update
+        region, indicator, period, basis = json.loads(trigger["key"])
+        return {"region": region, "indicator": indicator, "period": period, "basis": basis}
+
+    @app.callback(Output(ids.PROV_MODAL, "className"), Output(ids.PROV_BODY, "children"),
+                  Input(ids.PROV_STORE, "data"), Input(ids.PROV_CLOSE, "n_clicks"),
+                  State(PAGES_LOCATION, "search"), prevent_initial_call=True)
+    def _show(request, _close, search):
+        if ctx.triggered_id == ids.PROV_CLOSE or not request:
+            return HIDDEN, no_update
+        state = state_from_search(search)
+        with open_metrics(state.as_of_time) as m:
+            return SHOWN, provenance_view(m, request)
+
+
+def provenance_view(m, request: dict) -> html.Div:
+    """Summary of the figure and every value behind it."""
+    region, indicator = request["region"], request["indicator"]
+    period, basis = request["period"], request.get("basis") or "period"
+    try:
+        gaps = m.gaps(period, region=region, basis=basis, indicators=[indicator])
+        prov = m.provenance(region, indicator, period, basis=basis)
+    except ValueError as exc:
+        return empty_state(str(exc))
+    own = gaps[gaps["is_parent"]]
+    if own.empty:
+        return empty_state("该指标在此地区没有数据。")
+    row = own.iloc[0]
+    unit = row["unit"]
+    facts = [("地区", row["region_name"]), ("指标", row["indicator_name"]),
+             ("期间", f"{period_label(period)}·{BASES.get(basis, basis)}"),
+             ("实际值", fmt_value(row["actual"], unit)),
+             ("目标", fmt_target(row["comparator"], row["target"], unit)),
+             ("差距", fmt_gap(row["gap"], unit)), ("状态", status_text(row["status"]))]
+    if row.get("value_source") == "rolled_up":
+        facts.append(("汇总", f"由 {int(row['reporters'] or 0)}/{int(row['expected_reporters'] or 0)}"
+                              " 个下级地区的分子、分母加总后计算"))
+    if isinstance(row.get("target_source"), str) and row["target_source"]:
+        facts.append(("目标出处", row["target_source"]))
+    return html.Div([
+        html.Dl([item for label, value in facts for item in (html.Dt(label), html.Dd(value))],
+                className="facts"),
+        html.H3(f"来源记录（{len(prov)} 条，含已更正的历史值）", className="section-title"),
+        provenance_table(prov),
+    ], className="provenance")

@@ -1,0 +1,46 @@
+"""The warehouse as the dashboard server holds it: one read-write DuckDB connection per process.
+
+`create_app` opens it and keeps it on the Flask server (`server.config["WAREHOUSE"]`). DuckDB
+connections are not thread-safe but cursors are: every request works on its own cursor
+(`open_metrics`), closed when the request is done. While the server runs it owns the file
+(DuckDB's one-writer rule); writers such as the web upload use `Warehouse.con` through it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from contextlib import contextmanager
+from pathlib import Path
+
+CONFIG_KEY = "WAREHOUSE"
+
+
+class Warehouse:
+    """The open warehouse of one server process."""
+
+    def __init__(self, db_path):
+        from pipelines import db
+        self.path = Path(db_path)
+        self.con = db.connect(self.path)
+
+    def cursor(self):
+        return self.con.cursor()
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def current_warehouse() -> Warehouse:
+    """The warehouse of the app serving the current request."""
+    import flask
+    return flask.current_app.config[CONFIG_KEY]
+
+
+@contextmanager
+def open_metrics(as_of: dt.datetime | None = None):
+    """A `Metrics` on a fresh cursor of the current app's warehouse, as it stood at `as_of`."""
+    from pipelines.metrics import Metrics
+    cur = current_warehouse().cursor()
+    try:
+        yield Metrics(cur, as_of=as_of)
+    finally:
+        cur.close()
