@@ -1,0 +1,191 @@
+"""The real server under concurrent uploads (POST /api/returns) and dashboard reads, and a server
+killed mid-upload then restarted. Loopback only, bounded in time and size."""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import hashlib
+import json
+import os
+import random
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from bench.run import serve_app
+from test_reliability_kit import NINGDE_DISTRICTS, invariants, long_rows, write_long_table
+
+PASSWORD = "Reliab1lity-Test-Pass"
+
+
+def _cli(db: Path, *args, stdin: str = "") -> str:
+    proc = subprocess.run([sys.executable, "-m", "pipelines", *args, "--db", str(db)], input=stdin,
+                          capture_output=True, text=True, timeout=120, cwd=db.parent)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+@pytest.fixture
+def server_db(warehouse_path):
+    """A warehouse with an admin (web login) and its API token."""
+    _cli(warehouse_path, "users", "add", "--name", "admin", "--role", "admin", stdin=PASSWORD + "\n")
+    token = _cli(warehouse_path, "users", "token", "--name", "admin").strip().splitlines()[-1].strip()
+    return warehouse_path, token
+
+
+def _post(base: str, token: str, path: Path, timeout: float = 300) -> tuple[int, dict, float]:
+    start = time.perf_counter()
+    with open(path, "rb") as fh:
+        resp = requests.post(base + "/api/returns", headers={"Authorization": f"Bearer {token}"},
+                             files={"file": (path.name, fh)}, timeout=timeout)
+    return resp.status_code, resp.json(), time.perf_counter() - start
+
+
+def _login(base: str) -> requests.Session:
+    s = requests.Session()
+    page = s.get(base + "/login", timeout=30).text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    resp = s.post(base + "/login", data={"username": "admin", "password": PASSWORD, "csrf_token": csrf,
+                                         "next": "/"}, timeout=30)
+    assert resp.status_code == 200 and "/login" not in resp.url
+    return s
+
+
+def _files_for(tmp: Path, n_uploaders: int, per_uploader: int) -> list[list[Path]]:
+    """Disjoint returns: uploader u reports district u % 10 for its own years (no two files share
+    a key, so the final state does not depend on the order the server took them in)."""
+    out = []
+    for u in range(n_uploaders):
+        district = NINGDE_DISTRICTS[u % len(NINGDE_DISTRICTS)]
+        files = []
+        for k in range(per_uploader):
+            year = 2000 + (u // len(NINGDE_DISTRICTS)) * per_uploader + k + 22
+            files.append(write_long_table(tmp / f"u{u:02d}_{year}.xlsx", long_rows(year, districts=[district])))
+        out.append(files)
+    return out
+
+
+def _concurrent(server_db, tmp: Path, n_uploaders: int, per_uploader: int, n_readers: int,
+                min_seconds: float, artifacts_dir: Path, name: str) -> dict:
+    db, token = server_db
+    batches = _files_for(tmp, n_uploaders, per_uploader)
+    rows_of = {hashlib.sha256(p.read_bytes()).hexdigest(): 12 * 3 + 4 * 4      # one district, one year
+               for files in batches for p in files}
+    uploads, reads, errors = [], [], []
+    with serve_app(db, threads=8) as (proc, base, _):
+        done = threading.Event()
+        start = time.perf_counter()
+
+        def uploader(files):
+            for p in files:
+                status, body, took = _post(base, token, p)
+                uploads.append(took)
+                if status != 200 or body["status"] != "accepted" or body["duplicate"]:
+                    errors.append(f"upload {p.name}: {status} {body}")
+
+        def reader(i):
+            s = _login(base)
+            paths = ["/", "/_dash-layout", "/_dash-dependencies"]
+            k = 0
+            while not done.is_set() or time.perf_counter() - start < min_seconds:
+                t0 = time.perf_counter()
+                r = s.get(base + paths[k % len(paths)], timeout=60)
+                reads.append(time.perf_counter() - t0)
+                if r.status_code != 200:
+                    errors.append(f"read {paths[k % len(paths)]}: {r.status_code}")
+                k += 1
+
+        with cf.ThreadPoolExecutor(n_uploaders + n_readers) as pool:
+            readers = [pool.submit(reader, i) for i in range(n_readers)]
+            ups = [pool.submit(uploader, files) for files in batches]
+            for f in ups:
+                f.result()
+            done.set()
+            for f in readers:
+                f.result()
+        assert proc.poll() is None, "the server died under load"
+    state = invariants(db)
+    tally = {"uploaders": n_uploaders, "files": sum(map(len, batches)), "readers": n_readers,
+             "reads": len(reads), "errors": errors[:20],
+             "upload_p50_s": round(statistics.median(uploads), 3),
+             "upload_max_s": round(max(uploads), 3),
+             "read_p50_ms": round(1000 * statistics.median(reads), 1),
+             "read_p95_ms": round(1000 * statistics.quantiles(reads, n=20)[-1], 1) if len(reads) > 20 else None}
+    (artifacts_dir / f"{name}.json").write_text(json.dumps(tally, ensure_ascii=False, indent=1))
+    print(f"\n{name}: {tally}")
+    assert errors == []
+    assert state["files"] == rows_of, "every accepted file loaded exactly once, whole"
+    return tally
+
+
+def test_concurrent_uploads_and_reads(server_db, tmp_path, artifacts_dir):
+    tally = _concurrent(server_db, tmp_path, n_uploaders=4, per_uploader=2, n_readers=6, min_seconds=0,
+                        artifacts_dir=artifacts_dir, name="reliability_http")
+    assert tally["files"] == 8 and tally["reads"] >= 6
+
+
+@pytest.mark.soak
+def test_concurrent_uploads_and_reads_soak(server_db, tmp_path, artifacts_dir):
+    tally = _concurrent(server_db, tmp_path, n_uploaders=20, per_uploader=3, n_readers=50, min_seconds=60,
+                        artifacts_dir=artifacts_dir, name="reliability_http_soak")
+    assert tally["files"] == 60
+
+
+def _kill_mid_upload(server_db, tmp_path, runs: int, seed: int) -> dict:
+    db, token = server_db
+    rng = random.Random(seed)
+    tally = {"runs": 0, "landed_before_kill": 0, "answered_before_kill": 0}
+    for i in range(runs):
+        # Each run corrects every value of the run before (seed shifts them): all rows are written.
+        rows = long_rows(2022, seed=i + 1) + long_rows(2023, seed=i + 1) + long_rows(2024, seed=i + 1)
+        path = write_long_table(tmp_path / f"restart{i}.xlsx", rows)
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        with serve_app(db) as (proc, base, _):
+            result = {}
+            t = threading.Thread(target=lambda: result.update(
+                zip(("status", "body", "took"), _safe_post(base, token, path))))
+            t.start()
+            time.sleep(rng.uniform(0.05, 6.0))
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+            t.join(60)
+        tally["runs"] += 1
+        tally["answered_before_kill"] += result.get("status") == 200
+        state = invariants(db)                                     # opens; nothing half-written
+        held = state["files"].get(digest)
+        assert held in (None, len(rows)), f"run {i}: {held} of {len(rows)} rows"
+        tally["landed_before_kill"] += held == len(rows)
+        with serve_app(db) as (proc, base, _):                    # restart; the client retries
+            status, body, _ = _post(base, token, path)
+        assert status == 200 and body["status"] == "accepted" and body["duplicate"] == (held is not None)
+        assert invariants(db)["files"][digest] == len(rows)
+    return tally
+
+
+def _safe_post(base, token, path):
+    try:
+        return _post(base, token, path, timeout=60)
+    except requests.RequestException as exc:
+        return None, {"error": str(exc)}, None
+
+
+def test_server_killed_mid_upload_leaves_nothing_half_written(server_db, tmp_path, artifacts_dir):
+    tally = _kill_mid_upload(server_db, tmp_path, runs=3, seed=3)
+    (artifacts_dir / "reliability_restart.json").write_text(json.dumps(tally))
+    print(f"\nrestart mid-upload: {tally}")
+    assert tally["runs"] == 3
+
+
+@pytest.mark.soak
+def test_server_killed_mid_upload_soak(server_db, tmp_path, artifacts_dir):
+    tally = _kill_mid_upload(server_db, tmp_path, runs=30, seed=4)
+    (artifacts_dir / "reliability_restart_soak.json").write_text(json.dumps(tally))
+    assert tally["runs"] == 30
+
