@@ -25,8 +25,20 @@ class Warehouse:
     def cursor(self):
         return self.con.cursor()
 
-    def close(self) -> None:
-        self.con.close()
+    def close(self, wait_seconds: float = 30.0) -> None:
+        """Close once in-flight requests have finished with their cursors (DuckDB refuses before)."""
+        import time
+
+        import duckdb
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                self.con.close()
+                return
+            except duckdb.Error as exc:
+                if "busy" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
 
 def current_warehouse() -> Warehouse:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from xml.etree import ElementTree as ET
@@ -24,6 +25,8 @@ NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 NS_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 _CELL = re.compile(rb'<c\b[^>]*?\br="([A-Z]+[0-9]+)"[^>]*?(?:/>|>(.*?)</c>)', re.S)
 _HAS_VALUE = re.compile(rb"<v>[^<]+</v>|<is>")
+# What reading a damaged zip member can raise.
+ZIP_ERRORS = (KeyError, zipfile.BadZipFile, OSError, zlib.error, EOFError, RuntimeError, ValueError)
 
 
 @dataclass(frozen=True)
@@ -113,7 +116,7 @@ def _sheet_paths(zf: zipfile.ZipFile) -> dict[str, str]:
     try:
         wb = ET.fromstring(zf.read("xl/workbook.xml"))
         rels = ET.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
-    except (KeyError, ET.ParseError, zipfile.BadZipFile, OSError):
+    except (ET.ParseError, *ZIP_ERRORS):
         return {}
     targets = {r.get("Id"): r.get("Target") for r in rels.iter(f"{NS_PKG_REL}Relationship")}
     out = {}
@@ -124,17 +127,113 @@ def _sheet_paths(zf: zipfile.ZipFile) -> dict[str, str]:
     return out
 
 
-def _uncached_formulas(zf: zipfile.ZipFile, part: str | None) -> set[str]:
+def _sheet_xml(zf: zipfile.ZipFile, part: str | None) -> bytes:
     if not part:
-        return set()
+        return b""
     try:
-        xml = zf.read(part)
-    except (KeyError, zipfile.BadZipFile, OSError):
-        return set()
+        return zf.read(part)
+    except KeyError:
+        return b""
+    except ZIP_ERRORS:
+        raise _refuse("文件已损坏，无法解压工作表（可能下载或复制不完整）") from None
+
+
+def _uncached_formulas(xml: bytes) -> set[str]:
     if b"<f" not in xml:
         return set()
     return {m.group(1).decode() for m in _CELL.finditer(xml)
             if m.group(2) and b"<f" in m.group(2) and not _HAS_VALUE.search(m.group(2))}
+
+
+def _col_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n
+
+
+def _extent(xml: bytes) -> tuple[int, int]:
+    """(rows, columns) spanned by cells that hold a value, read from the sheet XML itself.
+
+    calamine sizes its grid from the farthest cell, so a single value at XFD1048576 would make
+    it allocate billions of cells and abort the process; this is checked before calamine runs.
+    """
+    rows = cols = 0
+    for m in _CELL.finditer(xml):
+        if m.group(2) and _HAS_VALUE.search(m.group(2)):
+            ref = m.group(1)
+            split = len(ref) - len(ref.lstrip(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+            cols = max(cols, _col_number(ref[:split]))
+            rows = max(rows, int(ref[split:]))
+    return rows, cols
+
+
+_BUILTIN_DATE_FORMATS = set(range(14, 23)) | set(range(27, 37)) | set(range(45, 48)) | set(range(50, 59))
+_NUMFMT = re.compile(rb'<numFmt\b[^>]*?numFmtId="(\d+)"[^>]*?formatCode="([^"]*)"')
+_XF = re.compile(rb"<xf\b([^>]*)")
+_XF_FMT = re.compile(rb'numFmtId="(\d+)"')
+_NUMERIC_CELL = re.compile(rb'<c\b([^>]*?)\br="([A-Z]+[0-9]+)"([^>]*?)>(?:<f\b[^>]*?(?:/>|>[^<]*</f>))?<v>([^<]+)</v>')
+_STYLE = re.compile(rb'\bs="(\d+)"')
+_TYPE = re.compile(rb'\bt="(\w+)"')
+# calamine converts date-formatted numbers with chrono and panics beyond about 1e11 days.
+_DATE_SERIAL_LIMIT = 1e10
+
+
+def _is_date_code(code: bytes) -> bool:
+    text = re.sub(rb'"[^"]*"|\[[^\]]*\]|\\.', b"", code).lower()
+    return any(ch in text for ch in (b"y", b"d", b"h", b"s")) or (b"m" in text and b"0" not in text)
+
+
+def _date_styles(zf: zipfile.ZipFile) -> set[int]:
+    """Indexes of cellXfs that format a number as a date or time."""
+    try:
+        xml = zf.read("xl/styles.xml")
+    except KeyError:
+        return set()
+    except ZIP_ERRORS:
+        raise _refuse("文件已损坏，无法解压样式部件（可能下载或复制不完整）") from None
+    custom = {int(i) for i, code in _NUMFMT.findall(xml) if _is_date_code(code)}
+    start = xml.find(b"<cellXfs")
+    end = xml.find(b"</cellXfs>", start)
+    if start < 0 or end < 0:
+        return set()
+    out = set()
+    for i, m in enumerate(_XF.finditer(xml, start, end)):
+        fmt = _XF_FMT.search(m.group(1))
+        if fmt and int(fmt.group(1)) in (_BUILTIN_DATE_FORMATS | custom):
+            out.add(i)
+    return out
+
+
+def _check_date_cells(xml: bytes, name: str, date_styles: set[int]) -> None:
+    """Refuse, naming the cell, a date-formatted number no calendar can hold (it would crash calamine)."""
+    if not date_styles:
+        return
+    for m in _NUMERIC_CELL.finditer(xml):
+        attrs = m.group(1) + m.group(3)
+        style, kind = _STYLE.search(attrs), _TYPE.search(attrs)
+        if not style or int(style.group(1)) not in date_styles or (kind and kind.group(1) != b"n"):
+            continue
+        try:
+            serial = float(m.group(4))
+        except ValueError:
+            continue
+        if not abs(serial) < _DATE_SERIAL_LIMIT:
+            raise WorkbookError(f"单元格 {m.group(2).decode()} 设置为日期格式，但其中的数值 {m.group(4).decode()} "
+                                "不是有效日期：请填写正确的日期，或把该单元格改为“常规”格式后重新上传",
+                                sheet=name, cell=m.group(2).decode())
+
+
+def _check_extent(name: str, rows: int, cols: int, limits: Limits) -> None:
+    if rows > limits.max_rows:
+        raise WorkbookError(f"工作表有 {rows} 行，超过上限 {limits.max_rows} 行：请拆分后上传", sheet=name)
+    if cols > limits.max_cols:
+        raise WorkbookError(f"工作表有 {cols} 列，超过上限 {limits.max_cols} 列：请删除多余的列", sheet=name)
+
+
+def _is_panic(exc: BaseException) -> bool:
+    """calamine's Rust panics surface as PanicException, a BaseException subclass."""
+    return not isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit))
 
 
 def read_workbook(data: bytes, file_name: str, limits: Limits = Limits()) -> Workbook:
@@ -145,27 +244,33 @@ def read_workbook(data: bytes, file_name: str, limits: Limits = Limits()) -> Wor
     try:
         cwb = CalamineWorkbook.from_filelike(io.BytesIO(data))
         metas = cwb.sheets_metadata
-    except Exception:  # calamine raises its own error types for broken parts
+    except BaseException as exc:  # calamine raises its own error types (and panics) for broken parts
+        if not _is_panic(exc):
+            raise
         raise _refuse("文件已损坏，无法读取工作表") from None
     if len(metas) > limits.max_sheets:
         raise _refuse(f"工作簿有 {len(metas)} 个工作表，超过上限 {limits.max_sheets} 个")
     paths = _sheet_paths(zf)
+    date_styles = _date_styles(zf)
     sheets = []
     for meta in metas:
         if "WorkSheet" not in str(meta.typ):
             continue
+        xml = _sheet_xml(zf, paths.get(meta.name))
+        _check_extent(meta.name, *_extent(xml), limits)
+        _check_date_cells(xml, meta.name, date_styles)
         try:
             cs = cwb.get_sheet_by_name(meta.name)
-        except Exception:
-            raise WorkbookError(f"工作表无法读取（文件可能已损坏）：{ACCEPTED}", sheet=meta.name) from None
-        end_row, end_col = cs.end if cs.end else (-1, -1)
-        if end_row + 1 > limits.max_rows:
-            raise WorkbookError(f"工作表有 {end_row + 1} 行，超过上限 {limits.max_rows} 行：请拆分后上传",
-                                sheet=meta.name)
-        if end_col + 1 > limits.max_cols:
-            raise WorkbookError(f"工作表有 {end_col + 1} 列，超过上限 {limits.max_cols} 列：请删除多余的列",
-                                sheet=meta.name)
-        rows = cs.to_python(skip_empty_area=False) if cs.end else []
+            end_row, end_col = cs.end if cs.end else (-1, -1)
+            _check_extent(meta.name, end_row + 1, end_col + 1, limits)
+            rows = cs.to_python(skip_empty_area=False) if cs.end else []
+        except WorkbookError:
+            raise
+        except BaseException as exc:
+            if not _is_panic(exc):
+                raise
+            raise WorkbookError(f"工作表无法读取（文件可能已损坏，或日期单元格中有无效的数值）：{ACCEPTED}",
+                                sheet=meta.name) from None
         for (r0, c0), (r1, c1) in cs.merged_cell_ranges or []:
             if r0 >= len(rows):
                 continue
@@ -175,7 +280,7 @@ def read_workbook(data: bytes, file_name: str, limits: Limits = Limits()) -> Wor
                     if (r, c) != (r0, c0):
                         rows[r][c] = top
         visible = str(meta.visible).endswith(".Visible")
-        sheets.append(Sheet(meta.name, visible, rows, _uncached_formulas(zf, paths.get(meta.name))))
+        sheets.append(Sheet(meta.name, visible, rows, _uncached_formulas(xml)))
     return Workbook(sheets)
 
 

@@ -12,7 +12,7 @@ from pipelines.extract import extract
 from pipelines.workbook import Limits, WorkbookError, read_workbook
 import returns_factory as rf
 
-SAMPLE = Path(__file__).resolve().parent.parent.parent / "shared" / "samples" / "宁德市_2022年四季度_电子凭证激活汇总表.xlsx"
+SAMPLE = Path(__file__).resolve().parent / "fixtures" / "samples" / "宁德市_2022年四季度_电子凭证激活汇总表.xlsx"
 
 
 @pytest.mark.parametrize("raw, value", [

@@ -15,7 +15,7 @@ from pipelines.ingest import archive_path_for, ingest_files
 from pipelines.templates import write_template
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = ROOT.parent / "shared" / "samples" / "宁德市_2022年四季度_电子凭证激活汇总表.xlsx"
+SAMPLE = ROOT / "tests" / "fixtures" / "samples" / "宁德市_2022年四季度_电子凭证激活汇总表.xlsx"
 TODAY = dt.date(2025, 6, 15)
 
 

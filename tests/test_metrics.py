@@ -18,7 +18,7 @@ from pipelines.periods import parse_period
 
 from pathlib import Path
 
-SAMPLES = Path(__file__).resolve().parent.parent.parent / "shared" / "samples"
+SAMPLES = Path(__file__).resolve().parent / "fixtures" / "samples"
 
 ACT, SET = "evoucher_activation_rate", "evoucher_settlement_rate"
 CITY, JIAOCHENG, FUAN, FUDING, XIAPU = "350900", "350902", "350981", "350982", "350921"

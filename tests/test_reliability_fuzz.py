@@ -124,8 +124,11 @@ def mutate_cells(data: bytes, edits: list[tuple[int, int, object]]) -> bytes | N
     wb = load_workbook(io.BytesIO(data))
     ws = wb.worksheets[0]
     for r, c, value in edits:
+        cell = ws.cell(row=r, column=c)
+        if type(cell).__name__ == "MergedCell":   # covered by a merge: Excel would not let one type here
+            continue
         try:
-            ws.cell(row=r, column=c).value = value
+            cell.value = value
         except (IllegalCharacterError, ValueError, TypeError):
             return None
     buf = io.BytesIO()
