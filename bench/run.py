@@ -56,7 +56,8 @@ def wait_until_served(proc: subprocess.Popen, url: str, timeout: float = 60.0) -
     start = time.perf_counter()
     while time.perf_counter() - start < timeout:
         if proc.poll() is not None:
-            out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+            log = getattr(proc, "log_path", None)
+            out = Path(log).read_text(errors="replace") if log else ""
             raise RuntimeError(f"app.py 退出（代码 {proc.returncode}）：{out[-2000:]}")
         try:
             if http_get(url, timeout=2.0)[0] == 200:
@@ -71,10 +72,15 @@ def wait_until_served(proc: subprocess.Popen, url: str, timeout: float = 60.0) -
 def serve_app(db_path, port: int | None = None, threads: int = 8, env: dict | None = None):
     """Run `python app.py --db db_path` on a free loopback port; yields (proc, base_url, ready_s)."""
     port = port or free_port()
+    # The server's output goes to a file: an unread pipe fills up and then blocks the server's
+    # logging (and with it every request thread) for good.
+    log = tempfile.NamedTemporaryFile(prefix=f"app_{port}_", suffix=".log", delete=False)
     proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--db", str(db_path), "--host", "127.0.0.1",
                              "--port", str(port), "--threads", str(threads)], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            stdout=log, stderr=subprocess.STDOUT,
                             env={**os.environ, "GX_ANALYTICS_ENABLED": "false", **(env or {})})
+    log.close()
+    proc.log_path = log.name
     base = f"http://127.0.0.1:{port}"
     try:
         ready = wait_until_served(proc, base + "/")
@@ -87,6 +93,7 @@ def serve_app(db_path, port: int | None = None, threads: int = 8, env: dict | No
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        Path(log.name).unlink(missing_ok=True)
 
 
 def rss_kb(pid: int, field: str = "VmRSS") -> int:
