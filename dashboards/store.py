@@ -18,9 +18,18 @@ class Warehouse:
     """The open warehouse of one server process."""
 
     def __init__(self, db_path):
+        import threading
+
         from pipelines import db
+        from pipelines.metrics.cache import ResultCache
         self.path = Path(db_path)
         self.con = db.connect(self.path)
+        self.write_lock = threading.Lock()       # picked up by WebStore.of: one lock per file
+        self.cache = ResultCache()
+
+    def changed(self) -> None:
+        """Called by the write path once a change is committed: cached answers are stale."""
+        self.cache.changed()
 
     def cursor(self):
         return self.con.cursor()
@@ -51,8 +60,9 @@ def current_warehouse() -> Warehouse:
 def open_metrics(as_of: dt.datetime | None = None):
     """A `Metrics` on a fresh cursor of the current app's warehouse, as it stood at `as_of`."""
     from pipelines.metrics import Metrics
-    cur = current_warehouse().cursor()
+    warehouse = current_warehouse()
+    cur = warehouse.cursor()
     try:
-        yield Metrics(cur, as_of=as_of)
+        yield Metrics(cur, as_of=as_of, cache=warehouse.cache)
     finally:
         cur.close()

@@ -13,9 +13,11 @@ from pathlib import Path
 
 
 class WebStore:
-    def __init__(self, con, write_lock: threading.Lock | None = None, db_path: str | None = None):
+    def __init__(self, con, write_lock: threading.Lock | None = None, db_path: str | None = None,
+                 on_change=None):
         self.con = con
         self.write_lock = write_lock or threading.Lock()
+        self.on_change = on_change          # called after every write (metrics caches drop answers)
         self.db_path = Path(db_path) if db_path else _db_file(con)
         self._warming: threading.Thread | None = None
 
@@ -36,7 +38,7 @@ class WebStore:
                 lock = candidate
                 break
         path = getattr(warehouse, "db_path", None) or getattr(warehouse, "path", None)
-        return cls(con, lock, str(path) if path else None)
+        return cls(con, lock, str(path) if path else None, getattr(warehouse, "changed", None))
 
     @property
     def archive_dir(self) -> Path:
@@ -52,9 +54,13 @@ class WebStore:
             cur.close()
 
     def write(self, fn):
-        """fn(cursor) while holding the write lock."""
+        """fn(cursor) while holding the write lock; then tell the caches the data may have changed."""
         with self.write_lock:
-            return self.run(fn)
+            try:
+                return self.run(fn)
+            finally:
+                if self.on_change is not None:
+                    self.on_change()
 
     def warm_up_ingest(self) -> None:
         """Import great-expectations and build the suites in the background (once), so that the

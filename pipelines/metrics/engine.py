@@ -13,6 +13,7 @@ import pandas as pd
 
 from ..periods import Period, parse_period
 from . import reference, trajectory
+from .cache import ResultCache, memoised
 from .sql import BASELINES_SQL, FAR_FUTURE, GAPS_SQL
 from .windows import gap_windows, period_index, periods_between, series_windows
 
@@ -37,11 +38,16 @@ def as_period(value) -> Period:
 
 
 class Metrics:
-    """Indicator figures from the warehouse `con` as it stood at `as_of` (datetime or None)."""
+    """Indicator figures from the warehouse `con` as it stood at `as_of` (datetime or None).
 
-    def __init__(self, con, as_of: dt.datetime | None = None):
+    With a `cache` (a ResultCache owned by whoever owns the connection and told of every
+    change), answers already computed for the same data are served from it.
+    """
+
+    def __init__(self, con, as_of: dt.datetime | None = None, cache: ResultCache | None = None):
         self.con = con
         self.as_of = as_of
+        self.cache = cache
 
     # ---------------------------------------------------------------- plumbing
     @property
@@ -70,6 +76,7 @@ class Metrics:
         return self._frame(GAPS_SQL, params)
 
     # ---------------------------------------------------------------- gaps
+    @memoised
     def gaps(self, period, region: str | None = None, basis: str = "period",
              indicators=None, tier: str = DEFAULT_TIER) -> pd.DataFrame:
         """Region R (is_parent) and each region directly under it × the relevant indicators."""
@@ -100,6 +107,7 @@ class Metrics:
         return _finish(main, GAP_COLUMNS)
 
     # ---------------------------------------------------------------- series
+    @memoised
     def series(self, region: str, indicator: str, start, end, freq: str = "M",
                basis: str = "period", tier: str = DEFAULT_TIER) -> pd.DataFrame:
         """One region's figure for each period of type freq (M/Q/Y) from start to end."""
@@ -125,30 +133,39 @@ class Metrics:
         return _finish(out, SERIES_COLUMNS)
 
     # ---------------------------------------------------------------- reference data
+    @memoised
     def jurisdictions(self) -> pd.DataFrame:
         return reference.jurisdictions(self)
 
+    @memoised
     def regions(self, root: str) -> pd.DataFrame:
         return reference.regions(self, root)
 
+    @memoised
     def resolve_region(self, text) -> str:
         return reference.resolve_region(self, text)
 
+    @memoised
     def indicators(self, jurisdiction: str | None = None) -> pd.DataFrame:
         return reference.indicators(self, jurisdiction)
 
+    @memoised
     def periods(self, jurisdiction: str, type: str = "Q") -> list[str]:  # noqa: A002 (API name)
         return reference.periods(self, jurisdiction, type)
 
+    @memoised
     def data_as_of(self, jurisdiction: str | None = None):
         return reference.data_as_of(self, jurisdiction)
 
+    @memoised
     def provenance(self, region: str, indicator: str, period, basis: str = "period") -> pd.DataFrame:
         return reference.provenance(self, region, indicator, as_period(period), basis)
 
+    @memoised
     def submission_status(self, jurisdiction: str, year: int, frequency: str = "月度") -> pd.DataFrame:
         return reference.submission_status(self, jurisdiction, year, frequency)
 
+    @memoised
     def targets_table(self, jurisdiction: str) -> pd.DataFrame:
         return reference.targets_table(self, jurisdiction)
 
