@@ -66,3 +66,13 @@ def open_metrics(as_of: dt.datetime | None = None):
         yield Metrics(cur, as_of=as_of, cache=warehouse.cache)
     finally:
         cur.close()
+
+
+def memoised_page(page: str, state, build):
+    """The layout `build()` makes for `page` in view `state`, reused until the warehouse changes.
+
+    Only for pages whose layout depends on nothing but the view state, the data and the date
+    (not on the user): rendering a 1,000-cell heatmap costs more than the metrics behind it.
+    """
+    key = ("page", page, state, dt.date.today())
+    return current_warehouse().cache.get_or_compute(key, build)

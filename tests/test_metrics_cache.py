@@ -79,3 +79,31 @@ def test_the_cache_is_bounded():
         cache.get_or_compute(k, lambda k=k: k)
     assert cache.get_or_compute(0, lambda: "recomputed") == "recomputed"
     assert cache.get_or_compute(9, lambda: "recomputed") == 9
+
+
+def test_a_memoised_page_is_rebuilt_after_a_write(warehouse_path):
+    import json
+    import sys
+
+    from dash._utils import to_json
+
+    from app import create_app
+    from dashboards.store import CONFIG_KEY
+    app = create_app(warehouse_path)
+    overview = sys.modules["dashboards.pages.overview"]       # loaded by Dash's pages
+    w = app.server.config[CONFIG_KEY]
+    store = app.server.extensions["ybjc_store"]
+    try:
+        with app.server.test_request_context("/"):
+            store.write(lambda con: load(con, _rows()))
+            args = dict(rendering="page", jurisdiction=CITY, period="2022Q4")
+            first = overview.layout(**args)
+            assert overview.layout(**args) is first                 # served from the memo
+            assert "61.1" in to_json(first)
+            store.write(lambda con: load(con, [(FUAN, ACT, "2022-12", 700, 1000)]))
+            again = overview.layout(**args)
+            assert again is not first
+            text = json.dumps(json.loads(to_json(again)), ensure_ascii=False)
+            assert "70.2" in text and "61.1" not in text             # 772 / 1100
+    finally:
+        w.close()

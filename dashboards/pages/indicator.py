@@ -11,7 +11,7 @@ from dashboards.components import empty_state, page_frame, period_controls
 from dashboards.figures import empty_figure, ranking_figure, trend_figure
 from dashboards.pagekit import Choices, PAGES_LOCATION, register_controls, resolve, state_from_search
 from dashboards.state import BASES, ViewState, period_label
-from dashboards.store import open_metrics
+from dashboards.store import memoised_page, open_metrics
 from dashboards.tables import INDICATOR_COLUMNS, indicator_rows, series_window
 
 PAGE = ids.INDICATOR
@@ -24,6 +24,10 @@ def layout(rendering=None, **params):
     state = ViewState.from_params(params)
     if rendering is None:
         return build(state, Choices(), None)
+    return memoised_page(PAGE, state, lambda: _render(state))
+
+
+def _render(state: ViewState):
     with open_metrics(state.as_of_time) as m:
         state, choices = resolve(m, state)
         if choices.empty:

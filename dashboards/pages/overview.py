@@ -9,7 +9,7 @@ from dashboards.components import (empty_state, headline, kpi_card, page_frame, 
 from dashboards.heatmap import heatmap
 from dashboards.pagekit import Choices, register_controls, resolve
 from dashboards.state import BASES, ViewState, period_label
-from dashboards.store import open_metrics
+from dashboards.store import memoised_page, open_metrics
 
 PAGE = ids.OVERVIEW
 dash.register_page(__name__, path="/", name="总览", title="总览 · 医保便民服务指标监测", order=0)
@@ -20,6 +20,10 @@ def layout(rendering=None, **params):
     state = ViewState.from_params(params)
     if rendering is None:
         return build(state, Choices(), None, None)
+    return memoised_page(PAGE, state, lambda: _render(state))
+
+
+def _render(state: ViewState):
     with open_metrics(state.as_of_time) as m:
         state, choices = resolve(m, state)
         if choices.empty:
