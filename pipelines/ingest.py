@@ -105,13 +105,15 @@ def ingest_files(con, paths, *, user: str = "cli", channel: str = "cli", archive
     extractions: list[Extraction] = []
     pending: list[tuple[int, bytes]] = []          # (outcome index, bytes) of files to validate
     seen: dict[str, int] = {}
+    inputs = []
     for item in paths:
         path, name, data = _read_input(item)
-        digest = hashlib.sha256(data).hexdigest()
+        inputs.append((path, name, data, hashlib.sha256(data).hexdigest()))
+    loaded_before = _accepted_by_hash(con, [digest for *_, digest in inputs])
+    for path, name, data, digest in inputs:
         out = FileOutcome(path, name, digest, "accepted", dry_run=dry_run)
         outcomes.append(out)
-        earlier = con.execute("SELECT submission_id, row_count FROM submissions WHERE content_hash = ? "
-                              "AND status = 'accepted' ORDER BY submission_id LIMIT 1", [digest]).fetchone()
+        earlier = loaded_before.get(digest)
         if earlier is not None or digest in seen:
             out.status = "duplicate"
             out.submission_id = earlier[0] if earlier else None
@@ -151,16 +153,29 @@ def ingest_files(con, paths, *, user: str = "cli", channel: str = "cli", archive
             continue
         meta = SubmissionMeta(out.file_name, out.content_hash, user, channel, ex.layout, out.archive_path,
                               [w.as_dict() for w in out.warnings])
-        loaded = load_rows(con, result.rows, meta, fail_after=fail_after, now=at)
+
+        def audit(con, loaded, out=out):
+            db.audit(con, user, "ingest", out.file_name, "accepted",
+                     {"channel": channel, "content_hash": out.content_hash,
+                      "submission_id": loaded.submission_id, "rows": loaded.rows, "new": loaded.new,
+                      "revisions": loaded.revisions, "warnings": len(out.warnings)})
+        loaded = load_rows(con, result.rows, meta, fail_after=fail_after, now=at, also=audit)
         out.submission_id = loaded.submission_id
         if loaded.duplicate_file:
             out.status = "duplicate"
         out.rows, out.new, out.revisions, out.unchanged = loaded.rows, loaded.new, loaded.revisions, loaded.unchanged
-        db.audit(con, user, "ingest", out.file_name, out.status,
-                 {"channel": channel, "content_hash": out.content_hash, "submission_id": out.submission_id,
-                  "rows": out.rows, "new": out.new, "revisions": out.revisions,
-                  "warnings": len(out.warnings)})
     return outcomes
+
+
+def _accepted_by_hash(con, digests: list[str]) -> dict[str, tuple[int, int]]:
+    """content hash -> (first accepted submission_id, row_count), for the hashes already loaded."""
+    if not digests:
+        return {}
+    rows = con.execute(
+        "SELECT content_hash, min(submission_id), arg_min(row_count, submission_id) FROM submissions "
+        "WHERE status = 'accepted' AND content_hash IN (SELECT unnest(?::VARCHAR[])) GROUP BY ALL",
+        [sorted(set(digests))]).fetchall()
+    return {h: (sid, n) for h, sid, n in rows}
 
 
 def _record_rejected(con, out: FileOutcome, user: str, channel: str, now: dt.datetime | None = None) -> None:
