@@ -224,3 +224,29 @@ def test_reference_views(q4):
     assert list(s.actual) == pytest.approx([10, 30, 40, 25])
     t = m.targets_table(CITY)
     assert len(t) == 9 and set(t.region_code) == {CITY}
+
+
+def test_submission_status_on_time_late_revised_missing_and_not_due(con):
+    feb, mar = dt.datetime(2024, 3, 8, 9), dt.datetime(2024, 3, 20, 9)
+    load(con, [(JIAOCHENG, SET, "2024-01", 10, 100)], now=feb)              # due 2024-02-10: late
+    load(con, [(JIAOCHENG, SET, "2024-02", 10, 100)], now=feb)              # due 2024-03-10: on time
+    load(con, [(JIAOCHENG, SET, "2024-02", 12, 100)], now=mar)              # ...then corrected
+    load(con, [(FUAN, SET, "2024-02", 10, 100)], now=mar)                   # late
+    m = Metrics(con, as_of=dt.datetime(2024, 3, 25))
+    s = m.submission_status(CITY, 2024, "月度").set_index(["region_code", "period"])
+    assert s.loc[(JIAOCHENG, "2024-01"), "status"] == "逾期"
+    assert s.loc[(JIAOCHENG, "2024-02"), "status"] == "已更正"
+    assert s.loc[(JIAOCHENG, "2024-02"), "submissions"] == 2
+    assert s.loc[(FUAN, "2024-02"), "status"] == "逾期"
+    assert s.loc[(FUDING, "2024-02"), "status"] == "未报送"                  # due, nothing
+    assert s.loc[(FUDING, "2024-03"), "status"] == "未到期"                  # due 2024-04-10
+    assert str(s.loc[(FUDING, "2024-03"), "due_date"])[:10] == "2024-04-10"
+    assert len(s) == 12 * len(set(s.index.get_level_values(0)))
+
+
+def test_nothing_is_owed_at_a_frequency_without_indicators(con):
+    m = Metrics(con)                      # now: the targets loaded by init are in force
+    assert set(m.indicators("370800")["frequency"]) == {"季度"}               # 济宁: quarterly only
+    assert m.submission_status("370800", 2024, "月度").empty
+    q = m.submission_status("370800", 2024, "季度")
+    assert not q.empty and set(q["status"]) == {"未报送"}

@@ -32,10 +32,18 @@ def layout(rendering=None, **params):
         if choices.empty:
             return build(state, choices, None)
         try:
-            status = m.submission_status(state.jurisdiction, state.year, state.frequency or "月度")
+            if state.frequency is None:
+                state = state.with_(frequency=default_frequency(m, state.jurisdiction))
+            status = m.submission_status(state.jurisdiction, state.year, state.frequency)
         except ValueError as exc:
             return build(state, choices, None, error=str(exc))
         return build(state, choices, status)
+
+
+def default_frequency(m, jurisdiction: str) -> str:
+    """The finest frequency at which the jurisdiction has indicators (月度 before 季度 before 年度)."""
+    present = set(m.indicators(jurisdiction)["frequency"])
+    return next((f for f in FREQUENCIES if f in present), FREQUENCIES[0])
 
 
 def outstanding(status, today: dt.date):
@@ -62,6 +70,11 @@ def build(state: ViewState, choices: Choices, status, error: str | None = None):
             empty_state(msg), html.Button(id=ids.SUBMISSIONS_EXPORT, hidden=True)])
     frequency = state.frequency or "月度"
     today = (state.as_of_time or dt.datetime.now()).date()
+    if status.empty:
+        return page_frame(PAGE, state, controls, tools + [
+            empty_state(f"本地区没有按{frequency}报送的指标，无需{frequency}报表。",
+                        "请在上方选择其他报表频度。"),
+            html.Button(id=ids.SUBMISSIONS_EXPORT, hidden=True)])
     chase = outstanding(status, today)
     due_days = sorted({d.day for d in status["due_date"]}) if not status.empty else []
     body = [
@@ -113,7 +126,7 @@ def _export(clicks, search):
         state, choices = resolve(m, state)
         if choices.empty:
             return no_update
-        frequency = state.frequency or "月度"
+        frequency = state.frequency or default_frequency(m, state.jurisdiction)
         status = m.submission_status(state.jurisdiction, state.year, frequency)
         name = choices.jurisdictions.set_index("code").loc[state.jurisdiction, "name"]
     from dashboards.export import frame_to_xlsx

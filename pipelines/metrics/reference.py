@@ -138,11 +138,13 @@ def submission_status(m, jurisdiction: str, yr: int, frequency: str = "月度") 
     """Per reporting region (leaf of the jurisdiction) and period of the year: was it in on time?
 
     status: 按时 (first upload by the due date) | 逾期 (later) | 已更正 (on time, later revised) |
-    未报送 (due, nothing) | 未到期 (not due yet, nothing).
+    未报送 (due, nothing) | 未到期 (not due yet, nothing). A jurisdiction none of whose indicators
+    is reported at `frequency` owes nothing at it: only what it sent anyway is listed.
     """
     if frequency not in FREQUENCY_TYPES:
         raise ValueError(f"报送频度“{frequency}”无效：应为 月度、季度 或 年度")
     jur = resolve_region(m, jurisdiction)
+    due_anything = frequency in set(indicators(m, jur)["frequency"])
     ptype = FREQUENCY_TYPES[frequency]
     plist = {"M": [month(yr, i) for i in range(1, 13)], "Q": [quarter(yr, q) for q in range(1, 5)],
              "Y": [year(yr)]}[ptype]
@@ -172,9 +174,10 @@ def submission_status(m, jurisdiction: str, yr: int, frequency: str = "月度") 
                g.first_uploaded_at, g.last_uploaded_at, coalesce(g.submissions, 0) AS submissions
         FROM leaves l CROSS JOIN per p
         LEFT JOIN got g ON g.region_code = l.code AND g.period = p.period
+        WHERE $due_anything OR g.first_uploaded_at IS NOT NULL
         ORDER BY p.period, l.sort_order""",
                      {"jur": jur, "periods": list(due), "due": list(due.values()), "ptype": ptype,
-                      "yr": yr, "T": m._t,
+                      "yr": yr, "T": m._t, "due_anything": due_anything,
                       "today": (m.as_of or dt.datetime.now()).date()})
     return frame
 
