@@ -1,6 +1,6 @@
 """The bulletin as a Word document in the layout of a Chinese official document (GB/T 9704).
 
-A4, margins 37/35/28/26 mm; red issuing-authority mark and a red rule; 文号 placeholder;
+A4, margins 37/35/28/26 mm; red issuing-authority mark and a red rule; a 文号 line “〔year〕　　号” whose number the issuing office writes in;
 title in 方正小标宋简体 二号; headings 一、 in 黑体, （一） in 楷体_GB2312; body 仿宋_GB2312 三号
 with exactly 28-pt lines; tables with a 黑体 header row; page numbers “— 1 —” (odd pages right,
 even pages left). The fonts are named as the reader's Word knows them; for PDF rendering here
