@@ -21,7 +21,7 @@ class Warehouse:
         import threading
 
         from pipelines import db
-        from pipelines.metrics.cache import ResultCache
+        from pipelines.memo import ResultCache
         self.path = Path(db_path)
         self.con = db.connect(self.path)
         self.write_lock = threading.Lock()       # picked up by WebStore.of: one lock per file

@@ -9,7 +9,7 @@ import pytest
 from dashboards.store import Warehouse
 from dashboards.webstore import WebStore
 from pipelines.metrics import Metrics
-from pipelines.metrics.cache import ResultCache
+from pipelines.memo import ResultCache
 from test_metrics import ACT, CITY, FUAN, JIAOCHENG, SET, load, row
 
 

@@ -13,7 +13,7 @@ import pandas as pd
 
 from ..periods import Period, parse_period
 from . import reference, trajectory
-from .cache import ResultCache, memoised
+from ..memo import ResultCache, memoised
 from .sql import BASELINES_SQL, FAR_FUTURE, GAPS_SQL
 from .windows import gap_windows, period_index, periods_between, series_windows
 

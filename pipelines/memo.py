@@ -1,4 +1,4 @@
-"""Memo of metrics answers for one warehouse, valid until the warehouse next changes.
+"""Memo of metrics answers (and of pages built from them) for one warehouse, valid until the warehouse next changes.
 
 A server process owns its DuckDB file (one writer), so every change to the data goes through
 that process; its write path calls `ResultCache.changed()` once the change is committed. An
@@ -15,8 +15,6 @@ import functools
 import threading
 from collections import OrderedDict
 
-import pandas as pd
-
 
 def _frozen(value):
     """A hashable stand-in for an argument (lists of indicators, Periods, datetimes...)."""
@@ -32,7 +30,8 @@ def _frozen(value):
 
 
 def _copy(value):
-    if isinstance(value, pd.DataFrame):
+    # Duck-typed (no pandas import here: the server imports this module before it answers).
+    if type(value).__name__ == "DataFrame" and hasattr(value, "copy"):
         return value.copy()
     if isinstance(value, (list, dict)):
         return copy.deepcopy(value)
