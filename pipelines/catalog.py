@@ -331,6 +331,8 @@ def load_catalog(con, cat: Catalog, origin_prefix: str = "targets/") -> dict:
                 r["depth"], r["sort_order"]])
             for alias in r["aliases"]:
                 con.execute("INSERT OR REPLACE INTO region_aliases VALUES (?, ?)", [alias, r["code"]])
+        from .region_sheets import replay_region_edits   # (region_sheets imports this module)
+        stats["region_edits_kept"] = replay_region_edits(con)
         for p in cat.plans:
             con.execute("INSERT OR REPLACE INTO plans VALUES (?,?,?,?,?,?,?,?)", [
                 p["code"], p["title"], p["doc_number"], p["issued"], p["jurisdiction_code"],

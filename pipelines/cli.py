@@ -82,6 +82,9 @@ def cmd_init(args) -> int:
           f"指标 {stats['indicators']} 个，地区 {stats['regions']} 个，方案 {stats['plans']} 个；"
           f"目标新增 {stats['targets_new']}、变更 {stats['targets_changed']}、"
           f"停用 {stats['targets_retired']}）")
+    if stats.get("region_edits_kept"):
+        print(f"已保留网页上维护的地区修改 {stats['region_edits_kept']} 项（targets/ 中的地区树为默认值，"
+              "网页修改优先）")
     return 0
 
 

@@ -178,6 +178,17 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     );
     INSERT INTO settings VALUES ('due_day.月度', '10'), ('due_day.季度', '15'), ('due_day.年度', '31');
     """),
+    (2, "region edits made on the web, replayed over targets/ by init", """
+    CREATE SEQUENCE region_edit_seq;
+    CREATE TABLE region_edits (
+        edit_id INTEGER PRIMARY KEY DEFAULT nextval('region_edit_seq'),
+        applied_at TIMESTAMP NOT NULL,
+        applied_by VARCHAR,
+        code VARCHAR NOT NULL,
+        change VARCHAR NOT NULL,          -- 新增 | 修改 | 停用
+        region JSON                       -- the region as applied (NULL for 停用)
+    );
+    """),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

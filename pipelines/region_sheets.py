@@ -3,6 +3,8 @@ targets/regions.yaml (catalog.py), diff, apply (regions are not versioned; every
 audited, and a region left out of the sheet is deactivated, never deleted)."""
 from __future__ import annotations
 
+import datetime as dt
+import json
 import re
 
 from . import db
@@ -111,6 +113,28 @@ def diff_regions(con, regions: list[dict]) -> list[dict]:
     return out
 
 
+EDIT_FIELDS = ("code", "name", "parent_code", "jurisdiction_code", "level", "depth", "sort_order",
+               "aliases")
+
+
+def replay_region_edits(con) -> int:
+    """Apply the web's region edits, oldest first, over the tree `init` just loaded from
+    targets/ (inside the caller's transaction). Returns how many edits were replayed."""
+    edits = con.execute("SELECT code, change, region FROM region_edits ORDER BY edit_id").fetchall()
+    for code, change, region in edits:
+        if change == "停用":
+            con.execute("UPDATE regions SET active = FALSE WHERE code = ?", [code])
+            continue
+        r = json.loads(region)
+        con.execute("INSERT OR REPLACE INTO regions VALUES (?,?,?,?,?,?,?,TRUE)", [
+            r["code"], r["name"], r["parent_code"], r["jurisdiction_code"], r["level"], r["depth"],
+            r["sort_order"]])
+        con.execute("DELETE FROM region_aliases WHERE region_code = ?", [r["code"]])
+        for alias in r["aliases"]:
+            con.execute("INSERT OR REPLACE INTO region_aliases VALUES (?, ?)", [alias, r["code"]])
+    return len(edits)
+
+
 def apply_regions(con, regions: list[dict], user: str) -> list[dict]:
     changes = diff_regions(con, regions)
     if not changes:
@@ -128,6 +152,14 @@ def apply_regions(con, regions: list[dict], user: str) -> list[dict]:
         for r in regions:
             for alias in r["aliases"]:
                 con.execute("INSERT OR REPLACE INTO region_aliases VALUES (?, ?)", [alias, r["code"]])
+        by_code = {r["code"]: r for r in regions}
+        now = dt.datetime.now()
+        for ch in changes:                 # kept so that a later `init` does not undo them
+            r = by_code.get(ch["key"])
+            con.execute("INSERT INTO region_edits (applied_at, applied_by, code, change, region) "
+                        "VALUES (?, ?, ?, ?, ?)", [now, user, ch["key"], ch["change"], None if r is None
+                                                   or ch["change"] == "停用" else json.dumps(
+                            {k: sorted(r[k]) if k == "aliases" else r[k] for k in EDIT_FIELDS}, ensure_ascii=False)])
         db.audit(con, user, "regions.apply", None, "ok", {
             "changes": [{"change": c["change"], "key": c["key"]} for c in changes]})
         con.execute("COMMIT")

@@ -98,3 +98,38 @@ def test_region_tree_round_trip_and_edit(con, tmp_path):
     assert sorted((c["change"], c["key"]) for c in changes) == [("修改", "350902"), ("新增", "350900902")]
     assert con.execute("SELECT name FROM regions WHERE code = '350902'").fetchone()[0] == "蕉城区（新）"
     assert con.execute("SELECT region_code FROM region_aliases WHERE alias = '三都澳'").fetchone()[0] == "350900902"
+
+
+def test_region_edits_made_on_the_web_survive_init(warehouse_path, tmp_path):
+    from pipelines import db
+    from pipelines.warehouse import init_warehouse
+    con = db.connect(warehouse_path)
+    try:
+        path = tmp_path / "regions.xlsx"
+        region_sheets.write_region_sheet(con, path)
+        wb = load_workbook(path)
+        ws = wb["地区"]
+        row = next(r for r in ws.iter_rows(min_row=2) if r[0].value == "350902")
+        row[1].value = "蕉城区（新）"
+        ws.append(["350900902", "三都澳新区", "350900", "新区", "三都澳"])
+        gone = next(r for r in ws.iter_rows(min_row=2) if r[0].value == "350900901")
+        ws.delete_rows(gone[0].row, 1)                                    # 东侨 retired
+        wb.save(path)
+        changes = region_sheets.apply_regions(con, region_sheets.read_region_workbook(path), "admin")
+        assert {(c["change"], c["key"]) for c in changes} == {
+            ("停用", "350900901"), ("修改", "350902"), ("新增", "350900902")}
+    finally:
+        con.close()
+    stats = init_warehouse(warehouse_path)                                # targets/ loaded again
+    assert stats["region_edits_kept"] == 3
+    con = db.connect(warehouse_path)
+    try:
+        names = dict(con.execute("SELECT code, name FROM regions").fetchall())
+        active = dict(con.execute("SELECT code, active FROM regions").fetchall())
+        assert names["350902"] == "蕉城区（新）" and names["350900902"] == "三都澳新区"
+        assert active["350900901"] is False and active["350900902"] is True
+        assert con.execute("SELECT region_code FROM region_aliases WHERE alias = '三都澳'").fetchone() == ("350900902",)
+        region_sheets.write_region_sheet(con, tmp_path / "again.xlsx")  # the tree as the web left it
+        assert region_sheets.diff_regions(con, region_sheets.read_region_workbook(path)) == []
+    finally:
+        con.close()
