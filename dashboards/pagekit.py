@@ -84,6 +84,32 @@ def _current_quarter() -> str:
     return f"{today.year}Q{(today.month - 1) // 3 + 1}"
 
 
+def render_page(page: str, params: dict, rendering, build, content, *, memoise: bool = False):
+    """The one shape of every data page's `layout(rendering, **params)`.
+
+    `build(state, choices, content, error=None)` lays the page out; `content(m, state)` asks the
+    metrics for what it shows and returns (state, content) — the state may gain defaults. A
+    ValueError from the metrics (a Chinese message) becomes the page's error state. With
+    `memoise`, the built layout is reused until the warehouse changes (dashboards.store).
+    """
+    from .store import memoised_page, open_metrics
+    state = ViewState.from_params(params)
+    if rendering is None:                       # Dash's validation pass: no data
+        return build(state, Choices(), None)
+
+    def render():
+        with open_metrics(state.as_of_time) as m:
+            resolved, choices = resolve(m, state)
+            if choices.empty:
+                return build(resolved, choices, None)
+            try:
+                resolved, shown = content(m, resolved)
+            except ValueError as exc:
+                return build(resolved, choices, None, error=str(exc))
+            return build(resolved, choices, shown)
+    return memoised_page(page, state, render) if memoise else render()
+
+
 def state_from_search(search: str | None) -> ViewState:
     return ViewState.from_params(dict(parse_qsl((search or "").lstrip("?"))))
 

@@ -10,9 +10,8 @@ from dashboards import ids
 from dashboards.components import (empty_state, page_frame, period_controls, prov_button,
                                    provenance_table, table)
 from dashboards.figures import small_multiples
-from dashboards.pagekit import Choices, register_controls, resolve
+from dashboards.pagekit import Choices, register_controls, render_page
 from dashboards.state import BASES, ViewState, period_label
-from dashboards.store import open_metrics
 from dashboards.tables import series_window
 from dashboards.theme import (STATUS_CLASS, flag, fmt_gap, fmt_target, fmt_value, is_missing,
                               status_text)
@@ -23,17 +22,7 @@ register_controls(PAGE, extra={"region": (ids.DISTRICT_PICK, "value")})
 
 
 def layout(rendering=None, **params):
-    state = ViewState.from_params(params)
-    if rendering is None:
-        return build(state, Choices(), None)
-    with open_metrics(state.as_of_time) as m:
-        state, choices = resolve(m, state)
-        if choices.empty:
-            return build(state, choices, None)
-        try:
-            return build(state, choices, _content(m, state))
-        except ValueError as exc:
-            return build(state, choices, None, error=str(exc))
+    return render_page(PAGE, params, rendering, build, lambda m, state: (state, _content(m, state)))
 
 
 def _content(m, state: ViewState) -> dict:

@@ -9,9 +9,8 @@ from dash import Input, Output, State, callback, dash_table, dcc, html, no_updat
 from dashboards import ids
 from dashboards.components import empty_state, page_frame, period_controls
 from dashboards.figures import empty_figure, ranking_figure, trend_figure
-from dashboards.pagekit import Choices, PAGES_LOCATION, register_controls, resolve, state_from_search
+from dashboards.pagekit import Choices, PAGES_LOCATION, register_controls, render_page, state_from_search
 from dashboards.state import BASES, ViewState, period_label
-from dashboards.store import memoised_page, open_metrics
 from dashboards.tables import INDICATOR_COLUMNS, indicator_rows, series_window
 
 PAGE = ids.INDICATOR
@@ -21,21 +20,8 @@ register_controls(PAGE, extra={"indicator": (ids.INDICATOR_PICK, "value"),
 
 
 def layout(rendering=None, **params):
-    state = ViewState.from_params(params)
-    if rendering is None:
-        return build(state, Choices(), None)
-    return memoised_page(PAGE, state, lambda: _render(state))
-
-
-def _render(state: ViewState):
-    with open_metrics(state.as_of_time) as m:
-        state, choices = resolve(m, state)
-        if choices.empty:
-            return build(state, choices, None)
-        try:
-            return build(state, choices, _content(m, state))
-        except ValueError as exc:
-            return build(state, choices, None, error=str(exc))
+    return render_page(PAGE, params, rendering, build, lambda m, state: (state, _content(m, state)),
+                       memoise=True)
 
 
 def _content(m, state: ViewState) -> dict:

@@ -7,9 +7,8 @@ from dash import html
 from dashboards import ids
 from dashboards.components import (empty_state, headline, kpi_card, page_frame, period_controls)
 from dashboards.heatmap import heatmap
-from dashboards.pagekit import Choices, register_controls, resolve
+from dashboards.pagekit import Choices, register_controls, render_page
 from dashboards.state import BASES, ViewState, period_label
-from dashboards.store import memoised_page, open_metrics
 
 PAGE = ids.OVERVIEW
 dash.register_page(__name__, path="/", name="总览", title="总览 · 医保便民服务指标监测", order=0)
@@ -17,25 +16,16 @@ register_controls(PAGE)
 
 
 def layout(rendering=None, **params):
-    state = ViewState.from_params(params)
-    if rendering is None:
-        return build(state, Choices(), None, None)
-    return memoised_page(PAGE, state, lambda: _render(state))
+    return render_page(PAGE, params, rendering, build, _content, memoise=True)
 
 
-def _render(state: ViewState):
-    with open_metrics(state.as_of_time) as m:
-        state, choices = resolve(m, state)
-        if choices.empty:
-            return build(state, choices, None, None)
-        try:
-            gaps = m.gaps(state.period, region=state.jurisdiction, basis=state.basis)
-        except ValueError as exc:
-            return build(state, choices, None, None, error=str(exc))
-        return build(state, choices, gaps, m.data_as_of(state.jurisdiction))
+def _content(m, state: ViewState):
+    gaps = m.gaps(state.period, region=state.jurisdiction, basis=state.basis)
+    return state, (gaps, m.data_as_of(state.jurisdiction))
 
 
-def build(state: ViewState, choices: Choices, gaps, data_as_of, error: str | None = None):
+def build(state: ViewState, choices: Choices, content, error: str | None = None):
+    gaps, data_as_of = content or (None, None)
     controls = period_controls(PAGE, state, choices.jurisdictions, choices.years, choices.periods)
     if error:
         body = [empty_state(error)]

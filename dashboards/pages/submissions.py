@@ -10,7 +10,7 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 
 from dashboards import ids
 from dashboards.components import empty_state, page_frame, period_controls, table
-from dashboards.pagekit import Choices, PAGES_LOCATION, register_controls, resolve, state_from_search
+from dashboards.pagekit import Choices, PAGES_LOCATION, register_controls, render_page, resolve, state_from_search
 from dashboards.state import ViewState, period_label
 from dashboards.store import open_metrics
 from dashboards.theme import SUBMISSION_CLASS, SUBMISSION_SYMBOL
@@ -24,20 +24,13 @@ register_controls(PAGE, basis=False, extra={"frequency": (ids.SUBMISSIONS_FREQUE
 
 
 def layout(rendering=None, **params):
-    state = ViewState.from_params(params)
-    if rendering is None:
-        return build(state, Choices(), None)
-    with open_metrics(state.as_of_time) as m:
-        state, choices = resolve(m, state)
-        if choices.empty:
-            return build(state, choices, None)
-        try:
-            if state.frequency is None:
-                state = state.with_(frequency=default_frequency(m, state.jurisdiction))
-            status = m.submission_status(state.jurisdiction, state.year, state.frequency)
-        except ValueError as exc:
-            return build(state, choices, None, error=str(exc))
-        return build(state, choices, status)
+    return render_page(PAGE, params, rendering, build, _content)
+
+
+def _content(m, state: ViewState):
+    if state.frequency is None:
+        state = state.with_(frequency=default_frequency(m, state.jurisdiction))
+    return state, m.submission_status(state.jurisdiction, state.year, state.frequency)
 
 
 def default_frequency(m, jurisdiction: str) -> str:

@@ -6,9 +6,8 @@ from dash import html
 
 from dashboards import ids
 from dashboards.components import empty_state, page_frame, period_controls, table
-from dashboards.pagekit import Choices, register_controls, resolve
+from dashboards.pagekit import Choices, register_controls, render_page
 from dashboards.state import ViewState
-from dashboards.store import open_metrics
 from dashboards.theme import fmt_target, is_missing
 
 PAGE = ids.TARGETS
@@ -18,20 +17,16 @@ register_controls(PAGE, basis=False)
 
 
 def layout(rendering=None, **params):
-    state = ViewState.from_params(params)
-    if rendering is None:
-        return build(state, Choices(), None)
-    with open_metrics(state.as_of_time) as m:
-        state, choices = resolve(m, state)
-        if choices.empty:
-            return build(state, choices, None)
-        return build(state, choices, m.targets_table(state.jurisdiction))
+    return render_page(PAGE, params, rendering, build,
+                       lambda m, state: (state, m.targets_table(state.jurisdiction)))
 
 
-def build(state: ViewState, choices: Choices, targets):
+def build(state: ViewState, choices: Choices, targets, error: str | None = None):
     controls = period_controls(PAGE, state, choices.jurisdictions, choices.years, choices.periods,
                                basis=False)
-    if targets is None:
+    if error:
+        body = [empty_state(error)]
+    elif targets is None:
         body = [empty_state("数据仓库中还没有目标：请先运行 python -m pipelines init 载入 targets/。")]
     elif targets.empty:
         body = [empty_state("该地区没有录入目标。")]
