@@ -1,4 +1,13 @@
-"""HTTP API: `POST /api/returns` — submit a return with a Bearer token (multipart field `file`).
+"""HTTP API: `POST /api/returns` — submit a return; `GET /api/gaps` — read the gap table.
+
+`GET /api/gaps?period=2024Q2[&region=R][&basis=period|ytd][&as_of=2024-07-20T15:00:00]` answers
+{"status": "ok", "period", "region", "basis", "as_of", "columns": [...], "records": [...]} —
+the rows and columns of `python -m pipelines gaps --format json` (DESIGN "Command line": the
+eight statuses, figure_period, judged_on, reporters …), from the same Metrics call. Readers
+authenticate with a Bearer token or their logged-in session (open while no account exists, as
+the dashboards are); a wrong parameter is 400 with {"status": "rejected", "errors": [...]}.
+
+`POST /api/returns` — submit a return with a Bearer token (multipart field `file`).
 
 Answers JSON {"status": "accepted" | "rejected" | "denied", "rows": n, "errors": [...],
 "warnings": [...], "duplicate": bool, "new", "revisions", "file_name", "content_hash",
@@ -48,6 +57,43 @@ def outcome_json(outcome) -> dict:
             "warnings": [str(w) for w in outcome.warnings],
             "file_name": outcome.file_name, "content_hash": outcome.content_hash,
             "submission_id": outcome.submission_id}
+
+
+def _reader(store):
+    """The user reading the API (token or session), or None; True-ish when no account exists."""
+    header = flask.request.headers.get("Authorization", "")
+    token = header[7:].strip() if header[:7].lower() == "bearer " else None
+    if token:
+        return store.run(lambda con: accounts.user_for_token(con, token))
+    gate = flask.current_app.extensions.get("ybjc_gate")
+    return gate.session_user() if gate is not None else None
+
+
+@bp.get("/api/gaps")
+def get_gaps():
+    from pipelines.metrics.export import CLI_COLUMNS, GapsUsageError, gap_records, parse_as_of
+
+    from .store import open_metrics
+    store = _store()
+    if store.run(accounts.count_users) > 0 and _reader(store) is None:
+        return _error(401, "请提供 API 令牌（Authorization: Bearer <令牌>）或先登录后再读取")
+    args = flask.request.args
+    period = (args.get("period") or "").strip()
+    if not period:
+        return _error(400, "缺少参数 period：请写成如 ?period=2024Q2（也可用 2024-06、2024）")
+    basis = args.get("basis", "period")
+    if basis not in ("period", "ytd"):
+        return _error(400, f"参数 basis “{basis}” 无效：应为 period（当期）或 ytd（累计）")
+    region = args.get("region") or None
+    try:
+        as_of = parse_as_of(args.get("as_of"))
+        with open_metrics(as_of) as m:
+            records = gap_records(m, period, region, basis)
+    except GapsUsageError as exc:
+        return _error(400, str(exc))
+    return flask.jsonify({"status": "ok", "period": period, "region": region, "basis": basis,
+                          "as_of": as_of.isoformat() if as_of else None, "columns": CLI_COLUMNS,
+                          "records": records})
 
 
 @bp.post("/api/returns")

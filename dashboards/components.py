@@ -8,8 +8,10 @@ from dash import dcc, html
 
 from . import ids
 from .state import BASES, PAGE_PATHS, PAGE_TITLES, ViewState, period_label
-from .theme import (STATUS_CLASS, flag, fmt_gap, fmt_number, fmt_target, fmt_time, fmt_value,
-                    is_missing, status_text)
+from pipelines.figure_text import judged_note, reporters_text, status_note
+
+from .theme import (RATED, STATUS_CLASS, STATUS_SYMBOL, flag, fmt_gap, fmt_number, fmt_target,
+                    fmt_time, fmt_value, is_missing, status_text)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -113,14 +115,22 @@ def prov_button(label, region: str, indicator: str, period: str, basis: str,
 
 
 def headline(parent: pd.DataFrame, children: pd.DataFrame, data_as_of, state: ViewState) -> html.Div:
-    """达标 indicators / indicators with a target, districts reporting, data as of."""
-    with_target = parent[parent["status"].isin(["达标", "接近", "未达标", "未报送"])]
-    met = int((with_target["status"] == "达标").sum())
-    regions = children["region_code"].unique()
-    reporting = children.loc[children["status"] != "未报送", "region_code"].nunique()
+    """达标 among the rated indicators, districts that reported, data as of.
+
+    Only rated figures count (DESIGN "Gaps and status"): an indicator not due, incomplete, with
+    no business or no target is left out of x/y and said so.
+    """
+    rated = parent[parent["status"].isin(RATED)]
+    met = int((rated["status"] == "达标").sum())
+    unrated = len(parent) - len(rated)
+    owing = children[children["status"] != "未到期"]
+    regions = owing["region_code"].unique()
+    reported = owing.loc[~owing["status"].isin(["未报送"]), "region_code"].nunique()
     items = [
-        ("指标达标", f"{met} / {len(with_target)}", "有目标的指标中达标的个数"),
-        ("报送地区", f"{reporting} / {len(regions)}", "本期至少报送一项指标的下级地区"),
+        ("指标达标", f"{met} / {len(rated)}",
+         "已评价的指标中达标的个数" + (f"；另有 {unrated} 项未评价（未到期、未报送、数据不全、无业务或无目标）"
+                                       if unrated else "")),
+        ("报送地区", f"{reported} / {len(regions)}", "本期应报指标中至少报送一项的下级地区"),
         ("数据截至", fmt_time(data_as_of), "最近一次载入数据的时间"),
         ("统计期", f"{period_label(state.period)}·{BASES[state.basis]}", ""),
     ]
@@ -131,30 +141,42 @@ def headline(parent: pd.DataFrame, children: pd.DataFrame, data_as_of, state: Vi
 
 
 def kpi_card(row: pd.Series) -> html.Div:
-    """One indicator of the jurisdiction itself: value vs target, status, gap, 序时进度."""
+    """One indicator of the jurisdiction itself: value vs target, status, gap, 序时进度.
+
+    A figure that is not rated says why instead of a gap (not due, incomplete, no business).
+    """
     unit, status = row["unit"], row["status"] or "无目标"
+    rated = status in RATED
     lines = [html.Div([html.Span("目标 "), fmt_target(row["comparator"], row["target"], unit)],
-                      className="kpi-target"),
-             html.Div(["差距 ", html.B(fmt_gap(row["gap"], unit))], className="kpi-gap")]
-    if not is_missing(row.get("expected")):
-        on = flag(row.get("on_track"))
-        path = {True: "符合序时进度", False: "落后序时进度", None: "序时进度未知"}[on]
+                      className="kpi-target")]
+    judged = judged_note(row)
+    if judged:
+        lines.append(html.Div(judged, className="kpi-note"))
+    if rated:
+        lines.append(html.Div(["差距 ", html.B(fmt_gap(row["gap"], unit))], className="kpi-gap"))
+    else:
+        lines.append(html.Div(status_note(row), className="kpi-note warn"))
+    if rated and row.get("judge") == "reach" and not is_missing(row.get("baseline")):
+        path = "符合序时进度" if status == "达标" else "落后序时进度"
         lines.append(html.Div(f"序时进度 {fmt_value(row['expected'], unit)}（{path}）",
                               className="kpi-path"))
-    if not is_missing(row.get("needed_per_month")) and not is_missing(row.get("months_left")) \
-            and row["months_left"] > 0 and status != "达标":
-        lines.append(html.Div(f"余 {int(row['months_left'])} 个月，每月需提升 "
+    if rated and not is_missing(row.get("needed_per_month")) and not is_missing(row.get("months_left")) \
+            and row["months_left"] > 0 and row["needed_per_month"] > 0:
+        verb = "压缩" if row.get("direction") == "lower" else "提升"
+        lines.append(html.Div(f"余 {int(row['months_left'])} 个月，每月需{verb} "
                               f"{fmt_number(row['needed_per_month'], unit)}{'个百分点' if unit == '%' else unit}",
                               className="kpi-need"))
     if not is_missing(row.get("forecast")):
         lines.append(html.Div(f"年末预测 {fmt_value(row['forecast'], unit)}", className="kpi-forecast"))
-    if not is_missing(row.get("expected_reporters")) and row["expected_reporters"]:
-        lines.append(html.Div(f"{int(row['reporters'] or 0)}/{int(row['expected_reporters'])} 个地区已报送",
-                              className="kpi-reporters"))
+    if reporters_text(row) and status != "数据不全":
+        lines.append(html.Div(reporters_text(row), className="kpi-reporters"))
     return html.Div(className=f"kpi-card status-{STATUS_CLASS.get(status, 'none')}", children=[
         html.Div(row["indicator_name"], className="kpi-name"),
-        html.Div([prov_button(fmt_value(row["actual"], unit), row["region_code"], row["indicator_code"],
-                              row["period"], row["basis"], className="prov-btn kpi-value"),
+        html.Div([prov_button(fmt_value(row["actual"], unit) if not is_missing(row["actual"])
+                              else STATUS_SYMBOL.get(status, "—"),
+                              row["region_code"], row["indicator_code"],
+                              row["period"], row.get("judged_on") or row["basis"],
+                              className="prov-btn kpi-value"),
                   html.Span(status_text(status), className=f"badge status-{STATUS_CLASS.get(status, 'none')}")],
                  className="kpi-main"),
         *lines])

@@ -53,7 +53,10 @@ def template_download():
         from pipelines.templates import write_template
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "template.xlsx"
-            write_template(con, region, period, path)
+            try:
+                write_template(con, region, period, path)
+            except ValueError as exc:            # nothing owed at that frequency
+                return None, (400, str(exc))
             return (path.read_bytes(), f"{name}_{period.label}_报送模板.xlsx"), None
 
     result, problem = _store().run(build)

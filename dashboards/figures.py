@@ -10,7 +10,7 @@ from plotly.subplots import make_subplots
 from typing import TYPE_CHECKING
 
 from .state import period_label
-from .theme import (FONT_FAMILY, SERIES_COLORS, STATUS_COLOR, STATUS_SYMBOL, fmt_number,
+from .theme import (FONT_FAMILY, RATED, SERIES_COLORS, STATUS_COLOR, STATUS_SYMBOL, fmt_number,
                     fmt_value, is_missing)
 
 if TYPE_CHECKING:
@@ -52,7 +52,8 @@ def ranking_figure(rows: pd.DataFrame, *, unit: str, title: str, meeting: bool =
     names = rows["region_name"].tolist()
     actual = [None if is_missing(v) else float(v) for v in rows["actual"]]
     statuses = rows["status"].fillna("无目标").tolist()
-    labels = [f"{STATUS_SYMBOL[s]} {fmt_value(a, unit)}" if a is not None else "— 未报送"
+    labels = [f"{STATUS_SYMBOL[s]} {fmt_value(a, unit)}" + ("" if s in RATED else f"（{s}）")
+              if a is not None else f"{STATUS_SYMBOL[s]} {s}"
               for a, s in zip(actual, statuses)]
     hover = [f"{n}<br>实际 {fmt_value(a, unit)}<br>目标 {fmt_value(t, unit)}<br>{s}"
              for n, a, t, s in zip(names, actual, rows["target"], statuses)]
@@ -99,12 +100,19 @@ def trend_figure(series: dict[str, pd.DataFrame], *, unit: str, title: str,
         color = SERIES_COLORS[i % len(SERIES_COLORS)]
         if meeting and color == "#000000":
             color = "#FFFFFF"
+        x = [label(p) for p in df["period"]]
+        whole, part = _split_partial(df)
         fig.add_trace(go.Scatter(
-            x=[label(p) for p in df["period"]], y=df["actual"], name=name,
+            x=x, y=whole, name=name,
             mode="lines+markers", connectgaps=False,
             line={"color": color, "width": 5 if i == 0 else 3},
             marker={"size": 10 if i == 0 else 7},
-            hovertemplate="%{x}<br>" + name + " %{y:.1f}" + unit + "<extra></extra>"))
+            hovertemplate="%{x}<br>" + name + " %{y:.2f}" + unit + "<extra></extra>"))
+        if any(v is not None for v in part):
+            fig.add_trace(go.Scatter(
+                x=x, y=part, name=f"{name}（数据不全）", mode="markers",
+                marker={"size": 12, "symbol": "circle-open", "line": {"width": 2, "color": color}},
+                hovertemplate="%{x}<br>" + name + " %{y:.2f}" + unit + "（数据不全，不作评价）<extra></extra>"))
     if forecast is not None and not is_missing(forecast[1]):
         at, value = label(forecast[0]), float(forecast[1])
         fig.add_trace(go.Scatter(
@@ -136,16 +144,35 @@ def small_multiples(panels: list[tuple[str, str, pd.DataFrame]], *, meeting: boo
             fig.add_trace(go.Scatter(x=x, y=df["expected"], mode="lines", name="序时进度",
                                      line={"color": "#888888", "width": 2, "dash": "dash"},
                                      showlegend=i == 0, legendgroup="expected"), row=r, col=c)
+        whole, part = _split_partial(df)
         fig.add_trace(go.Scatter(
-            x=x, y=df["actual"], mode="lines+markers", name="实际值",
+            x=x, y=whole, mode="lines+markers", name="实际值",
             line={"color": "#FFFFFF" if meeting else "#0072B2", "width": 3},
             marker={"size": 6}, showlegend=i == 0, legendgroup="actual",
-            hovertemplate=name + "<br>%{x} %{y:.1f}" + unit + "<extra></extra>"), row=r, col=c)
+            hovertemplate=name + "<br>%{x} %{y:.2f}" + unit + "<extra></extra>"), row=r, col=c)
+        if any(v is not None for v in part):
+            fig.add_trace(go.Scatter(
+                x=x, y=part, mode="markers", name="数据不全", showlegend=False,
+                marker={"size": 9, "symbol": "circle-open", "line": {"width": 2}},
+                hovertemplate=name + "<br>%{x} %{y:.2f}" + unit + "（数据不全）<extra></extra>"),
+                row=r, col=c)
     fig.update_annotations(font={"size": 18 if meeting else 16})
     height = max(360, 280 * rows + 150)
     base_layout(fig, height=height, meeting=meeting)
     fig.update_layout(margin={"t": 110}, legend={"y": 1 + 64 / (height - 150), "yanchor": "bottom"})
     return fig
+
+
+def _split_partial(df: pd.DataFrame) -> tuple[list, list]:
+    """(complete values, partial values) of a series: a partial figure is drawn apart, hollow,
+    and never joined to the line as if it were the period's value."""
+    statuses = df["status"] if "status" in df else [None] * len(df)
+    whole, part = [], []
+    for a, s in zip(df["actual"], statuses):
+        v = None if is_missing(a) else float(a)
+        whole.append(None if s == "数据不全" else v)
+        part.append(v if s == "数据不全" else None)
+    return whole, part
 
 
 def _in_year_labeller(codes):

@@ -11,10 +11,12 @@ from typing import TYPE_CHECKING
 
 from dash import dcc, html
 
+from pipelines.figure_text import judged_note, months_text, period_text, reporters_text, status_note
+
 from . import ids
 from .state import ViewState
-from .theme import (STATUS_CLASS, STATUS_SYMBOL, STATUSES, fmt_gap, fmt_gap_short, fmt_number,
-                    fmt_target, fmt_value, is_missing)
+from .theme import (RATED, STATUS_CLASS, STATUS_SYMBOL, STATUSES, fmt_gap, fmt_gap_short,
+                    fmt_number, fmt_target, fmt_value, is_missing)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -53,15 +55,16 @@ def heatmap(gaps: pd.DataFrame, state: ViewState) -> html.Div:
 
 
 def _cell(row: dict | None, cell_href) -> html.Td:
-    if row is None:
-        return html.Td("", className="hm-cell status-none")
+    if row is None:             # the region does not report this indicator: nothing to show
+        return html.Td("", className="hm-cell hm-empty", title="该地区不报送此指标")
     status = row.get("status") or "无目标"
     unit = row["unit"]
-    value = fmt_number(row["actual"], unit) if not is_missing(row["actual"]) else STATUS_SYMBOL["未报送"]
-    gap = fmt_gap_short(row["gap"], unit)
+    value = fmt_number(row["actual"], unit) if not is_missing(row["actual"]) else STATUS_SYMBOL[status]
+    gap = fmt_gap_short(row["gap"], unit) if status in RATED else ""
+    second = "·".join(t for t in (gap or cell_note(row), cell_tag(row)) if t)
     link = dcc.Link(className="hm-link", href=cell_href(row["region_code"], row["indicator_code"]), children=[
         html.Span(value, className="hm-value"),
-        html.Span(gap, className="hm-gap"),
+        html.Span(second, className="hm-gap" if gap else "hm-gap hm-note"),
         html.Span(f"{STATUS_SYMBOL[status]} {status}", className="hm-status"),
     ])
     return html.Td(link, className=f"hm-cell status-{STATUS_CLASS[status]}", title=tooltip(row),
@@ -69,23 +72,57 @@ def _cell(row: dict | None, cell_href) -> html.Td:
                       "data-status": status})
 
 
+def cell_note(row: dict) -> str:
+    """A few characters under a figure that is not rated: what it lacks."""
+    status = row.get("status")
+    if status == "数据不全":
+        if row.get("row_kind") == "rollup":
+            return f"{int(row.get('reporters') or 0)}/{int(row.get('expected_reporters') or 0)}报齐"
+        return f"缺{months_text(row.get('missing_months'))}" if row.get("missing_months") else "不全"
+    if status == "未报送" and row.get("row_kind") == "rollup":
+        return f"0/{int(row.get('expected_reporters') or 0)}"
+    return ""
+
+
+def cell_tag(row: dict) -> str:
+    """'累计' / '全年' when the figure is not the view's own period's (judged_note says it in full)."""
+    if row.get("judged_on") == "ytd" and row.get("basis") == "period" and row.get("aggregation") == "flow":
+        return "累计"
+    if row.get("figure_period") and row.get("figure_period") != row.get("period"):
+        return "全年" if len(str(row["figure_period"])) == 4 else period_text(row["figure_period"])[5:]
+    return ""
+
+
+def rank_text(row: dict) -> str:
+    """'第 2 / 10 名（3 个并列）'; '' when the row is not ranked."""
+    if is_missing(row.get("rank")) or is_missing(row.get("rank_of")):
+        return ""
+    text = f"第 {int(row['rank'])} / {int(row['rank_of'])} 名"
+    ties = 0 if is_missing(row.get("rank_ties")) else int(row["rank_ties"])
+    if ties > 1:
+        text += f"（{ties} 个并列）" if ties < int(row["rank_of"]) else "（全部并列）"
+    return text
+
+
 def tooltip(row: dict) -> str:
     unit = row["unit"]
+    status = row.get("status") or "无目标"
     lines = [f"{row['region_name']} · {row['indicator_name']}",
              f"实际：{fmt_value(row['actual'], unit)}",
              f"目标：{fmt_target(row.get('comparator'), row.get('target'), unit)}",
              f"差距：{fmt_gap(row.get('gap'), unit)}",
-             f"状态：{row.get('status') or '无目标'}"]
-    if not is_missing(row.get("rank")) and not is_missing(row.get("rank_of")):
-        lines.append(f"排名：第 {int(row['rank'])} / {int(row['rank_of'])}")
-    if not is_missing(row.get("streak")):
+             f"状态：{status}"]
+    for extra in (judged_note(row), status_note(row)):
+        if extra:
+            lines.append(extra)
+    if row.get("judge") == "reach" and not is_missing(row.get("baseline")) and status in RATED:
+        lines.append(f"序时进度：{fmt_value(row.get('expected'), unit)}")
+    if rank_text(row):
+        lines.append(f"排名：{rank_text(row)}")
+    if not is_missing(row.get("streak")) and int(row["streak"]) > 0:
         lines.append(f"连续未达标：{int(row['streak'])} 期")
-    if not is_missing(row.get("expected_reporters")) and row["expected_reporters"]:
-        lines.append(f"报送：{int(row['reporters'] or 0)} / {int(row['expected_reporters'])} 个地区")
-    else:
-        lines.append("报送：" + ("未报送" if is_missing(row["actual"]) else "已报送"))
-    if row.get("stock_month_missing") is True:
-        lines.append("注意：本期最后一个月未报送")
+    if reporters_text(row):
+        lines.append(f"报送：{reporters_text(row)}")
     lines.append("点击查看地区详情与数据来源")
     return "\n".join(lines)
 
@@ -93,4 +130,5 @@ def tooltip(row: dict) -> str:
 def legend() -> html.Div:
     return html.Div(className="legend", children=[
         html.Span(f"{STATUS_SYMBOL[s]} {s}", className=f"legend-item status-{STATUS_CLASS[s]}")
-        for s in STATUSES] + [html.Span("格内：实际值 / 差距（负数为差距）", className="legend-note")])
+        for s in STATUSES] + [html.Span("格内：实际值 / 差距（负数为差距）；灰色各项不作评价，不计入达标统计和排名",
+                                        className="legend-note")])

@@ -24,6 +24,7 @@ OVERVIEW = "overview"
 OVERVIEW_HEADLINE = "overview-headline"
 OVERVIEW_CARDS = "overview-cards"
 OVERVIEW_HEATMAP = "overview-heatmap"
+OVERVIEW_NOT_DUE = "overview-not-due"
 
 # 指标
 INDICATOR = "indicator"

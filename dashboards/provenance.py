@@ -17,6 +17,7 @@ from .pagekit import PAGES_LOCATION, state_from_search
 from .state import BASES, period_label
 from .store import open_metrics
 from .theme import fmt_gap, fmt_target, fmt_value, status_text
+from pipelines.figure_text import judged_note, reporters_text, status_note
 
 HIDDEN, SHOWN = "modal hidden", "modal"
 
@@ -77,9 +78,11 @@ def provenance_view(m, request: dict) -> html.Div:
              ("实际值", fmt_value(row["actual"], unit)),
              ("目标", fmt_target(row["comparator"], row["target"], unit)),
              ("差距", fmt_gap(row["gap"], unit)), ("状态", status_text(row["status"]))]
-    if row.get("value_source") == "rolled_up":
-        facts.append(("汇总", f"由 {int(row['reporters'] or 0)}/{int(row['expected_reporters'] or 0)}"
-                              " 个下级地区的分子、分母加总后计算"))
+    for label, text in (("口径", judged_note(row)), ("说明", status_note(row))):
+        if text:
+            facts.append((label, text))
+    if row.get("row_kind") == "rollup":
+        facts.append(("汇总", f"{reporters_text(row)}；由数据齐全地区的分子、分母加总后计算"))
     if isinstance(row.get("target_source"), str) and row["target_source"]:
         facts.append(("目标出处", row["target_source"]))
     return html.Div([

@@ -6,30 +6,33 @@ from typing import TYPE_CHECKING
 
 from dash.dash_table.Format import Format, Scheme
 
-from .theme import STATUS_SYMBOL, flag, is_missing
+from pipelines.figure_text import judged_note, reporters_text, status_note
+
+from .theme import RATED, STATUS_SYMBOL, display_decimals, flag, is_missing
 
 if TYPE_CHECKING:
     import pandas as pd
 
-_ONE = Format(precision=1, scheme=Scheme.fixed)
+_FIXED = Format(precision=2, scheme=Scheme.fixed)
 INDICATOR_COLUMNS = [
     {"id": "region_name", "name": "地区"},
-    {"id": "actual", "name": "实际值", "type": "numeric", "format": _ONE},
-    {"id": "target", "name": "目标", "type": "numeric", "format": _ONE},
-    {"id": "gap", "name": "差距", "type": "numeric", "format": _ONE},
-    {"id": "completion", "name": "完成率（%）", "type": "numeric", "format": _ONE},
+    {"id": "actual", "name": "实际值", "type": "numeric", "format": _FIXED},
+    {"id": "target", "name": "目标", "type": "numeric", "format": _FIXED},
+    {"id": "gap", "name": "差距", "type": "numeric", "format": _FIXED},
+    {"id": "completion", "name": "完成率（%）", "type": "numeric", "format": _FIXED},
     {"id": "status", "name": "状态"},
+    {"id": "note", "name": "说明"},
     {"id": "rank", "name": "排名", "type": "numeric"},
     {"id": "streak", "name": "连续未达标（期）", "type": "numeric"},
     {"id": "reporting", "name": "报送情况"},
-    {"id": "expected", "name": "序时进度", "type": "numeric", "format": _ONE},
-    {"id": "on_track", "name": "是否符合序时进度"},
-    {"id": "forecast", "name": "年末预测", "type": "numeric", "format": _ONE},
+    {"id": "expected", "name": "序时进度", "type": "numeric", "format": _FIXED},
+    {"id": "forecast", "name": "年末预测", "type": "numeric", "format": _FIXED},
 ]
 
 
-def _num(value):
-    return None if is_missing(value) else float(value)
+def _num(value, unit: str = ""):
+    """A number rounded as it is shown (so the Excel export holds what the page shows)."""
+    return None if is_missing(value) else round(float(value), display_decimals(unit) or 2)
 
 
 def indicator_rows(gaps: pd.DataFrame) -> list[dict]:
@@ -38,24 +41,34 @@ def indicator_rows(gaps: pd.DataFrame) -> list[dict]:
     frame = gaps.sort_values(["is_parent", "sort_order"], ascending=[False, True])
     for _, r in frame.iterrows():
         status = r["status"] or "无目标"
-        if not is_missing(r.get("expected_reporters")) and r["expected_reporters"]:
-            reporting = f"{int(r['reporters'] or 0)}/{int(r['expected_reporters'])} 个地区"
+        unit = r["unit"]
+        if r.get("row_kind") == "rollup":
+            reporting = reporters_text(r)
         else:
-            reporting = "已报送" if not is_missing(r["actual"]) else "未报送"
-        on = flag(r.get("on_track"))
+            reporting = {"未报送": "未报送", "未到期": "未到期", "数据不全": "不全"}.get(status, "已报送")
+        note = "；".join(t for t in (judged_note(r), status_note(r), _tie(r)) if t)
         out.append({
             "region_code": r["region_code"], "region_name": r["region_name"],
             "indicator_code": r["indicator_code"], "indicator_name": r["indicator_name"],
-            "period": r["period"], "basis": r["basis"], "is_parent": "是" if flag(r["is_parent"]) else "否",
-            "actual": _num(r["actual"]), "target": _num(r["target"]), "gap": _num(r["gap"]),
-            "completion": _num(r["completion"]), "status": f"{STATUS_SYMBOL.get(status, '')} {status}",
+            "period": r["period"], "basis": r.get("judged_on") or r["basis"],
+            "view_basis": r["basis"], "is_parent": "是" if flag(r["is_parent"]) else "否",
+            "actual": _num(r["actual"], unit), "target": _num(r["target"], unit),
+            "gap": _num(r["gap"], unit), "completion": _num(r["completion"], "%"),
+            "status": f"{STATUS_SYMBOL.get(status, '')} {status}", "note": note,
             "rank": None if is_missing(r["rank"]) else int(r["rank"]),
             "streak": None if is_missing(r["streak"]) else int(r["streak"]),
-            "reporting": reporting, "expected": _num(r["expected"]),
-            "on_track": {None: "—", True: "是", False: "否"}[on],
-            "forecast": _num(r["forecast"]),
+            "reporting": reporting,
+            "expected": _num(r["expected"], unit) if status in RATED else None,
+            "forecast": _num(r["forecast"], unit),
         })
     return out
+
+
+def _tie(r) -> str:
+    ties = r.get("rank_ties")
+    if is_missing(ties) or int(ties) <= 1:
+        return ""
+    return "全部并列" if int(ties) >= int(r["rank_of"]) else f"{int(ties)} 个并列"
 
 
 def series_window(frequency: str, year: int | None) -> tuple[str, str, str, str]:

@@ -8,12 +8,18 @@ from __future__ import annotations
 
 FONT_FAMILY = '"Noto Sans CJK SC", "Microsoft YaHei", "PingFang SC", sans-serif'
 
-STATUSES = ("达标", "接近", "未达标", "未报送", "无目标")
-STATUS_SYMBOL = {"达标": "✓", "接近": "≈", "未达标": "✗", "未报送": "—", "无目标": "○"}
-STATUS_CLASS = {"达标": "met", "接近": "near", "未达标": "short", "未报送": "missing", "无目标": "none"}
-# Fill colours (Okabe–Ito blue, orange, vermillion; greys for no data / no target).
+from pipelines.metrics.status import RATED, STATUSES, display_decimals  # noqa: F401 (re-exported)
+
+# Every status has its own symbol, word and class. Rated ones are coloured (Okabe–Ito blue,
+# orange, vermillion); the five that are not rated are neutral greys, told apart by symbol,
+# word and pattern — none of them may read as a red or a green.
+STATUS_SYMBOL = {"达标": "✓", "接近": "≈", "未达标": "✗", "未报送": "—", "数据不全": "◔",
+                 "无业务": "∅", "未到期": "…", "无目标": "○"}
+STATUS_CLASS = {"达标": "met", "接近": "near", "未达标": "short", "未报送": "missing",
+                "数据不全": "partial", "无业务": "nobusiness", "未到期": "notdue", "无目标": "none"}
 STATUS_COLOR = {"达标": "#0072B2", "接近": "#E69F00", "未达标": "#D55E00",
-                "未报送": "#BBBBBB", "无目标": "#E8E8E8"}
+                "未报送": "#BBBBBB", "数据不全": "#C9C9C9", "无业务": "#DDDDDD",
+                "未到期": "#EEEEEE", "无目标": "#E8E8E8"}
 SUBMISSION_SYMBOL = {"按时": "✓", "逾期": "!", "已更正": "↻", "未报送": "—", "未到期": "…"}
 SUBMISSION_CLASS = {"按时": "met", "逾期": "near", "已更正": "revised", "未报送": "short",
                     "未到期": "none"}
@@ -49,36 +55,54 @@ def fmt_value(value, unit: str) -> str:
 
 
 def fmt_number(value, unit: str) -> str:
+    """A number at the one precision figures are shown and ranked at (metrics.status)."""
     if is_missing(value):
         return "—"
     value = float(value)
-    if unit in ("%", "工作日") or not value.is_integer():
-        return f"{value:,.1f}"
-    return f"{value:,.0f}"
+    decimals = display_decimals(unit)
+    if decimals == 0 and not value.is_integer():
+        decimals = 2
+    text = f"{value:,.{decimals}f}"
+    return text[1:] if text.startswith("-") and float(text.replace(",", "")) == 0 else text
+
+
+def _gap_body(gap: float, unit: str) -> str:
+    """|gap| as shown; a shortfall too small for the precision reads '<0.01', never '0.00'."""
+    body = fmt_number(abs(gap), unit)
+    if gap < -1e-9 and float(body.replace(",", "")) == 0:
+        return "<" + fmt_number(10 ** -max(display_decimals(unit), 2), unit)
+    return body
+
+
+def _sign(gap: float, unit: str) -> str:
+    if gap < -1e-9:
+        return "−"
+    return "+" if float(fmt_number(gap, unit).replace(",", "")) > 0 else "±"
 
 
 def fmt_gap(gap, unit: str) -> str:
-    """Signed gap: +1.2个百分点 / −3家; '—' when unknown."""
+    """Signed gap: +1.20个百分点 / −3家; '—' when unknown."""
     if is_missing(gap):
         return "—"
-    sign = "+" if gap > 0 else ("−" if gap < 0 else "±")
-    body = fmt_number(abs(gap), unit)
-    return f"{sign}{body}{'个百分点' if unit == '%' else unit}"
+    return f"{_sign(gap, unit)}{_gap_body(gap, unit)}{'个百分点' if unit == '%' else unit}"
 
 
 def fmt_gap_short(gap, unit: str) -> str:
-    """Compact signed gap for heatmap cells: +1.2 / −3."""
+    """Compact signed gap for heatmap cells: +1.20 / −3."""
     if is_missing(gap):
         return ""
-    sign = "+" if gap > 0 else ("−" if gap < 0 else "±")
-    return f"{sign}{fmt_number(abs(gap), unit)}"
+    return f"{_sign(gap, unit)}{_gap_body(gap, unit)}"
 
 
 def fmt_target(comparator, target, unit: str) -> str:
+    """'≥70%', '≤15工作日', '≥99.5%': a target as the plan writes it (no padded decimals)."""
     if is_missing(target):
         return "无目标"
     sign = {">=": "≥", "<=": "≤"}.get(comparator or "", "")
-    return f"{sign}{fmt_value(target, unit)}"
+    number = f"{float(target):,.{max(display_decimals(unit), 2)}f}"
+    if "." in number:
+        number = number.rstrip("0").rstrip(".")
+    return f"{sign}{number}{unit}"
 
 
 def fmt_time(value) -> str:

@@ -23,7 +23,37 @@ AGGREGATIONS = {"flow", "stock"}
 DIRECTIONS = {"higher", "lower"}
 COMPARATORS = {">=", "<="}
 BASES = {"period", "ytd", "year"}
+JUDGES = {"hold", "reach"}
+REPORTERS = {"units", "self", "every_level"}
 DEFAULT_TIER = "基本目标"
+
+# Keys each kind of entry may carry; anything else is a typo the loader names (a plan with
+# `bais: ytd` must not load silently as basis `period`).
+PLAN_FILE_KEYS = {"plan", "targets", "baselines", "reporting"}
+PLAN_KEYS = {"code", "title", "doc_number", "issued", "jurisdiction", "years", "seed"}
+TARGET_KEYS = {"indicator", "region", "comparator", "value", "year", "deadline", "from", "tier",
+               "effective", "basis", "judge", "clause", "text"}
+BASELINE_KEYS = {"indicator", "region", "period", "value", "clause"}
+REPORTING_KEYS = {"indicator", "by", "reason"}
+INDICATOR_KEYS = {"code", "name", "aliases", "unit", "kind", "frequency", "aggregation",
+                  "direction", "numerator_label", "denominator_label", "share", "tolerance",
+                  "source"}
+REGION_KEYS = {"code", "name", "level", "aliases", "children"}
+
+
+def default_judge(kind: str | None, timing: str) -> str:
+    """DESIGN "How a target judges a figure": counts with a deadline are a level to reach by it;
+    rates and means (and standing counts) must hold in every period."""
+    return "reach" if kind == "count" and timing in ("year", "deadline") else "hold"
+
+
+def _unknown_keys(entry, allowed: set[str], where: str, problems: list[str]) -> None:
+    if not isinstance(entry, dict):
+        problems.append(f"{where}: 应为键值对（YAML 映射）")
+        return
+    for key in entry:
+        if key not in allowed:
+            problems.append(f"{where}: 未知字段“{key}”（允许的字段：{'、'.join(sorted(allowed))}）")
 
 
 class CatalogError(ValueError):
@@ -39,6 +69,7 @@ class Catalog:
     plans: list[dict] = field(default_factory=list)
     targets: list[dict] = field(default_factory=list)
     baselines: list[dict] = field(default_factory=list)
+    reporting: list[dict] = field(default_factory=list)      # who reports what (per jurisdiction)
 
 
 def _read_yaml(path: Path, problems: list[str]):
@@ -68,8 +99,11 @@ def _as_date(value) -> dt.date | None:
 def _check_indicators(doc, fname: str, problems: list[str]) -> list[dict]:
     out, seen, aliases = [], set(), {}
     for i, ind in enumerate(doc.get("indicators") or []):
-        code = ind.get("code")
+        code = ind.get("code") if isinstance(ind, dict) else None
         where = f"{fname}: 指标 {code or '#%d' % (i + 1)}"
+        _unknown_keys(ind, INDICATOR_KEYS, where, problems)
+        if not isinstance(ind, dict):
+            continue
         if not code:
             problems.append(f"{where}: 缺少 code")
             continue
@@ -100,13 +134,16 @@ def _check_indicators(doc, fname: str, problems: list[str]) -> list[dict]:
     return out
 
 
-def _flatten_regions(doc, fname: str, problems: list[str]) -> list[dict]:
+def _flatten_regions(doc, fname: str, problems: list[str], strict: bool = False) -> list[dict]:
+    """The region trees, flattened; `strict` (targets/regions.yaml) also names unknown keys."""
     out, seen, names = [], set(), {}
 
     def walk(node, parent, jurisdiction, depth):
         code = str(node.get("code") or "").strip()
         name = str(node.get("name") or "").strip()
         where = f"{fname}: 地区 {code or name or '?'}"
+        if strict:
+            _unknown_keys(node, REGION_KEYS, where, problems)
         if not code or not name:
             problems.append(f"{where}: 需要 code 和 name")
             return
@@ -153,10 +190,13 @@ def _target_timing(t: dict, where: str, problems: list[str]):
 
 
 def _check_plan(doc, fname: str, ind_by_code: dict, region_by_code: dict,
-                problems: list[str]) -> tuple[dict | None, list[dict], list[dict]]:
+                problems: list[str]) -> tuple[dict | None, list[dict], list[dict], list[dict]]:
+    """(plan row, targets, baselines, reporting) of one plan document; problems appended."""
+    _unknown_keys(doc, PLAN_FILE_KEYS, fname, problems)
     plan = doc.get("plan") or {}
     code = plan.get("code")
     where = f"{fname}: 方案 {code or '?'}"
+    _unknown_keys(plan, PLAN_KEYS, f"{where}: plan", problems)
     for key in ("code", "title", "jurisdiction", "years"):
         if not plan.get(key):
             problems.append(f"{where}: plan 缺少 {key}")
@@ -171,7 +211,7 @@ def _check_plan(doc, fname: str, ind_by_code: dict, region_by_code: dict,
     if plan.get("issued") and issued is None:
         problems.append(f"{where}: issued “{plan.get('issued')}” 不是日期")
     if not code:
-        return None, [], []
+        return None, [], [], []
     plan_row = {"code": code, "title": plan.get("title"), "doc_number": plan.get("doc_number"),
                 "issued": issued, "jurisdiction_code": jur,
                 "year_from": years[0] if years else 0, "year_to": years[1] if years else 0,
@@ -186,6 +226,7 @@ def _check_plan(doc, fname: str, ind_by_code: dict, region_by_code: dict,
         ind, reg = t.get("indicator"), str(t.get("region") or "")
         twhere = f"{fname}: 目标 #{i + 1} ({ind} @ {reg})"
         ok = True
+        _unknown_keys(t, TARGET_KEYS, twhere, problems)
         if ind not in ind_by_code:
             problems.append(f"{twhere}: 未知指标 {ind}")
             ok = False
@@ -228,6 +269,10 @@ def _check_plan(doc, fname: str, ind_by_code: dict, region_by_code: dict,
             ok = False
         if effective is None:
             effective = _as_date(t["from"]) if kind == "from" else dt.date(year_from, 1, 1)
+        judge = t.get("judge") or default_judge(ind_by_code.get(ind, {}).get("kind"), kind)
+        if judge not in JUDGES:
+            problems.append(f"{twhere}: judge “{judge}” 应为 hold（每期保持）或 reach（到期达到）")
+            ok = False
         tier = t.get("tier") or DEFAULT_TIER
         timing_text = {"year": str(year_from), "deadline": str(deadline),
                        "from": f"from {effective}"}[kind]
@@ -240,13 +285,14 @@ def _check_plan(doc, fname: str, ind_by_code: dict, region_by_code: dict,
             targets.append({"target_key": key, "plan_code": code, "indicator_code": ind,
                             "region_code": reg, "tier": tier, "comparator": t["comparator"],
                             "value": float(value), "timing": kind, "year_from": year_from,
-                            "deadline": deadline, "effective": effective, "basis": basis,
+                            "deadline": deadline, "effective": effective, "basis": basis, "judge": judge,
                             "clause": t.get("clause"), "text": t.get("text")})
 
     baselines = []
     for i, b in enumerate(doc.get("baselines") or []):
         ind, reg = b.get("indicator"), str(b.get("region") or "")
         bwhere = f"{fname}: 基期值 #{i + 1} ({ind} @ {reg})"
+        _unknown_keys(b, BASELINE_KEYS, bwhere, problems)
         ok = ind in ind_by_code and reg in region_by_code
         if ind not in ind_by_code:
             problems.append(f"{bwhere}: 未知指标 {ind}")
@@ -264,7 +310,53 @@ def _check_plan(doc, fname: str, ind_by_code: dict, region_by_code: dict,
             baselines.append({"baseline_key": f"{code}|{ind}|{reg}|{period.code}", "plan_code": code,
                               "indicator_code": ind, "region_code": reg, "period": period.code,
                               "value": float(b["value"]), "clause": b.get("clause")})
-    return plan_row, targets, baselines
+    reporting = _check_reporting(doc.get("reporting") or [], fname, jur, ind_by_code, targets,
+                                 region_by_code, problems)
+    return plan_row, targets, baselines, reporting
+
+
+def _check_reporting(entries, fname: str, jur: str, ind_by_code: dict, targets: list[dict],
+                     region_by_code: dict, problems: list[str]) -> list[dict]:
+    """Who reports what (DESIGN "Who reports what"): `by` units (default) | self | every_level.
+
+    `self`: the jurisdiction's own bureau reports the one figure (no unit owes it, so a target
+    on a unit contradicts it); `every_level`: every region reports its own figure, never a
+    roll-up. Each entry must say why (`reason`), from the plan's wording.
+    """
+    out, seen = [], set()
+    if not isinstance(entries, list):
+        problems.append(f"{fname}: reporting 应为列表")
+        return out
+    for i, e in enumerate(entries):
+        where = f"{fname}: 报送分工 #{i + 1} ({e.get('indicator') if isinstance(e, dict) else '?'})"
+        _unknown_keys(e, REPORTING_KEYS, where, problems)
+        if not isinstance(e, dict):
+            continue
+        ind, by, reason = e.get("indicator"), e.get("by"), str(e.get("reason") or "").strip()
+        ok = True
+        if ind not in ind_by_code:
+            problems.append(f"{where}: 未知指标 {ind}")
+            ok = False
+        if by not in REPORTERS:
+            problems.append(f"{where}: by “{by}” 应为 units（下级单位报送）、self（本级报送）或 every_level（各级各报）")
+            ok = False
+        if not reason:
+            problems.append(f"{where}: 缺少 reason（按方案原文说明为什么由这一级报送）")
+            ok = False
+        if ind in seen:
+            problems.append(f"{where}: 同一指标的报送分工重复")
+            ok = False
+        seen.add(ind)
+        if by == "self":
+            below = sorted(t["region_code"] for t in targets
+                           if t["indicator_code"] == ind and t["region_code"] != jur)
+            if below:
+                problems.append(f"{where}: 该指标由本级（{jur}）报送，但下级地区 {'、'.join(below)} 也设有目标")
+                ok = False
+        if ok:
+            out.append({"jurisdiction_code": jur, "indicator_code": ind, "reported_by": by,
+                        "reason": reason})
+    return out
 
 
 def read_catalog(directory: Path | str = TARGETS_DIR) -> Catalog:
@@ -273,7 +365,8 @@ def read_catalog(directory: Path | str = TARGETS_DIR) -> Catalog:
     problems: list[str] = []
     indicators = _check_indicators(_read_yaml(directory / "indicators.yaml", problems),
                                    "indicators.yaml", problems)
-    regions = _flatten_regions(_read_yaml(directory / "regions.yaml", problems), "regions.yaml", problems)
+    regions = _flatten_regions(_read_yaml(directory / "regions.yaml", problems), "regions.yaml", problems,
+                               strict=True)
     ind_by_code = {i["code"]: i for i in indicators}
     region_by_code = {r["code"]: r for r in regions}
     cat = Catalog(indicators=indicators, regions=regions)
@@ -283,8 +376,8 @@ def read_catalog(directory: Path | str = TARGETS_DIR) -> Catalog:
         problems.append("plans/: 没有任何目标方案文件")
     for path in plan_files:
         fname = f"plans/{path.name}"
-        plan, targets, baselines = _check_plan(_read_yaml(path, problems), fname,
-                                               ind_by_code, region_by_code, problems)
+        plan, targets, baselines, reporting = _check_plan(_read_yaml(path, problems), fname,
+                                                          ind_by_code, region_by_code, problems)
         if plan is None:
             continue
         if plan["code"] in plan_codes:
@@ -293,6 +386,11 @@ def read_catalog(directory: Path | str = TARGETS_DIR) -> Catalog:
         cat.plans.append(plan)
         cat.targets.extend(targets)
         cat.baselines.extend(baselines)
+        clash = {r["indicator_code"] for r in reporting} & {
+            r["indicator_code"] for r in cat.reporting if r["jurisdiction_code"] == plan["jurisdiction_code"]}
+        for ind in sorted(clash):
+            problems.append(f"{fname}: 指标 {ind} 的报送分工已在同一辖区的另一方案中规定")
+        cat.reporting.extend(reporting)
     if problems:
         raise CatalogError(problems)
     return cat
@@ -337,11 +435,16 @@ def load_catalog(con, cat: Catalog, origin_prefix: str = "targets/") -> dict:
             con.execute("INSERT OR REPLACE INTO plans VALUES (?,?,?,?,?,?,?,?)", [
                 p["code"], p["title"], p["doc_number"], p["issued"], p["jurisdiction_code"],
                 p["year_from"], p["year_to"], p["source_file"]])
+        issued = {p["code"]: p["issued"] for p in cat.plans}
         stats.update(_load_versioned(con, "targets", "target_key", cat.targets, now, origin_prefix,
-                                     ("comparator", "value", "basis", "clause", "text", "deadline",
-                                      "year_from", "timing", "effective")))
+                                     TARGET_COMPARE, issued))
         b = _load_versioned(con, "baselines", "baseline_key", cat.baselines, now, origin_prefix,
-                            ("value", "clause"))
+                            ("value", "clause"), issued)
+        con.execute("DELETE FROM reporting")
+        for r in cat.reporting:
+            con.execute("INSERT INTO reporting (jurisdiction_code, indicator_code, reported_by, "
+                        "reason) VALUES (?, ?, ?, ?)", [r["jurisdiction_code"], r["indicator_code"],
+                                                        r["reported_by"], r["reason"]])
         stats["baselines_changed"] = b["targets_new"] + b["targets_changed"] + b["targets_retired"]
         con.execute("COMMIT")
     except Exception:
@@ -350,13 +453,24 @@ def load_catalog(con, cat: Catalog, origin_prefix: str = "targets/") -> dict:
     return stats
 
 
+# Target fields whose change makes a new version (the key holds the rest).
+TARGET_COMPARE = ("comparator", "value", "basis", "judge", "clause", "text", "deadline",
+                  "year_from", "timing", "effective")
+
+
 def _load_versioned(con, table: str, key_col: str, rows: list[dict], now, origin_prefix: str,
-                    compare: tuple[str, ...]) -> dict:
-    """Insert new rows, version changed ones, retire file rows that are gone."""
+                    compare: tuple[str, ...], issued: dict) -> dict:
+    """Insert new rows, version changed ones, retire file rows that are gone.
+
+    A row seen for the first time is known from its plan's issue date (`issued`, plan code →
+    date), so replaying any meeting after the plan was issued shows it (DESIGN "Targets"); a
+    changed row, a returning one and a retirement are known from now, the time of the edit.
+    """
     cur = con.execute(f"SELECT * FROM {table} WHERE valid_to IS NULL")
     names = [d[0] for d in cur.description]
     current = [dict(zip(names, r)) for r in cur.fetchall()]
     by_key = {r[key_col]: r for r in current}
+    ever = {k for (k,) in con.execute(f"SELECT DISTINCT {key_col} FROM {table}").fetchall()}
     stats = {"targets_new": 0, "targets_changed": 0, "targets_retired": 0}
     wanted = set()
     for row in rows:
@@ -373,11 +487,14 @@ def _load_versioned(con, table: str, key_col: str, rows: list[dict], now, origin
             stats["targets_changed"] += 1
         else:
             stats["targets_new"] += 1
+        known = now
+        if key not in ever and issued.get(row["plan_code"]) is not None:
+            known = min(now, dt.datetime.combine(issued[row["plan_code"]], dt.time()))
         cols = [c for c in row if c != "origin"]
         con.execute(
             f"INSERT INTO {table} ({', '.join(cols)}, origin, valid_from) VALUES "
             f"({', '.join('?' for _ in cols)}, ?, ?)",
-            [row[c] for c in cols] + [origin_prefix + row["plan_code"], now])
+            [row[c] for c in cols] + [origin_prefix + row["plan_code"], known])
     for key, old in by_key.items():
         if key not in wanted and str(old["origin"]).startswith(origin_prefix):
             con.execute(f"UPDATE {table} SET valid_to = ? WHERE {key_col} = ? AND valid_to IS NULL",

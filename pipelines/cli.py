@@ -141,7 +141,10 @@ def cmd_template(args) -> int:
             period = parse_period(args.period)
         except PeriodError as exc:
             raise UsageError(str(exc)) from None
-        path = write_template(con, code, period, args.out)
+        try:
+            path = write_template(con, code, period, args.out)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
         n = len(template_indicators(con, code, period))
     finally:
         con.close()

@@ -189,6 +189,35 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         region JSON                       -- the region as applied (NULL for 停用)
     );
     """),
+    (3, "reporting cycle: who reports what, how targets judge, targets known from issue date", """
+    -- Who reports each indicator in a jurisdiction (targets/plans/*.yaml `reporting`); an
+    -- indicator not listed is reported by the jurisdiction's units (its leaf regions).
+    CREATE TABLE reporting (
+        jurisdiction_code VARCHAR NOT NULL,
+        indicator_code VARCHAR NOT NULL,
+        reported_by VARCHAR NOT NULL,     -- units | self | every_level
+        reason VARCHAR NOT NULL,
+        PRIMARY KEY (jurisdiction_code, indicator_code)
+    );
+    ALTER TABLE targets ADD COLUMN judge VARCHAR;
+    UPDATE targets SET judge = CASE
+        WHEN timing IN ('year', 'deadline')
+             AND (SELECT kind FROM indicators i WHERE i.code = targets.indicator_code) = 'count'
+        THEN 'reach' ELSE 'hold' END;
+    -- A target (or baseline) first loaded from a plan file is known from the plan's issue date.
+    UPDATE targets SET valid_from = (SELECT p.issued::TIMESTAMP FROM plans p WHERE p.code = targets.plan_code)
+    WHERE origin LIKE 'targets/%'
+      AND target_id IN (SELECT min(target_id) FROM targets GROUP BY target_key)
+      AND (SELECT p.issued FROM plans p WHERE p.code = targets.plan_code) IS NOT NULL
+      AND (SELECT p.issued::TIMESTAMP FROM plans p WHERE p.code = targets.plan_code) < valid_from;
+    UPDATE baselines SET valid_from = (SELECT p.issued::TIMESTAMP FROM plans p WHERE p.code = baselines.plan_code)
+    WHERE origin LIKE 'targets/%'
+      AND baseline_id IN (SELECT min(baseline_id) FROM baselines GROUP BY baseline_key)
+      AND (SELECT p.issued FROM plans p WHERE p.code = baselines.plan_code) IS NOT NULL
+      AND (SELECT p.issued::TIMESTAMP FROM plans p WHERE p.code = baselines.plan_code) < valid_from;
+    -- The share of owing units a roll-up needs complete before it is rated (1 = all).
+    INSERT INTO settings VALUES ('rollup.min_share', '1');
+    """),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -23,6 +23,11 @@ DUE_DAY = {"月度": 10, "季度": 15, "年度": 31}
 # Chance per district and period, by role: (late, missing, corrected).
 CHANCES = {"good": (0.006, 0.002, 0.006), "bloomer": (0.03, 0.01, 0.01),
            "laggard": (0.05, 0.03, 0.01)}
+# Returns that certainly never arrive — a month missing from a quarter, so the demo shows a
+# partial quarter (数据不全) in the views its tests check — and returns that certainly come late.
+NEVER_SENT = {("350921", "2025-12"), ("331081009", "2024-05"), ("331081012", "2025Q4"),
+              ("370826", "2024Q2")}
+ALWAYS_LATE = {("431002", "2025Q4"), ("350981", "2024-05")}
 
 
 @dataclass
@@ -63,8 +68,8 @@ def _wrong(v: DemoValue, rng) -> DemoValue:
 
 def plan_uploads(model: DemoModel, values: list[DemoValue]) -> list[Upload]:
     """Every upload of the demo, in chronological order."""
-    jur_of = {u.code: j for j, us in model.units.items() for u in us}
-    roles = {u.code: u.role for us in model.units.values() for u in us}
+    jur_of = {u.code: j for j, us in model.units.items() for u in us} | {j: j for j in model.units}
+    roles = {u.code: u.role for us in model.units.values() for u in us} | {j: "good" for j in model.units}
     groups: dict[tuple[str, str, Period], dict[str, list[DemoValue]]] = {}
     for v in values:
         freq = model.indicators[v.indicator_code].frequency
@@ -93,9 +98,9 @@ def _district_uploads(jur, freq, period, by_region, names, roles, compiled) -> l
         r = rng_for(region, period.code, freq, "schedule")
         late_p, missing_p, corr_p = CHANCES[roles[region]]
         draw = r.random()
-        if draw < missing_p:
+        if draw < missing_p or (region, period.code) in NEVER_SENT:
             continue
-        late = draw < missing_p + late_p
+        late = draw < missing_p + late_p or (region, period.code) in ALWAYS_LATE
         corrected = r.random() < corr_p
         first = list(vals)
         if corrected:
@@ -109,15 +114,21 @@ def _district_uploads(jur, freq, period, by_region, names, roles, compiled) -> l
         else:
             at = _at(period.end + dt.timedelta(days=r.randint(1, due.day - 1)), r)
         if late or not city_file:
-            out.append(Upload(_file_name(names[jur], period, freq, names[region], "补报" if late else None),
+            out.append(Upload(_file_name(names[jur], period, freq, _sender(region, jur, names),
+                                         "补报" if late else None),
                               at, "template", jur, period, freq, "late" if late else "on_time",
                               region, first))
         if corrected:
             fix_at = _at(at.date() + dt.timedelta(days=r.randint(14, 35)), r)
-            out.append(Upload(_file_name(names[jur], period, freq, names[region], "更正"), fix_at,
+            out.append(Upload(_file_name(names[jur], period, freq, _sender(region, jur, names), "更正"), fix_at,
                               "long" if city_file and not late else "template", jur, period, freq,
                               "correction", region, list(vals)))
     return out
+
+
+def _sender(region: str, jur: str, names: dict[str, str]) -> str:
+    """How a file names who sent it: the district, or 本级 for the jurisdiction's own bureau."""
+    return "本级" if region == jur else names[region]
 
 
 def _file_name(jname: str, period: Period, freq: str | None, district: str | None,

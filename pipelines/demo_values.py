@@ -28,6 +28,10 @@ SEASON = (1.04, 0.88, 1.00, 0.98, 0.97, 1.00, 1.03, 1.02, 0.98, 0.92, 1.01, 1.12
 # City totals deliberately short of a count target in one year: (jurisdiction, indicator) → year.
 CITY_SHORTFALLS = {("331081", "village_demo_sites"): 2024,
                    ("331081", "chronic_cross_province_facilities"): 2023}
+# Quarters with no business at all in a small unit (分子 0, 分母 0 → status 无业务), so that the
+# demo shows one in both views its tests check (2024Q2, 2025Q4).
+NO_BUSINESS = {("370800902", "transfer_days", "2024Q2"), ("370800902", "transfer_days", "2025Q4"),
+               ("331081016", "inpatient_cross_province_rate", "2024Q2")}
 
 
 
@@ -102,6 +106,14 @@ class DemoModel:
     baselines: dict[tuple[str, str], tuple[int, float]]
     parents: dict[str, str | None]
     names: dict[str, str]                         # region code → name
+    reported_by: dict[tuple[str, str], str] = None  # (jurisdiction, indicator) → units|self|every_level
+
+    def mode(self, jurisdiction: str, indicator: str) -> str:
+        return (self.reported_by or {}).get((jurisdiction, indicator), "units")
+
+    def bureau(self, jurisdiction: str) -> Unit:
+        """The jurisdiction's own bureau as a reporting unit (for what it reports itself)."""
+        return Unit(jurisdiction, self.names[jurisdiction], jurisdiction, 1.0, "good")
 
     @classmethod
     def from_warehouse(cls, con) -> "DemoModel":
@@ -141,10 +153,12 @@ class DemoModel:
             p = parse_period(period)
             baselines[(reg, ind)] = (month_index(p.year, p.month_to), float(value))
         order = list(indicators)
+        reported_by = {(j, i): by for j, i, by in con.execute(
+            "SELECT jurisdiction_code, indicator_code, reported_by FROM reporting").fetchall()}
         return cls(units, indicators,
                    {j: sorted(codes, key=order.index) for j, codes in relevant.items()},
                    {k: sorted(v, key=lambda a: (a.month, a.year)) for k, v in anchors.items()},
-                   baselines, parents, {r[0]: r[1] for r in regions})
+                   baselines, parents, {r[0]: r[1] for r in regions}, reported_by)
 
     def scope_of(self, unit: Unit, indicator: str) -> str | None:
         """The region whose targets apply to the unit (its own, else the nearest ancestor's)."""
@@ -177,16 +191,26 @@ def _assign_roles(jurisdiction: str, units: list[Unit]) -> list[Unit]:
 # ---------------------------------------------------------------- generation
 
 def generate(model: DemoModel, jurisdictions: list[str] | None = None) -> list[DemoValue]:
-    """All demo values, ordered by jurisdiction, indicator, district, period."""
+    """All demo values, ordered by jurisdiction, indicator, district, period.
+
+    Who sends each value follows who reports what: the units (the default); the jurisdiction's
+    own bureau for what it reports itself; both for what every level reports.
+    """
     out: list[DemoValue] = []
     for jur in jurisdictions or list(model.units):
         for code in model.relevant.get(jur, []):
             ind = model.indicators[code]
             units = model.units[jur]
-            if ind.kind == "count" and not any((u.code, code) in model.anchors for u in units):
+            mode = model.mode(jur, code)
+            if mode == "self":
+                out += _city_total_counts(model, jur, ind, [model.bureau(jur)], capped=False) \
+                    if ind.kind == "count" else _unit_values(model, model.bureau(jur), ind)
+                continue
+            reporters = units + ([model.bureau(jur)] if mode == "every_level" else [])
+            if ind.kind == "count" and not any((u.code, code) in model.anchors for u in reporters):
                 out += _city_total_counts(model, jur, ind, units)
             else:
-                for u in units:
+                for u in reporters:
                     out += _unit_values(model, u, ind)
     return out
 
@@ -300,6 +324,8 @@ def _unit_values(model: DemoModel, unit: Unit, ind: Indicator) -> list[DemoValue
         if ind.aggregation == "stock" and ind.is_share:
             num = min(max(num, prev_num), den)
         prev_num = num
+        if (unit.code, ind.code, p.code) in NO_BUSINESS:
+            num = den = 0
         out.append(DemoValue(unit.code, ind.code, p, int(num), int(den)))
     return out
 
@@ -329,8 +355,10 @@ def _unit_counts(model: DemoModel, unit: Unit, ind: Indicator) -> list[DemoValue
     return out
 
 
-def _city_total_counts(model: DemoModel, jur: str, ind: Indicator, units: list[Unit]) -> list[DemoValue]:
-    """A count targeted on the jurisdiction's total: a total path split over the districts."""
+def _city_total_counts(model: DemoModel, jur: str, ind: Indicator, units: list[Unit],
+                       capped: bool = True) -> list[DemoValue]:
+    """A count targeted on the jurisdiction's total: a total path split over the reporters
+    (the districts, or the one bureau that reports it itself: `capped=False`, no per-unit cap)."""
     prof = PROFILES.get(ind.code, DEFAULT_PROFILE)
     anchors = model.anchors.get((jur, ind.code), [])
     r = rng_for(jur, ind.code, "total")
@@ -359,10 +387,10 @@ def _city_total_counts(model: DemoModel, jur: str, ind: Indicator, units: list[U
         if t > knots[-1][0]:
             total += prof.drift * (t - knots[-1][0]) / 12
         total = math.floor(total + 1e-9)
-        cap = prof.max_per_unit * len(units) if prof.max_per_unit else math.inf
+        cap = prof.max_per_unit * len(units) if prof.max_per_unit and capped else math.inf
         while sum(counts) < min(total, cap):
             open_ = [i for i in range(len(units))
-                     if prof.max_per_unit is None or counts[i] < prof.max_per_unit]
+                     if prof.max_per_unit is None or not capped or counts[i] < prof.max_per_unit]
             i = alloc.choices(open_, weights=[weights[j] for j in open_])[0]
             counts[i] += 1
         out += [DemoValue(u.code, ind.code, p, counts[i], None) for i, u in enumerate(units)]

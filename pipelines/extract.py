@@ -70,6 +70,7 @@ class RawRow:
     denominator_cell: str | None
     note: str | None = None
     bad_cells: set = field(default_factory=set)   # cells that already carry an extractor error
+    numerator_from_value: bool = False            # the number came from 数值/数量, not 分子
 
 
 @dataclass
@@ -77,6 +78,7 @@ class Extraction:
     file_name: str
     layout: str | None = None        # "template" | "long"
     rows: list[RawRow] = field(default_factory=list)
+    totals: list[RawRow] = field(default_factory=list)   # 合计 rows: not data, compared in validation
     errors: list[Issue] = field(default_factory=list)
     warnings: list[Issue] = field(default_factory=list)
 
@@ -180,8 +182,7 @@ def _extract_long(sheet: Sheet, header: int, roles: dict[str, int], out: Extract
         if keys_blank and not has_uncached:
             continue                                   # blank row or a second label row
         if region in _TOTAL:
-            out.warnings.append(Issue("warning", sheet.name, address(r, rc),
-                                      f"“{region}”行不是地区数据，已忽略（全市数据由各地区汇总得出）"))
+            out.totals.append(_total_row(sheet, r, roles, region, rc, pc, ic, nc, dc))
             continue
         if notes_seen and (not region or not indicator or is_blank(period)):
             continue                                   # signature lines under the notes
@@ -197,7 +198,28 @@ def _extract_long(sheet: Sheet, header: int, roles: dict[str, int], out: Extract
         out.rows.append(RawRow(
             sheet.name, r + 1, region, address(r, rc), period, address(r, pc), indicator,
             address(r, ic), numerator, address(r, row_nc), denominator,
-            address(r, dc) if dc is not None else None, note, bad))
+            address(r, dc) if dc is not None else None, note, bad,
+            numerator_from_value=row_nc is not None and row_nc == roles.get("value")))
+
+
+def _total_row(sheet: Sheet, r: int, roles: dict[str, int], region: str, rc, pc, ic, nc, dc) -> RawRow:
+    """A 合计 line, read leniently (it is not data: validation only compares it with the sum)."""
+    def quiet(c):
+        if c is None:
+            return None
+        try:
+            return parse_number(sheet.value(r, c), "")
+        except CellError:
+            return None
+    indicator = _cell_text(sheet, r, ic)
+    if not indicator and "indicator" in roles:
+        indicator = _cell_text(sheet, r, roles["indicator"])
+    row_nc = nc
+    if "value" in roles and nc != roles["value"] and is_blank(sheet.value(r, nc)):
+        row_nc = roles["value"]
+    return RawRow(sheet.name, r + 1, region, address(r, rc), sheet.value(r, pc), address(r, pc),
+                  indicator, address(r, ic), quiet(row_nc), address(r, row_nc), quiet(dc),
+                  address(r, dc) if dc is not None else None)
 
 
 def _labelled_value(sheet: Sheet, upto: int, labels: tuple[str, ...]) -> tuple[object, str | None]:
@@ -288,7 +310,8 @@ def _extract_template(sheet: Sheet, header: int, roles: dict[str, int], wb: Work
         out.rows.append(RawRow(
             sheet.name, r + 1, region_text, region_cell, period_value, per_cell or "B3", indicator,
             address(r, ic if _cell_text(sheet, r, ic) else nmc), numerator, address(r, nc), denominator,
-            address(r, dc) if dc is not None else None, note, bad))
+            address(r, dc) if dc is not None else None, note, bad,
+            numerator_from_value="numerator" not in roles))
     if unfilled and out.rows:
         out.warnings.append(Issue("warning", sheet.name, None,
                                   f"以下指标未填写，视为未报送：{'、'.join(unfilled)}"))

@@ -12,18 +12,17 @@ import re
 from dataclasses import dataclass, field
 
 from . import db
-from .catalog import _check_plan
+from .catalog import TARGET_COMPARE, _check_plan
 
 TARGET_COLUMNS = ("指标编码", "指标名称", "地区编码", "地区名称", "档次", "比较符", "目标值", "年度",
-                  "截止日期", "起始日期", "生效日期", "口径", "条款", "原文")
+                  "截止日期", "起始日期", "生效日期", "口径", "判定", "条款", "原文")
+OPTIONAL_COLUMNS = {"判定"}     # sheets exported before it existed still read
 BASELINE_COLUMNS = ("指标编码", "地区编码", "统计期", "数值", "条款")
-TARGET_COMPARE = ("comparator", "value", "basis", "clause", "text", "deadline", "year_from",
-                  "timing", "effective")
 BASELINE_COMPARE = ("value", "clause")
 # Words in catalog.py's messages → the column they are about (for the cell reference).
 _MESSAGE_COLUMNS = (("未知指标", "指标编码"), ("未知地区", "地区编码"), ("不属于本方案辖区", "地区编码"),
                     ("comparator", "比较符"), ("比较符", "比较符"), ("百分比目标", "目标值"),
-                    ("value", "目标值"), ("basis", "口径"), ("effective", "生效日期"),
+                    ("value", "目标值"), ("basis", "口径"), ("judge", "判定"), ("effective", "生效日期"),
                     ("year、deadline、from", "年度"), ("year", "年度"), ("deadline", "截止日期"),
                     ("from", "起始日期"), ("期限", "年度"), ("重复", "指标编码"))
 _TIMING_COLUMN = {"year": "年度", "deadline": "截止日期", "from": "起始日期"}
@@ -76,15 +75,16 @@ def write_plan_sheet(con, plan_code: str, out) -> None:
     header(ws, TARGET_COLUMNS)
     rows = con.execute(
         "SELECT t.indicator_code, i.name, t.region_code, r.name, t.tier, t.comparator, t.value, "
-        "t.timing, t.year_from, t.deadline, t.effective, t.basis, t.clause, t.text FROM targets t "
+        "t.timing, t.year_from, t.deadline, t.effective, t.basis, t.judge, t.clause, t.text FROM targets t "
         "LEFT JOIN indicators i ON i.code = t.indicator_code LEFT JOIN regions r ON r.code = t.region_code "
         "WHERE t.plan_code = ? AND t.valid_to IS NULL ORDER BY t.target_id", [plan_code]).fetchall()
     for ind, ind_name, reg, reg_name, tier, comp, value, timing, year_from, deadline, eff, basis, \
-            clause, text in rows:
+            judge, clause, text in rows:
         ws.append([ind, ind_name, reg, reg_name, tier, comp, value,
                    year_from if timing == "year" else None,
                    deadline if timing == "deadline" else None,
-                   eff if timing == "from" else None, eff, basis, neutral_text(clause), neutral_text(text)])
+                   eff if timing == "from" else None, eff, basis, judge, neutral_text(clause),
+                   neutral_text(text)])
     for row in ws.iter_rows(min_row=2):
         for cell in (row[8], row[9], row[10]):
             cell.number_format = "yyyy-mm-dd"
@@ -103,6 +103,7 @@ def write_plan_sheet(con, plan_code: str, out) -> None:
     notes = wb.create_sheet("说明")
     for line in ("每行一个目标。年度、截止日期、起始日期三者必须且只能填一个。",
                  "比较符：>= 或 <=；目标值为数字（百分比指标填 0–100）；口径：period（当期）、ytd（累计）或 year。",
+                 "判定：hold（每期都须达到目标）或 reach（期限前按序时进度、期限起按目标）；空着按指标类型默认。",
                  "生效日期可空（默认为期限所在年份的 1 月 1 日）；档次默认“基本目标”。",
                  "指标名称、地区名称两列仅供阅读，系统以编码为准。删除一行即停用该目标。",
                  "“方案”表只读：方案编码用于识别方案，其余信息不会被修改。"):
@@ -134,9 +135,9 @@ def sheet_rows(ws, columns, problems):
     for name in columns:
         if name in header:
             where[name] = header.index(name)
-        else:
+        elif name not in OPTIONAL_COLUMNS:
             problems.append(f"{ws.title}!1: 缺少列“{name}”，请使用系统导出的表格")
-    if len(where) != len(columns):
+    if len(where) != len([c for c in columns if c in header or c not in OPTIONAL_COLUMNS]):
         return
     for row in ws.iter_rows(min_row=2):
         values = {name: _cell_value(row[i].value) if i < len(row) else None for name, i in where.items()}
@@ -181,6 +182,8 @@ def read_plan_workbook(con, path) -> PlanEdit:
         t["value"] = value
         if v["口径"] is not None:
             t["basis"] = v["口径"]
+        if v.get("判定") is not None:
+            t["judge"] = v["判定"]
         for key, name in (("year", "年度"), ("deadline", "截止日期"), ("from", "起始日期"),
                           ("effective", "生效日期")):
             if v[name] is not None:
@@ -194,12 +197,12 @@ def read_plan_workbook(con, path) -> PlanEdit:
             doc["baselines"].append({"indicator": code_text(v["指标编码"]), "region": code_text(v["地区编码"]),
                                      "period": code_text(v["统计期"]), "value": v["数值"], "clause": v["条款"]})
             baseline_rows.append(row_no)
-    ind_by_code = {r[0]: {"code": r[0], "unit": r[1], "direction": r[2]} for r in
-                   con.execute("SELECT code, unit, direction FROM indicators").fetchall()}
+    ind_by_code = {r[0]: {"code": r[0], "unit": r[1], "direction": r[2], "kind": r[3]} for r in
+                   con.execute("SELECT code, unit, direction, kind FROM indicators").fetchall()}
     region_by_code = {r[0]: {"code": r[0], "jurisdiction_code": r[1]} for r in
                       con.execute("SELECT code, jurisdiction_code FROM regions").fetchall()}
     semantic: list[str] = []
-    _, targets, baselines = _check_plan(doc, "目标表", ind_by_code, region_by_code, semantic)
+    _, targets, baselines, _ = _check_plan(doc, "目标表", ind_by_code, region_by_code, semantic)
     for message in semantic:
         problems.append(_locate(message, target_rows, baseline_rows, col))
     if problems:

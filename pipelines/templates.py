@@ -20,10 +20,15 @@ FREQUENCY_OF_TYPE = {"M": "月度", "Q": "季度", "Y": "年度"}
 
 
 def template_indicators(con, region_code: str, period: Period) -> list[dict]:
-    """Indicators due at the period's frequency that matter in the region's jurisdiction.
+    """The indicators the region owes at the period's frequency (DESIGN "Who reports what").
 
-    Those with a target in force anywhere in the jurisdiction's tree; all of the frequency if none.
+    Those that matter in the region's jurisdiction (a target in force in its tree, or a line
+    of who-reports-what) and that the region reports itself: a 镇街 template leaves out what
+    the city bureau reports, and a city's template lists only what it reports itself.
+    A jurisdiction with no targets at all gets every indicator of the frequency.
     """
+    from .metrics.reporting import Reporting
+
     frequency = FREQUENCY_OF_TYPE[period.type]
     row = con.execute("SELECT jurisdiction_code FROM regions WHERE code = ?", [region_code]).fetchone()
     if row is None:
@@ -32,11 +37,14 @@ def template_indicators(con, region_code: str, period: Period) -> list[dict]:
     sql = (f"SELECT {cols} FROM indicators WHERE frequency = ? {{extra}} ORDER BY sort_order")
     relevant = con.execute(sql.format(extra=(
         "AND code IN (SELECT t.indicator_code FROM targets t JOIN regions r ON r.code = t.region_code "
-        "WHERE t.valid_to IS NULL AND r.jurisdiction_code = ?)")), [frequency, row[0]]).fetchall()
+        "WHERE t.valid_to IS NULL AND r.jurisdiction_code = ? "
+        "UNION SELECT indicator_code FROM reporting WHERE jurisdiction_code = ?)")),
+        [frequency, row[0], row[0]]).fetchall()
     if not relevant:
         relevant = con.execute(sql.format(extra=""), [frequency]).fetchall()
+    rep = Reporting.read(con)
     names = cols.split(", ")
-    return [dict(zip(names, r)) for r in relevant]
+    return [dict(zip(names, r)) for r in relevant if rep.owes(region_code, r[0])]
 
 
 def write_template(con, region_code: str, period: str | Period, path) -> Path:
@@ -51,6 +59,9 @@ def write_template(con, region_code: str, period: str | Period, path) -> Path:
     if region is None:
         raise ValueError(f"地区编码 {region_code} 不存在：请检查地区编码")
     indicators = template_indicators(con, region_code, period)
+    if not indicators:
+        raise ValueError(f"{region[1]}在{period.label}没有需要报送的指标（{FREQUENCY_OF_TYPE[period.type]}）："
+                         "本级报送的指标见“目标”页的报送分工，或请下载其他统计期的模板")
 
     wb = Workbook()
     ws = wb.active

@@ -21,6 +21,7 @@ import pandas as pd
 from .cells import match_key
 from .extract import Extraction, Issue, RawRow
 from .load import ReturnRow
+from .metrics.reporting import Reporting
 from .periods import Period, PeriodError, parse_period
 
 RATE_JUMP_PP = 20.0
@@ -29,9 +30,12 @@ _UNREADABLE = 10**7        # period_index of a period that could not be read: fa
 
 # Allowed (kind, numerator state | denominator state) pairs: the catalog's rules for each kind.
 _NUM_OK = ("zero", "pos", "bad")
+# 0/0 is a valid report of a period with no business (no cases at all: status 无业务); a
+# numerator with a zero denominator is not. A rate's numerator must come from the 分子 column
+# (state "value": it was read from 数值/数量, which only counts use).
 SHAPES = {  # kind -> allowed "numerator state|denominator state"
-    "ratio": [f"{n}|{d}" for n in _NUM_OK for d in ("pos", "bad")],
-    "mean": [f"{n}|{d}" for n in _NUM_OK for d in ("pos", "bad")],
+    "ratio": [f"{n}|{d}" for n in _NUM_OK for d in ("pos", "bad")] + ["zero|zero", "bad|zero"],
+    "mean": [f"{n}|{d}" for n in _NUM_OK for d in ("pos", "bad")] + ["zero|zero", "bad|zero"],
     "count": [f"{n}|{d}" for n in _NUM_OK for d in ("empty", "bad")],
 }
 
@@ -43,6 +47,7 @@ class CatalogView:
     region_names: dict[str, str]
     indicator_by_key: dict[str, str]
     indicators: dict[str, dict]
+    reporting: Reporting | None = None
 
     @classmethod
     def load(cls, con) -> "CatalogView":
@@ -54,8 +59,8 @@ class CatalogView:
             by_key.setdefault(match_key(name), code)
         for alias, code in con.execute("SELECT alias, region_code FROM region_aliases").fetchall():
             by_key.setdefault(match_key(alias), code)
-        cur = con.execute("SELECT code, name, unit, kind, frequency, aggregation, is_share, scale "
-                          "FROM indicators ORDER BY sort_order")
+        cur = con.execute("SELECT code, name, unit, kind, frequency, aggregation, is_share, scale, "
+                          "numerator_label FROM indicators ORDER BY sort_order")
         cols = [d[0] for d in cur.description]
         inds = {r[0]: dict(zip(cols, r)) for r in cur.fetchall()}
         ind_by_key: dict[str, str] = {}
@@ -64,7 +69,7 @@ class CatalogView:
             ind_by_key.setdefault(match_key(ind["name"]), code)
         for alias, code in con.execute("SELECT alias, indicator_code FROM indicator_aliases").fetchall():
             ind_by_key.setdefault(match_key(alias), code)
-        return cls(by_key, dict(regions), ind_by_key, inds)
+        return cls(by_key, dict(regions), ind_by_key, inds, Reporting.read(con))
 
     def region(self, text: str) -> str | None:
         return self.region_by_key.get(match_key(text))
@@ -187,6 +192,12 @@ def _state(x: float | None, bad: bool) -> str:
     return "zero" if x == 0 else "pos"
 
 
+def _num_state(raw: RawRow, ind: dict, bad: bool) -> str:
+    if raw.numerator_from_value and ind["kind"] != "count" and not bad:
+        return "value"
+    return _state(raw.numerator, bad)
+
+
 @dataclass
 class _Row:
     file_idx: int
@@ -263,7 +274,7 @@ def _frame(rows: list[_Row], cat: CatalogView, prev: dict) -> pd.DataFrame:
             "region_code": r.region_code or "",
             "indicator_code": r.indicator_code or "",
             "period_index": r.period.year * 12 + r.period.month_from if r.period else _UNREADABLE,
-            "kind_shape": f"{ind['kind']}:{_state(num, nbad)}|{_state(den, dbad)}" if ind else "?:?",
+            "kind_shape": f"{ind['kind']}:{_num_state(r.raw, ind, nbad)}|{_state(den, dbad)}" if ind else "?:?",
             "value_key": f"{r.file_idx}|{r.region_code}|{r.indicator_code}|{r.period.code}" if resolved else None,
             "numerator": nan if num is None else float(num),
             "share_denominator": float(den) if ind and ind["is_share"] and den else nan,
@@ -296,6 +307,10 @@ def _message(check: str, r: _Row, cat: CatalogView, allowed: set[str] | None, pr
         ind = cat.indicators[r.indicator_code]
         num_s, den_s = _state(raw.numerator, False), _state(raw.denominator, False)
         n_label = f"分子（{ind['name']}）"
+        if raw.numerator_from_value:
+            return raw.numerator_cell, (
+                f"“{ind['name']}”是比率指标，分子须填在“分子”列（{ind['numerator_label']}）："
+                "“数量”“数值”列只用于计数指标。请在表头加上“分子”列并把该数填在其下")
         if num_s == "empty":
             return raw.numerator_cell, f"{n_label}为空：请填写数字（没有发生请填 0）"
         if num_s in ("neg", "frac"):
@@ -306,7 +321,9 @@ def _message(check: str, r: _Row, cat: CatalogView, allowed: set[str] | None, pr
         if den_s == "empty":
             return raw.denominator_cell or raw.numerator_cell, "分母为空：比率指标必须填写分母"
         if den_s == "zero":
-            return raw.denominator_cell, "分母为 0：比率指标的分母必须大于 0，请核对"
+            return raw.denominator_cell, (
+                f"分母为 0 而分子为 {raw.numerator:g}：有业务时分母必须大于 0；本期没有任何业务"
+                "请把分子、分母都填 0")
         return raw.denominator_cell, f"分母 {raw.denominator:g} 不是正整数：请填写人数、件数等整数"
     if check == "share":
         return raw.numerator_cell, (f"分子 {raw.numerator:g} 大于分母 {raw.denominator:g}（比率超过 100%）："
@@ -346,6 +363,7 @@ def validate(con, extractions: list[Extraction], *, allowed_regions: set[str] | 
     cat = catalog or CatalogView.load(con)
     results = [FileValidation() for _ in extractions]
     rows = _resolve(extractions, cat)
+    rows = _owed_rows(rows, extractions, cat, results)
     if rows:
         prev = _previous_values(con, rows)
         frame = _frame(rows, cat, prev)
@@ -361,12 +379,91 @@ def validate(con, extractions: list[Extraction], *, allowed_regions: set[str] | 
         res = results[i]
         res.errors = ex.errors + res.errors
         res.warnings = ex.warnings + res.warnings
+        if not res.errors and ex.rows and not any(r.file_idx == i for r in rows):
+            res.errors.append(Issue("error", None, None,
+                                    "文件中没有需要载入的数据：各行均为汇总行或本级无需报送的指标（见警告），"
+                                    "请填写各地区自己的数据后再上传"))
         if not res.errors:
             res.rows = [ReturnRow(r.region_code, r.indicator_code, r.period, r.raw.numerator,
                                   r.raw.denominator, r.raw.note, r.raw.sheet, r.raw.row_number,
                                   r.raw.numerator_cell, r.raw.denominator_cell)
                         for r in rows if r.file_idx == i]
     return results
+
+
+def _owed_rows(rows: list[_Row], extractions: list[Extraction], cat: CatalogView,
+               results: list[FileValidation]) -> list[_Row]:
+    """The rows that are data: a region reports an indicator only if it owes it (DESIGN "Who
+    reports what"). A row for a region above the reporting units (a 全市 line) and a 合计 line
+    are ignored with a warning that compares them with the sum of the units' rows in the same
+    file; a unit's row for an indicator its jurisdiction's bureau reports is ignored too."""
+    rep = cat.reporting
+    kept: list[_Row] = []
+    for r in rows:
+        if rep is None or not (r.region_code and r.indicator_code) or r.region_code not in rep.tree.name \
+                or rep.owes(r.region_code, r.indicator_code):
+            kept.append(r)
+            continue
+        results[r.file_idx].warnings.append(_ignored(r, rows, rep, cat))
+    for i, ex in enumerate(extractions):
+        for raw in ex.totals:
+            results[i].warnings.append(_total_warning(raw, i, rows, cat))
+    return kept
+
+
+def _key_of(raw_period) -> str | None:
+    try:
+        return parse_period(raw_period).code
+    except PeriodError:
+        return None
+
+
+def _sum_text(members: list[_Row], ind: dict) -> str:
+    num = sum(m.raw.numerator or 0 for m in members)
+    if ind["kind"] == "count":
+        return f"合计 {num:g}"
+    den = sum(m.raw.denominator or 0 for m in members)
+    return f"分子合计 {num:g}、分母合计 {den:g}"
+
+
+def _compare(raw: RawRow, members: list[_Row], ind: dict, what: str) -> str:
+    if not members:
+        return f"本文件中没有{what}的数据可供比较"
+    same = abs((raw.numerator or 0) - sum(m.raw.numerator or 0 for m in members)) < 1e-9 and (
+        ind["kind"] == "count" or
+        abs((raw.denominator or 0) - sum(m.raw.denominator or 0 for m in members)) < 1e-9)
+    if same:
+        return f"与本文件中{len(members)}个{what}的合计一致"
+    mine = f"{raw.numerator:g}" if ind["kind"] == "count" else \
+        f"分子 {raw.numerator if raw.numerator is not None else 0:g}、分母 {raw.denominator if raw.denominator is not None else 0:g}"
+    return f"与本文件中{len(members)}个{what}的合计不一致（本行 {mine}；{_sum_text(members, ind)}），请核对"
+
+
+def _ignored(r: _Row, rows: list[_Row], rep: Reporting, cat: CatalogView) -> Issue:
+    ind = cat.indicators[r.indicator_code]
+    name = cat.region_names.get(r.region_code, r.region_code)
+    jur = rep.tree.jurisdiction[r.region_code]
+    if rep.mode(jur, r.indicator_code) == "self":
+        text = (f"“{name}”的“{ind['name']}”已忽略：该指标由{cat.region_names.get(jur, jur)}本级统一报送，"
+                f"{name}无需报送")
+    else:
+        below = set(rep.owing_below(r.region_code, r.indicator_code))
+        members = [m for m in rows if m.file_idx == r.file_idx and m.region_code in below
+                   and m.indicator_code == r.indicator_code and m.period == r.period and m.period]
+        text = (f"“{name}”行的“{ind['name']}”不是报送数据，已忽略：该指标由下级各地区报送，"
+                f"{name}的数由其汇总得出；{_compare(r.raw, members, ind, '下级地区')}")
+    return Issue("warning", r.raw.sheet, r.raw.region_cell, text)
+
+
+def _total_warning(raw: RawRow, file_idx: int, rows: list[_Row], cat: CatalogView) -> Issue:
+    code = cat.indicator_by_key.get(match_key(raw.indicator))
+    period = _key_of(raw.period)
+    text = f"“{raw.region}”行不是地区数据，已忽略（上级数据由各地区汇总得出）"
+    if code and period:
+        members = [m for m in rows if m.file_idx == file_idx and m.indicator_code == code
+                   and m.period is not None and m.period.code == period and m.raw.sheet == raw.sheet]
+        text += "；" + _compare(raw, members, cat.indicators[code], "地区")
+    return Issue("warning", raw.sheet, raw.region_cell, text)
 
 
 def _map_failures(failed, rows, cat, allowed, prev, results) -> None:

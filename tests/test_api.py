@@ -129,6 +129,30 @@ def test_twenty_concurrent_uploads_all_land_once(api):
     assert len({a.json()["submission_id"] for a in same}) == 1
 
 
+def test_gap_table_over_http(api):
+    """GET /api/gaps: the CLI's records. After the 20 uploads every 宁德 unit sent July: unit k
+    reported 71 + 2k of 101 + 2k, so the city is Σ 800 / Σ 1100 = 72.7273 %, all 10 complete."""
+    url = api["url"] + "/api/gaps"
+    assert requests.get(url, params={"period": "2024-07"}, timeout=60).status_code == 401
+    auth = {"Authorization": f"Bearer {api['tokens']['viewer']}"}
+    r = requests.get(url, params={"period": "2024-07", "region": "宁德市"}, headers=auth, timeout=60)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["status"] == "ok" and body["columns"][:13] == [
+        "region_code", "region_name", "indicator_code", "indicator_name", "period", "actual", "target",
+        "gap", "status", "figure_period", "judged_on", "reporters", "expected_reporters"]
+    rows = {(x["region_code"], x["indicator_code"]): x for x in body["records"]}
+    city = rows[("350900", "evoucher_activation_rate")]
+    assert (city["actual"], city["status"], city["figure_period"]) == (72.7273, "达标", "2024-07")
+    assert (city["reporters"], city["expected_reporters"]) == (10, 10)
+    # the yearly target on 结算率 judges January–July: only June and July are in, so not rated
+    assert rows[("350900", "evoucher_settlement_rate")]["status"] == "数据不全"
+    bad = requests.get(url, params={"period": "2024第五季度"}, headers=auth, timeout=60)
+    assert bad.status_code == 400 and bad.json()["status"] == "rejected" and "统计期" in bad.json()["errors"][0]
+    bad = requests.get(url, params={"period": "2024Q2", "basis": "全年"}, headers=auth, timeout=60)
+    assert bad.status_code == 400 and "basis" in bad.json()["errors"][0]
+
+
 def test_warehouse_after_server_stops(api):
     """Everything the answers claimed, read back from the DuckDB file itself."""
     api["srv"].__exit__(None, None, None)

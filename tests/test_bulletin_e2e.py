@@ -7,12 +7,14 @@ Returns loaded (denominators 10 000 for the activation rate, 50 for full-online 
   医保电子凭证激活率 (monthly, stock: the quarter takes September), target ≥ 70 %:
     Sep: 蕉城 7500 → revised to 7600 on 10-12, 福安 7200, 福鼎 7100, 霞浦 6900, 古田 7000,
          屏南 6500, 寿宁 7300, 周宁 6000; 柘荣县 and 东侨 never report.
-    city Q3 = (7600+7200+7100+6900+7000+6500+7300+6000) / 80000 = 55600/80000 = 69.50 %,
-    gap −0.50 pp, 完成率 99.3 %, 接近 (tolerance 2 pp). 周宁县 is last (60.00 %).
-    Jun: everyone 7000 except 周宁 6120 → city Q2 = 55120/80000 = 68.90 %, so Q3 is 0.60 pp
-    up; 周宁 is short in Q2 and Q3: 连续两个季度未达标 (屏南 only in Q3).
-  全程网办事项占比 (quarterly), target ≥ 80 %: Q3 蕉城 45, 福安 40, 周宁 30 (of 50 each)
-    → city 115/150 = 76.67 %, gap −3.33, 未达标. Q2 蕉城 45, 福安 40, 周宁 35 → 80.00 % 达标.
+    8 of the 10 units reported, so the city's roll-up is 数据不全 — shown, not rated:
+    (7600+7200+7100+6900+7000+6500+7300+6000) / 80000 = 55600/80000 = 69.50 %, "10个县（市、区）
+    中8个数据齐全". 周宁县 is last (60.00 %). Jun: everyone 7000 except 周宁 6120; 周宁 is short in
+    Q2 and Q3: 连续两个季度未达标 (屏南 only in Q3).
+  全程网办事项占比 (quarterly, stock), target ≥ 80 %, all 10 units report (of 50 each):
+    Q3 蕉城 45, 福安 40, 周宁 30, the other seven 37 → (115 + 259) / 500 = 74.80 %, gap −5.20,
+    完成率 93.5 %, 未达标. Q2 蕉城 45, 福安 40, 周宁 35, the others 40 → 400/500 = 80.00 % 达标,
+    so Q3 is 5.20 pp down.
 """
 from __future__ import annotations
 
@@ -34,8 +36,10 @@ ACT, FULL = "evoucher_activation_rate", "full_online_items_rate"
 SEP = {"350902": 7500, "350981": 7200, "350982": 7100, "350921": 6900, "350922": 7000,
        "350923": 6500, "350924": 7300, "350925": 6000}
 JUN = {**{c: 7000 for c in SEP}, "350925": 6120}
-FULL_Q3 = {"350902": 45, "350981": 40, "350925": 30}
-FULL_Q2 = {"350902": 45, "350981": 40, "350925": 35}
+ALL = ["350902", "350981", "350982", "350921", "350922", "350923", "350924", "350925", "350926",
+       "350900901"]
+FULL_Q3 = {**{c: 37 for c in ALL}, "350902": 45, "350981": 40, "350925": 30}
+FULL_Q2 = {**{c: 40 for c in ALL}, "350902": 45, "350981": 40, "350925": 35}
 
 
 def _load(con, name, rows, when, channel="cli"):
@@ -130,9 +134,11 @@ def _row(gaps, region, indicator):
 def test_hand_computed_figures_in_metrics(gaps):
     city = _row(gaps, "350900", ACT)
     assert city["actual"] == pytest.approx(69.5)
-    assert city["gap"] == pytest.approx(-0.5)
-    assert city["status"] == "接近"
-    assert _row(gaps, "350900", FULL)["actual"] == pytest.approx(115 / 150 * 100)
+    assert city["gap"] != city["gap"] and city["status"] == "数据不全"     # 8 of 10: not rated
+    assert (city["reporters"], city["expected_reporters"]) == (8, 10)
+    full = _row(gaps, "350900", FULL)
+    assert full["actual"] == pytest.approx(374 / 500 * 100) and full["gap"] == pytest.approx(-5.2)
+    assert full["status"] == "未达标"
     assert _row(gaps, "350925", ACT)["streak"] == 2
 
 
@@ -157,9 +163,9 @@ def test_overview_table_equals_metrics_gaps(document, gaps):
                 assert shown == pytest.approx(g[key], abs=0.005)
         assert cells[-1] == g["status"]
     act = names["医保电子凭证激活率"]
-    assert act[3:10] == ["69.50", "70", "-0.50", "99.3", "68.90", "0.60", "接近"]
+    assert act[3:10] == ["69.50", "70", "—", "—", "68.90", "—", "数据不全"]
     full = names["全程网办事项占比"]
-    assert full[3:10] == ["76.67", "80", "-3.33", "95.8", "80.00", "-3.33", "未达标"]
+    assert full[3:10] == ["74.80", "80", "-5.20", "93.5", "80.00", "-5.20", "未达标"]
 
 
 def test_ranking_table_and_worst_district(document, gaps):
@@ -185,10 +191,11 @@ def test_ranking_table_and_worst_district(document, gaps):
 def test_text_sentences_and_streak(document):
     text = _body_text(document)
     assert "关于2024年第三季度医保便民服务指标完成情况的通报" in text
-    assert ("全市医保电子凭证激活率为69.50%（10个县（市、区）中8个已报送），"
-            "低于目标（70%）0.50个百分点，完成率99.3%，接近目标。") in text
+    assert "全市医保电子凭证激活率为69.50%（10个县（市、区）中8个数据齐全），数据不全，暂不评价。" in text
+    assert "均已报送" not in text.split("二、分项指标情况")[1].split("（二）")[0]
     assert "医保电子凭证激活率：周宁县连续两个季度未达标" in text
-    assert "较上季度（68.90%）上升0.60个百分点" in text
+    assert ("全市全程网办事项占比为74.80%（10个县（市、区）均已报送），低于目标（80%）"
+            "5.20个百分点，完成率93.5%，未达标。较上季度（80.00%）下降5.20个百分点。") in text
     # 3 months × 10 units: July on time (8), August late (8), September on time (7) + 蕉城 revised
     assert ("本季度应报月报30份，其中按时报送15份、逾期报送8份、报送后更正1份、未报送6份。"
             "未报送的单位：柘荣县、东侨经济技术开发区。") in text

@@ -108,9 +108,10 @@ def test_sections_skip_annual_indicators_before_q4_and_order_children():
     assert [s.info.code for s in b.sections] == [ACT, DAYS, SITES]
     act = b.sections[0]
     assert [f.region_name for f in act.children] == ["蕉城区", "=屏南县", "周宁县", "柘荣县"]
-    assert act.best.region_name == "蕉城区" and act.worst.region_name == "周宁县"
+    assert [f.region_name for f in act.best] == ["蕉城区"] and [f.region_name for f in act.worst] == ["周宁县"]
     assert (act.change_s, act.change_sign) == ("1.45", 1)
-    assert b.status_counts() == {"达标": 0, "接近": 0, "未达标": 2, "未报送": 0, "无目标": 1}
+    assert b.status_counts() == {"达标": 0, "接近": 0, "未达标": 2, "未报送": 0, "数据不全": 0,
+                                 "无业务": 0, "未到期": 0, "无目标": 1}
 
 
 def test_sentences_are_generated_from_the_numbers():
@@ -119,7 +120,6 @@ def test_sentences_are_generated_from_the_numbers():
     assert T.value_sentence(b, "全市", act.info.name, act.parent) == (
         "全市医保电子凭证激活率为67.55%，低于目标（70%）2.45个百分点，完成率96.5%，未达标。")
     assert T.change_sentence(act) == "较上季度（66.10%）上升1.45个百分点。"
-    assert T.pace_sentence(act.parent) == "按序时进度本期应达到68.20%，未达到序时进度要求。"
     assert T.value_sentence(b, "全市", days.info.name, days.parent) == (
         "全市转移接续办理时限为12.50个工作日，高于目标上限（10个工作日）2.50个工作日，"
         "完成率80.0%，未达标。")
@@ -134,6 +134,47 @@ def test_sentences_are_generated_from_the_numbers():
         T.indicator_paragraphs(b, sites)[1]
 
 
+def _section(rows, q=quarter(2024, 3)):
+    return build_sections(pd.DataFrame(rows), None, INDICATORS, q)[0]
+
+
+def test_ties_are_named_and_nobody_is_last_among_equals():
+    b = bulletin()
+    same = [row("350900", "宁德市", ACT, 100.0, 70, 30, "达标", parent=True)] + [
+        row(code, name, ACT, 100.0, 70, 30, "达标", rank=1, rank_of=3, rank_ties=3, order=i)
+        for i, (code, name) in enumerate([("350902", "蕉城区"), ("350925", "周宁县"), ("350926", "柘荣县")], 1)]
+    s = _section(same)
+    assert s.best == [] and s.worst == []
+    text = T.districts_sentence(b, s)
+    assert "末位" not in text and "首位" not in text and "均为100.00%，并列" in text
+    tied_last = [row("350900", "宁德市", ACT, 80.0, 70, 10, "达标", parent=True),
+                 row("350902", "蕉城区", ACT, 90.0, 70, 20, "达标", rank=1, rank_of=3, rank_ties=1, order=1),
+                 row("350925", "周宁县", ACT, 72.0, 70, 2, "达标", rank=2, rank_of=3, rank_ties=2, order=2),
+                 row("350926", "柘荣县", ACT, 72.0, 70, 2, "达标", rank=2, rank_of=3, rank_ties=2, order=3)]
+    assert "周宁县、柘荣县并列居末位（72.00%）" in T.districts_sentence(b, _section(tied_last))
+
+
+def test_figures_not_rated_say_so_and_never_read_as_all_reported():
+    b = bulletin()
+    rows = [row("350900", "宁德市", ACT, 69.1, 70, NAN, "数据不全", parent=True, row_kind="rollup",
+                reporters=9, expected_reporters=10, partial_reporters=1, value_source="rolled_up"),
+            row("350902", "蕉城区", ACT, 72.3, 70, 2.3, "达标", rank=1, rank_of=1, rank_ties=1, order=1),
+            row("350925", "周宁县", ACT, 58.1, 70, NAN, "数据不全", order=2, missing_months="9",
+                aggregation="stock", last_month=8)]
+    s = _section(rows)
+    assert T.value_sentence(b, "全市", s.info.name, s.parent) == (
+        "全市医保电子凭证激活率为69.10%（10个县（市、区）中9个数据齐全），数据不全，暂不评价。")
+    text = T.districts_sentence(b, s)
+    assert "达标1个、数据不全1个" in text and "周宁县本期不作评价、不参与排名" in text
+    assert "均已报送" not in "".join(T.indicator_paragraphs(b, s))
+    # a count to reach by the year end is judged on its 序时进度, and says so
+    reach = [row("350900", "宁德市", SITES, 20, 25, -5, "达标", parent=True, judge="reach",
+                 baseline=13.0, expected=19.0)]
+    s = _section(reach)
+    assert T.value_sentence(b, "全市", s.info.name, s.parent) == (
+        "全市医院医保服务站个数为20个，年度目标为25个，按序时进度本期应达到19个，符合序时进度。")
+
+
 def test_problems_streaks_and_suggestions():
     b = bulletin()
     problems = dict(T.problem_paragraphs(b))
@@ -143,7 +184,7 @@ def test_problems_streaks_and_suggestions():
     suggestions = dict(T.suggestion_paragraphs(b))
     assert ("全市距目标（70%）尚差2.45个百分点，2024年剩余3个月需平均每月提高0.82个百分点。"
             in suggestions["加快提升医保电子凭证激活率。"])
-    assert "缩短" not in suggestions["加快提升转移接续办理时限。"]
+    assert "缩短" not in suggestions["加快压缩转移接续办理时限。"]
     assert "请柘荣县尽快补报" in suggestions["规范数据报送。"]
     subs = T.submission_paragraphs(b)[0]
     assert subs.startswith("本季度应报月报3份，其中按时报送1份、逾期报送1份、未报送1份。")

@@ -198,6 +198,78 @@ def test_broken_targets_report_every_problem_with_file_and_key(tmp_path):
     assert not out.exists(), "nothing is written when targets/ has problems"
 
 
+def test_typos_and_reporting_lines_are_named_with_their_file(tmp_path):
+    target_dir = _copy_targets(tmp_path)
+    plan_file = target_dir / "plans" / "chenzhou-2022.yaml"
+    plan = yaml.safe_load(plan_file.read_text(encoding="utf-8"))
+    plan["targets"][0]["bais"] = "ytd"                                    # a typo of basis
+    plan["targets"][1]["judge"] = "sometimes"
+    plan["reporting"][0]["by"] = "province"
+    del plan["reporting"][1]["reason"]
+    plan["reporting"].append({"indicator": "training_sessions", "by": "self", "reason": "x"})
+    plan_file.write_text(yaml.safe_dump(plan, allow_unicode=True), encoding="utf-8")
+    gulou = target_dir / "plans" / "gulou-2022.yaml"
+    doc = yaml.safe_load(gulou.read_text(encoding="utf-8"))
+    doc["targets"].append({**doc["targets"][3], "region": "350102001"})   # a unit target on a self count
+    gulou.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(CatalogError) as err:
+        read_catalog(target_dir)
+    problems = err.value.problems
+    assert any("chenzhou-2022.yaml" in p and "未知字段“bais”" in p for p in problems)
+    assert any("chenzhou-2022.yaml" in p and "judge “sometimes”" in p for p in problems)
+    assert any("报送分工 #1" in p and "province" in p for p in problems)
+    assert any("报送分工 #2" in p and "缺少 reason" in p for p in problems)
+    assert any("报送分工 #3" in p and "重复" in p for p in problems)
+    assert any("gulou-2022.yaml" in p and "350102001" in p and "也设有目标" in p for p in problems)
+
+
+def test_who_reports_what_and_how_targets_judge_are_loaded(warehouse_path):
+    con = db.connect(warehouse_path, read_only=True)
+    try:
+        lines = {(j, i): by for j, i, by in con.execute(
+            "SELECT jurisdiction_code, indicator_code, reported_by FROM reporting").fetchall()}
+        judge = dict(con.execute("SELECT DISTINCT indicator_code || '|' || timing, judge FROM targets "
+                                 "WHERE valid_to IS NULL").fetchall())
+        reasons = con.execute("SELECT count(*) FROM reporting WHERE length(reason) < 10").fetchone()[0]
+    finally:
+        con.close()
+    assert [i for (j, i), by in lines.items() if j == "331081" and by == "self"] == [
+        "cross_city_offline_items", "town_demo_sites", "village_demo_sites",
+        "chronic_cross_province_facilities", "mobile_payment_hospitals", "internet_medical_institutions"]
+    assert {i for (j, i), by in lines.items() if j == "350102" and by == "self"} == {
+        "demo_windows", "grassroots_demo_sites", "hospital_demo_sites", "smart_demo_sites"}
+    assert lines[("431000", "training_sessions")] == lines[("431000", "service_channels")] == "every_level"
+    assert reasons == 0
+    # counts with a deadline are reached; rates, means and standing counts hold
+    assert judge["training_sessions|year"] == judge["hospital_service_stations|deadline"] == "reach"
+    assert judge["service_channels|from"] == judge["evoucher_activation_rate|deadline"] == "hold"
+    assert judge["transfer_days|from"] == "hold"
+
+
+def test_migration_3_fills_judge_and_dates_old_targets_from_their_plan(tmp_path):
+    path = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, description VARCHAR, "
+                "applied_at TIMESTAMP DEFAULT current_timestamp)")
+    for version, description, sql in db.MIGRATIONS[:2]:          # a warehouse of the last release
+        con.execute(sql)
+        con.execute("INSERT INTO schema_version (version, description) VALUES (?, ?)", [version, description])
+    con.execute("INSERT INTO indicators VALUES ('town_demo_sites', '示范点', '个', 'count', '年度', 'stock', "
+                "'higher', '个数', NULL, FALSE, 1, 0.05, NULL, 0)")
+    con.execute("INSERT INTO plans VALUES ('wenling-2023', 't', NULL, DATE '2023-08-30', '331081', 2023, 2025, NULL)")
+    for key, valid_from in (("a", "2026-11-01 10:00:00"), ("a", "2026-11-20 10:00:00")):
+        con.execute("INSERT INTO targets (target_key, plan_code, indicator_code, region_code, tier, comparator, "
+                    "value, timing, year_from, deadline, effective, basis, origin, valid_from) VALUES "
+                    "(?, 'wenling-2023', 'town_demo_sites', '331081', '基本目标', '>=', 7, 'year', 2024, "
+                    "DATE '2024-12-31', DATE '2024-01-01', 'period', 'targets/wenling-2023', ?)",
+                    [key, valid_from])
+    assert db.migrate(con) == [3]
+    rows = con.execute("SELECT judge, valid_from FROM targets ORDER BY target_id").fetchall()
+    con.close()
+    import datetime as dt
+    assert rows == [("reach", dt.datetime(2023, 8, 30)), ("reach", dt.datetime(2026, 11, 20, 10))]
+
+
 def test_migrations_are_recorded_and_never_reapplied(warehouse_path):
     con = db.connect(warehouse_path)
     try:

@@ -93,9 +93,13 @@ def cli_gaps(db, period: str, basis: str = "period") -> dict:
 def test_heatmap_matches_cli_and_follows_period_and_basis(cli, dash):
     duo, base = dash
     open_page(duo, base, "/" + ROOT_Q, "#overview-heatmap")
-    # By hand: 蕉城区 June activation after the correction = 72000 / 100000; the city = Σnum / Σden.
-    assert cell_value(duo, "350902", ACTIVATION) == "72.0"
-    assert cell_value(duo, NINGDE, ACTIVATION) == f"{city_activation_june():.1f}" == "77.1"
+    # By hand: 蕉城区 June activation after the correction = 72000 / 100000; the city = Σnum / Σden
+    # of the 9 units that reported — shown, but 数据不全: 柘荣县 sent nothing.
+    assert cell_value(duo, "350902", ACTIVATION) == "72.00"
+    assert cell_value(duo, NINGDE, ACTIVATION) == f"{city_activation_june():.2f}" == "77.14"
+    city = cell(duo, NINGDE, ACTIVATION)
+    assert "数据不全" in city.text and "9/10报齐" in city.text
+    assert "报送：9/10 个地区数据齐全" in city.get_attribute("title")
     assert "未报送" in cell(duo, "350926", ACTIVATION).text          # 柘荣县 sent nothing
     assert cell(duo, "350926", ACTIVATION).find_element(By.CSS_SELECTOR, ".hm-value").text == "—"
     for (region, indicator), row in cli["period"].items():
@@ -103,30 +107,33 @@ def test_heatmap_matches_cli_and_follows_period_and_basis(cli, dash):
             continue
         if indicator not in (ACTIVATION, SETTLEMENT):
             continue
-        assert cell_value(duo, region, indicator) == f"{row['actual']:.1f}", (region, indicator)
+        assert cell_value(duo, region, indicator) == f"{row['actual']:.2f}", (region, indicator)
         assert row["status"] in cell(duo, region, indicator).text
     tip = cell(duo, "350902", SETTLEMENT).get_attribute("title")
-    assert "目标：≥30.0%" in tip and "排名：第 9 / 9" in tip and "连续未达标：0 期" in tip
-    assert "报送：已报送" in tip
-    assert "报送：9 / 10 个地区" in cell(duo, NINGDE, ACTIVATION).get_attribute("title")
+    assert "目标：≥30%" in tip and "排名：第 9 / 9 名" in tip and "连续未达标" not in tip
+    assert "按1—6月累计判定" in tip
 
-    # 当期 → 累计: settlement is a flow, so 累计 sums January–June. 蕉城区 (i=0): Σ(0.25+0.01m)/6.
-    period_value = 100 * sum(settlement(0, m)[0] for m in (4, 5, 6)) / (3 * settlement(0, 4)[1])
+    # 宁德's target on 结算率 is on the year ("年度结算率不低于30%"): the 当期 view already judges
+    # January–June, and says so in the cell. 蕉城区 (i=0): Σ(0.25+0.01m)/6 = 28.5 %.
     ytd_value = 100 * sum(settlement(0, m)[0] for m in range(1, 7)) / (6 * settlement(0, 1)[1])
-    assert cell_value(duo, "350902", SETTLEMENT) == f"{period_value:.1f}" == "30.0"
-    duo.find_element("#overview-basis label:nth-of-type(2)").click()
-    wait_cell(duo, "350902", SETTLEMENT, f"{ytd_value:.1f}")
-    assert f"{ytd_value:.1f}" == "28.5"
+    assert f"{ytd_value:.2f}" == "28.50"
+    assert cell_value(duo, "350902", SETTLEMENT) == "28.50" and "累计" in cell(duo, "350902", SETTLEMENT).text
+    assert cli["period"][("350902", SETTLEMENT)]["judged_on"] == "ytd"
+    duo.find_element("#overview-basis label:nth-of-type(2)").click()           # 当期 → 累计
+    WebDriverWait(duo.driver, 20).until(
+        lambda d: parse_qs(urlparse(d.current_url).query).get("basis") == ["ytd"])
+    duo.wait_for_contains_text(".page-title", "（累计）", timeout=20)
+    wait_cell(duo, "350902", SETTLEMENT, "28.50")
+    assert "累计" not in cell(duo, "350902", SETTLEMENT).find_element(By.CSS_SELECTOR, ".hm-gap").text
     assert cli["ytd"][("350902", SETTLEMENT)]["actual"] == pytest.approx(ytd_value, abs=1e-3)
-    assert parse_qs(urlparse(duo.driver.current_url).query)["basis"] == ["ytd"]
 
     # Period 2024Q2 → 2024Q1: activation is a stock, so Q1 is March: 100000 × 0.615.
     choose(duo, "overview-period", "2024年第一季度")
-    wait_cell(duo, "350902", ACTIVATION, "61.5")
+    wait_cell(duo, "350902", ACTIVATION, "61.50")
     assert parse_qs(urlparse(duo.driver.current_url).query)["period"] == ["2024Q1"]
     # 返回 goes back to the previous view (2024Q2, 累计).
     duo.driver.back()
-    wait_cell(duo, "350902", ACTIVATION, "72.0")
+    wait_cell(duo, "350902", ACTIVATION, "72.00")
     assert duo.get_logs() == []
 
 
@@ -155,11 +162,11 @@ def test_cell_click_opens_district_with_provenance_and_back(dash):
     # The value in force comes from the correction; the June value it replaced stays listed.
     assert "蕉城区_2024年6月_更正.xlsx" in panel and "C7 / D7" in panel and "更正" in panel
     assert file_name(6) in panel and "D3 / E3" in panel and "已被更正" in panel
-    assert "72.0%" in panel
+    assert "72.00%" in panel
     duo.driver.back()
     duo.wait_for_element("#overview-heatmap", timeout=20)
     assert urlparse(duo.driver.current_url).path == "/"
-    assert cell_value(duo, "350902", ACTIVATION) == "72.0"
+    assert cell_value(duo, "350902", ACTIVATION) == "72.00"
     assert duo.get_logs() == []
 
 
@@ -170,7 +177,7 @@ def test_card_and_table_row_open_the_provenance_panel(dash, artifacts_dir):
     duo.find_element("#overview-cards .kpi-value").click()      # the city's activation rate
     duo.wait_for_element("#prov-modal:not(.hidden)", timeout=20)
     body = duo.find_element("#prov-body").text
-    assert "宁德市" in body and "77.1%" in body and "由 9/10 个下级地区" in body
+    assert "宁德市" in body and "77.14%" in body and "9/10 个地区数据齐全" in body and "数据不全" in body
     assert file_name(6) in body and "汇总" in body
     duo.driver.save_screenshot(str(artifacts_dir / "dashboard_provenance.png"))
     duo.find_element("#prov-close").click()
@@ -218,5 +225,5 @@ def test_every_page_loads_offline_without_errors(dash, artifacts_dir):
     assert not duo.driver.find_element(By.ID, "nav").is_displayed()
     assert "会议快照：数据截至 2024-07-10 00:00" in duo.find_element(".banner").text
     # Frozen before 蕉城区's correction of 2024-07-20: June as first reported, 100000 × 0.63.
-    assert cell_value(duo, "350902", ACTIVATION) == f"{100 * activation(0, 6)[0] / activation(0, 6)[1]:.1f}" == "63.0"
+    assert cell_value(duo, "350902", ACTIVATION) == f"{100 * activation(0, 6)[0] / activation(0, 6)[1]:.2f}" == "63.00"
     assert "mode-meeting" in duo.find_element(".page").get_attribute("class")

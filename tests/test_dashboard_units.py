@@ -18,21 +18,28 @@ from dashboard_data import ACTIVATION, NINGDE, create_app, load_ningde
 
 
 def gaps_frame() -> pd.DataFrame:
-    """metrics.gaps-shaped rows: a city and three districts for one % indicator."""
+    """metrics.gaps-shaped rows: a city and four districts for one % indicator."""
     base = dict(indicator_code="x_rate", indicator_name="某比率", unit="%", direction="higher",
-                period="2024Q2", basis="period", comparator=">=", target=70.0, parent_code="C",
-                stock_month_missing=False, tolerance=2.0, streak=0, expected=None, on_track=None,
-                forecast=None, completion=None, value_source="reported", reporters=0,
-                expected_reporters=0, needed_per_month=None, months_left=None)
+                kind="ratio", aggregation="flow", frequency="季度", period="2024Q2", basis="period",
+                figure_period="2024Q2", judged_on="period", row_kind="own", judge="hold",
+                comparator=">=", target=70.0, parent_code="C", tolerance=2.0, streak=0,
+                expected=70.0, baseline=None, on_track=None, forecast=None, completion=None,
+                value_source="reported", reporters=1, expected_reporters=1, partial_reporters=0,
+                needed_per_month=None, months_left=None, missing_months=None, last_month=None,
+                rank_ties=None, rated=True)
     rows = [
-        dict(region_code="C", region_name="全市", is_parent=True, sort_order=0, actual=71.0, gap=1.0,
-             status="达标", rank=None, rank_of=None, reporters=2, expected_reporters=3),
+        dict(region_code="C", region_name="全市", is_parent=True, sort_order=0, actual=71.0, gap=float("nan"),
+             status="数据不全", rated=False, rank=None, rank_of=None, reporters=2,
+             expected_reporters=4, partial_reporters=1, row_kind="rollup", value_source="rolled_up"),
         dict(region_code="A", region_name="甲区", is_parent=False, sort_order=1, actual=75.5, gap=5.5,
-             status="达标", rank=1, rank_of=2),
+             status="达标", rank=1, rank_of=2, rank_ties=1),
         dict(region_code="B", region_name="乙县", is_parent=False, sort_order=2, actual=69.0, gap=-1.0,
-             status="接近", rank=2, rank_of=2, streak=3),
+             status="接近", rank=2, rank_of=2, rank_ties=1, streak=3),
         dict(region_code="D", region_name="丙镇", is_parent=False, sort_order=3, actual=float("nan"),
-             gap=float("nan"), status="未报送", rank=None, rank_of=None),
+             gap=float("nan"), status="未报送", rank=None, rank_of=None, reporters=0, rated=False),
+        dict(region_code="E", region_name="丁乡", is_parent=False, sort_order=4, actual=64.0,
+             gap=float("nan"), status="数据不全", rank=None, rank_of=None, reporters=0,
+             partial_reporters=1, missing_months="6", rated=False),
     ]
     return pd.DataFrame([{**base, **r} for r in rows])
 
@@ -41,11 +48,11 @@ def test_ranking_figure_orders_by_rank_and_colours_by_status():
     rows = gaps_frame()
     fig = figures.ranking_figure(rows[~rows["is_parent"]], unit="%", title="排名")
     bars = fig.data[0]
-    assert list(bars.y) == ["甲区", "乙县", "丙镇"]                 # rank 1, 2, then unranked
-    assert list(bars.x) == [75.5, 69.0, 0]
-    assert list(bars.marker.color) == ["#0072B2", "#E69F00", "#BBBBBB"]
-    assert list(bars.text) == ["✓ 75.5%", "≈ 69.0%", "— 未报送"]
-    assert list(fig.data[1].x) == [70.0, 70.0, 70.0] and fig.data[1].name == "目标"
+    assert list(bars.y) == ["甲区", "乙县", "丙镇", "丁乡"]         # rank 1, 2, then unranked
+    assert list(bars.x) == [75.5, 69.0, 0, 64.0]
+    assert list(bars.marker.color) == ["#0072B2", "#E69F00", "#BBBBBB", "#C9C9C9"]
+    assert list(bars.text) == ["✓ 75.50%", "≈ 69.00%", "— 未报送", "◔ 64.00%（数据不全）"]
+    assert list(fig.data[1].x) == [70.0] * 4 and fig.data[1].name == "目标"
     assert fig.layout.font.family == FONT_FAMILY and "Noto Sans CJK SC" in FONT_FAMILY
 
 
@@ -77,24 +84,44 @@ def test_heatmap_cells_show_value_gap_status_and_link():
     assert rows[0].children[0].children.children == "全市"          # the parent row first
     cell = rows[2].children[1]                                        # 乙县
     spans = [s.children for s in cell.children.children]
-    assert spans == ["69.0", "−1.0", "≈ 接近"]
+    assert spans == ["69.00", "−1.00", "≈ 接近"]
     assert cell.children.href == "/district?jurisdiction=C&period=2024Q2&basis=ytd&indicator=x_rate&region=B"
-    assert "连续未达标：3 期" in cell.title and "排名：第 2 / 2" in cell.title
+    assert "连续未达标：3 期" in cell.title and "排名：第 2 / 2 名" in cell.title
     missing = rows[3].children[1]
     assert [s.children for s in missing.children.children] == ["—", "", "— 未报送"]
+    partial = rows[4].children[1]                                     # the months it has, labelled
+    assert [s.children for s in partial.children.children] == ["64.00", "缺6月", "◔ 数据不全"]
+    assert "缺6月数据" in partial.title and "status-partial" in partial.className
+    city = rows[0].children[1]
+    assert [s.children for s in city.children.children] == ["71.00", "2/4报齐", "◔ 数据不全"]
+    assert "报送：2/4 个地区数据齐全，1 个不全" in city.title
+
+
+def test_a_region_that_does_not_report_an_indicator_shows_nothing():
+    frame = gaps_frame()
+    other = frame.iloc[[0]].assign(indicator_code="y_count", indicator_name="某个数", unit="个",
+                                   status="达标", rated=True, row_kind="own")
+    table = heatmap(pd.concat([frame, other]), ViewState(jurisdiction="C", period="2024Q2")).children[0]
+    rows = table.children[1].children
+    assert rows[0].children[2].className.endswith("status-met")      # the city reports it itself
+    assert rows[1].children[2].className == "hm-cell hm-empty" and rows[1].children[2].children == ""
 
 
 def test_indicator_rows_are_numbers_for_sorting():
     rows = indicator_rows(gaps_frame())
-    assert [r["region_name"] for r in rows] == ["全市", "甲区", "乙县", "丙镇"]
+    assert [r["region_name"] for r in rows] == ["全市", "甲区", "乙县", "丙镇", "丁乡"]
     assert rows[2]["actual"] == 69.0 and rows[2]["gap"] == -1.0 and rows[2]["status"] == "≈ 接近"
-    assert rows[0]["reporting"] == "2/3 个地区" and rows[3]["actual"] is None
+    assert rows[0]["reporting"] == "2/4 个地区数据齐全，1 个不全" and rows[3]["actual"] is None
+    assert rows[4]["status"] == "◔ 数据不全" and "缺6月数据" in rows[4]["note"]
+    assert rows[4]["expected"] is None                                 # not rated: no 序时进度
 
 
 def test_formats():
-    assert fmt_value(81.456, "%") == "81.5%" and fmt_value(25.0, "家") == "25家"
+    assert fmt_value(81.456, "%") == "81.46%" and fmt_value(25.0, "家") == "25家"
     assert fmt_value(float("nan"), "%") == "—"
-    assert fmt_gap(-3.25, "%") == "−3.2个百分点" and fmt_gap(2, "家") == "+2家"
+    assert fmt_gap(-3.254, "%") == "−3.25个百分点" and fmt_gap(2, "家") == "+2家"
+    # a shortfall too small to show is never written as zero
+    assert fmt_gap(-0.001, "%") == "−<0.01个百分点" and fmt_gap(0.0, "%") == "±0.00个百分点"
 
 
 def test_export_escapes_formulas_and_keeps_numbers():

@@ -54,7 +54,17 @@ def test_every_jurisdiction_and_district_has_values_2022_to_2025(demo_con):
         reporting = {c for (c,) in demo_con.execute(
             "SELECT DISTINCT region_code FROM return_values v JOIN regions r ON r.code = v.region_code "
             "WHERE r.jurisdiction_code = ?", [jur]).fetchall()}
-        assert reporting == children, jur      # every district, never the jurisdiction itself
+        own = demo_con.execute("SELECT count(*) FROM reporting WHERE jurisdiction_code = ? "
+                               "AND reported_by IN ('self', 'every_level')", [jur]).fetchone()[0]
+        # every district; the jurisdiction itself only where it reports something itself
+        assert reporting == children | ({jur} if own else set()), jur
+        # and only what it owes: a city's own rows are for its self / every-level indicators
+        city_rows = {i for (i,) in demo_con.execute(
+            "SELECT DISTINCT indicator_code FROM return_values WHERE region_code = ?", [jur]).fetchall()}
+        owes = {i for (i,) in demo_con.execute(
+            "SELECT indicator_code FROM reporting WHERE jurisdiction_code = ? "
+            "AND reported_by IN ('self', 'every_level')", [jur]).fetchall()}
+        assert city_rows <= owes, jur
 
 
 def test_loaded_values_are_the_generated_ones(demo_con):
@@ -76,10 +86,16 @@ def test_numbers_are_plausible(demo_con):
     bad = demo_con.execute(
         "SELECT count(*) FROM return_values v JOIN indicators i ON i.code = v.indicator_code "
         "WHERE v.numerator < 0 OR v.numerator <> floor(v.numerator) "
-        "OR (i.kind <> 'count' AND (v.denominator IS NULL OR v.denominator <= 0)) "
+        "OR (i.kind <> 'count' AND (v.denominator IS NULL OR v.denominator < 0 "
+        "                           OR (v.denominator = 0 AND v.numerator <> 0))) "
         "OR (i.kind = 'count' AND v.denominator IS NOT NULL) "
         "OR (i.is_share AND v.numerator > v.denominator)").fetchone()[0]
     assert bad == 0
+    # 0/0 only where the demo means a quarter with no business (status 无业务)
+    from pipelines.demo_values import NO_BUSINESS
+    zero = {tuple(r) for r in demo_con.execute(
+        "SELECT region_code, indicator_code, period FROM return_values WHERE denominator = 0").fetchall()}
+    assert zero == NO_BUSINESS
     # 参保人数 of a 宁德 county in the hundreds of thousands; a 鼓楼 street about a tenth of that.
     county = demo_con.execute("SELECT denominator FROM return_values WHERE region_code = '350981' "
                               "AND indicator_code = 'evoucher_activation_rate' AND period = '2024-06'").fetchone()[0]
@@ -228,3 +244,78 @@ def test_if_empty_changes_nothing(demo_warehouse, tmp_path):
     assert "未生成示例数据" in run.stdout
     assert counts() == before
     assert not (tmp_path / "raw").exists()
+
+
+@pytest.mark.parametrize("view", ["2024Q2", "2025Q4"])
+def test_nothing_is_rated_wrongly_on_the_demo(demo_con, view):
+    """Every overview row of every jurisdiction, held against the rules written out plainly in
+    tests/rules.py (not against the engine's own output)."""
+    import math
+
+    from rules import Rules
+
+    from pipelines.metrics import Metrics
+    from pipelines.periods import parse_period
+    m, p = Metrics(demo_con), parse_period(view)
+    for jur in JURISDICTIONS:
+        rules = Rules(demo_con, jur)
+        gaps = m.gaps(view, region=jur)
+        rows = {(r.region_code, r.indicator_code): r for r in gaps.itertuples()}
+        for code in [jur, *rules.children.get(jur, [])]:
+            for ind in set(gaps.indicator_code):
+                assert ((code, ind) in rows) == bool(rules.members(code, ind)), (code, ind)
+        for (code, ind), r in rows.items():
+            want = rules.expect(code, ind, p)
+            where = (view, code, ind, want, r.status, r.actual)
+            assert r.status == want["status"], where
+            if want["status"] == "未到期":
+                assert math.isnan(r.actual) and r.figure_period is None, where
+                continue
+            assert (r.figure_period, r.judged_on) == (want["figure_period"], want["judged_on"]), where
+            if want.get("actual") is not None:
+                assert r.actual == pytest.approx(want["actual"], rel=1e-12), where
+            if want["target"] is None:
+                assert math.isnan(r.target), where
+            else:
+                assert r.target == want["target"], where
+            if "expected" in want:
+                assert r.expected == pytest.approx(want["expected"], rel=1e-12), where
+            assert r.rated == (r.status in ("达标", "接近", "未达标")), where
+            if not r.rated:
+                assert math.isnan(r.gap) and math.isnan(r.rank), where
+
+
+def test_the_demo_shows_every_status(demo_con):
+    from pipelines.metrics import Metrics
+    m = Metrics(demo_con)
+    seen = set()
+    for view in ("2024Q2", "2025Q4"):
+        for jur in JURISDICTIONS:
+            seen |= set(m.gaps(view, region=jur).status)
+    assert seen == {"达标", "接近", "未达标", "未报送", "数据不全", "无业务", "未到期", "无目标"}
+    # 郴州's yearly-count target on trainings is met mid-year somewhere (judged on the year to date)
+    g = m.gaps("2024Q2", region="431000")
+    t = g[g.indicator_code == "training_sessions"]
+    assert set(t.judged_on) == {"ytd"} and ((t.status == "达标") & (t.actual >= 2)).any()
+
+
+def test_a_meeting_replayed_as_of_july_2024_shows_what_it_knew(demo_con):
+    import datetime as dt
+
+    from pipelines.metrics import Metrics
+    meeting = dt.datetime(2024, 7, 5, 15, 0)        # before every 2024Q2 return had come in
+    then, now = Metrics(demo_con, as_of=meeting), Metrics(demo_con)
+    changed = 0
+    for jur in JURISDICTIONS:
+        g = then.gaps("2024Q2", region=jur)
+        assert g.loc[g.status != "未到期", "target"].notna().any(), jur      # targets in force then
+        assert then.data_as_of(jur) <= meeting
+        before = g.set_index(["region_code", "indicator_code"]).status
+        after = now.gaps("2024Q2", region=jur).set_index(["region_code", "indicator_code"]).status
+        changed += int(((before == "未报送") & after.isin(["达标", "接近", "未达标"])).sum())
+        for r in g[g.actual.notna() & ~g.is_parent].head(5).itertuples():
+            prov = then.provenance(r.region_code, r.indicator_code, "2024Q2", r.judged_on)
+            assert (prov.loaded_at <= meeting).all() and prov.is_current.any()
+    city = then.gaps("2024Q2", region="331081").set_index(["region_code", "indicator_code"])
+    assert city.loc[("331081", "online_completion_rate"), "target"] == 90   # known since 2023-08-30
+    assert changed > 0          # returns that arrived after the meeting are not in its replay

@@ -20,15 +20,21 @@ def test_monthly_template_layout_and_metadata(con, tmp_path):
     assert (meta["B1"].value, meta["B2"].value, meta["B3"].value) == ("350902", "2024-03", "1")
 
 
-def test_quarter_and_year_templates_hold_their_frequency(con):
+def test_quarter_and_year_templates_hold_their_frequency_and_what_the_reporter_owes(con):
     from pipelines.periods import parse_period
-    q = template_indicators(con, "331081", parse_period("2024Q1"))
     freq = dict(con.execute("SELECT code, frequency FROM indicators").fetchall())
-    assert q and all(freq[i["code"]] == "季度" for i in q)
     targeted = {c for (c,) in con.execute(
         "SELECT DISTINCT t.indicator_code FROM targets t JOIN regions r ON r.code = t.region_code "
         "WHERE t.valid_to IS NULL AND r.jurisdiction_code = '331081'").fetchall()}
-    assert {i["code"] for i in q} == {c for c in targeted if freq[c] == "季度"}
-    y = template_indicators(con, "331081001", parse_period("2024"))
-    assert {i["code"] for i in y} == {c for c in targeted if freq[c] == "年度"}
+    by_city = {c for (c,) in con.execute(
+        "SELECT indicator_code FROM reporting WHERE jurisdiction_code = '331081' AND reported_by = 'self'").fetchall()}
+    # a 镇街's quarterly template: the quarterly indicators it reports (not the city's own counts)
+    q = template_indicators(con, "331081001", parse_period("2024Q1"))
+    assert q and all(freq[i["code"]] == "季度" for i in q)
+    assert {i["code"] for i in q} == {c for c in targeted if freq[c] == "季度"} - by_city
+    # 温岭市's own yearly template: the yearly lists it reports itself
+    y = template_indicators(con, "331081", parse_period("2024"))
+    assert {i["code"] for i in y} == {c for c in targeted if freq[c] == "年度"} == {
+        c for c in by_city if freq[c] == "年度"}
     assert "town_demo_sites" in {i["code"] for i in y}
+    assert template_indicators(con, "331081001", parse_period("2024")) == []

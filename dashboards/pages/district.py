@@ -13,8 +13,9 @@ from dashboards.figures import small_multiples
 from dashboards.pagekit import Choices, register_controls, render_page
 from dashboards.state import BASES, ViewState, period_label
 from dashboards.tables import series_window
-from dashboards.theme import (STATUS_CLASS, flag, fmt_gap, fmt_target, fmt_value, is_missing,
+from dashboards.theme import (RATED, STATUS_CLASS, flag, fmt_gap, fmt_target, fmt_value, is_missing,
                               status_text)
+from pipelines.figure_text import judged_note, status_note
 
 PAGE = ids.DISTRICT
 dash.register_page(__name__, path="/district", name="地区", title="地区 · 医保便民服务指标监测", order=2)
@@ -55,7 +56,8 @@ def _content(m, state: ViewState) -> dict:
             history.append((frequency, mine))
     prov = None
     if state.indicator and state.indicator in set(own["indicator_code"]):
-        prov = m.provenance(region, state.indicator, state.period, basis=state.basis)
+        row = own[own["indicator_code"] == state.indicator].iloc[0]
+        prov = m.provenance(region, state.indicator, state.period, basis=row["judged_on"] or state.basis)
     return {"tree": tree, "region": region, "own": own, "panels": panels, "history": history,
             "prov": prov}
 
@@ -108,16 +110,20 @@ def _gaps_table(own, state: ViewState) -> html.Table:
     frame["indicator_link"] = [dcc.Link(n, href=state.href("indicator", indicator=c, region=None))
                                for c, n in zip(frame["indicator_code"], frame["indicator_name"])]
     frame["value"] = [prov_button(fmt_value(r["actual"], r["unit"]), r["region_code"], r["indicator_code"],
-                                  r["period"], r["basis"]) for _, r in frame.iterrows()]
+                                  r["period"], r.get("judged_on") or r["basis"]) for _, r in frame.iterrows()]
     frame["target_text"] = [fmt_target(c, t, u) for c, t, u in zip(frame["comparator"], frame["target"], frame["unit"])]
     frame["gap_text"] = [fmt_gap(g, u) for g, u in zip(frame["gap"], frame["unit"])]
     frame["status_badge"] = [html.Span(status_text(s), className=f"badge status-{STATUS_CLASS.get(s or '无目标')}")
                              for s in frame["status"]]
-    frame["path"] = [None if is_missing(e) else f"{fmt_value(e, u)}（{'符合' if flag(o) else '落后'}）"
-                     for e, o, u in zip(frame["expected"], frame["on_track"], frame["unit"])]
+    frame["path"] = [f"{fmt_value(e, u)}（{'符合' if flag(o) else '落后'}）"
+                     if j == "reach" and not is_missing(b) and s in RATED else None
+                     for e, o, u, j, b, s in zip(frame["expected"], frame["on_track"], frame["unit"],
+                                                 frame["judge"], frame["baseline"], frame["status"])]
     frame["forecast_text"] = [None if is_missing(f) else fmt_value(f, u) for f, u in zip(frame["forecast"], frame["unit"])]
+    frame["note"] = ["；".join(t for t in (judged_note(r), status_note(r)) if t) or None
+                     for _, r in frame.iterrows()]
     return table(frame, {"indicator_link": "指标", "value": "实际值", "target_text": "目标",
-                         "gap_text": "差距", "status_badge": "状态",
+                         "gap_text": "差距", "status_badge": "状态", "note": "说明",
                          "streak": "连续未达标（期）", "path": "序时进度", "forecast_text": "年末预测"},
                  id=ids.DISTRICT_GAPS,
                  row_class=lambda r: "highlight" if r["indicator_code"] == state.indicator else None)

@@ -166,7 +166,7 @@ def _export(clicks, rows, search):
     frame = pd.DataFrame(rows)
     columns = {c["id"]: c["name"] for c in INDICATOR_COLUMNS}
     name = frame["indicator_name"].iloc[0] if "indicator_name" in frame else "指标"
-    title = f"{name} {period_label(frame['period'].iloc[0])}（{BASES[frame['basis'].iloc[0]]}）"
+    title = f"{name} {period_label(frame['period'].iloc[0])}（{BASES[frame['view_basis'].iloc[0]]}）"
     if state.as_of:
         title += f" 快照 {state.as_of}"
     data = frame_to_xlsx(frame, columns, sheet="明细", title=title)

@@ -46,11 +46,23 @@ def build(state: ViewState, choices: Choices, content, error: str | None = None)
         if gaps["actual"].isna().all():
             body.append(empty_state(f"{period_label(state.period)}尚无任何地区报送数据。",
                                     "各地区报送后，此处显示完成情况；未报送不按零计算。"))
+        not_due = gaps.groupby("indicator_code")["status"].agg(lambda s: bool((s == "未到期").all()))
+        due_codes = set(not_due[~not_due].index)
+        shown = gaps[gaps["indicator_code"].isin(due_codes)]
+        resting = parent[~parent["indicator_code"].isin(due_codes)]
         body += [
             html.H2("本级指标", className="section-title"),
-            html.Div([kpi_card(row) for _, row in parent.iterrows()], id=ids.OVERVIEW_CARDS,
-                     className="kpi-grid"),
+            html.Div([kpi_card(row) for _, row in parent[parent["indicator_code"].isin(due_codes)].iterrows()],
+                     id=ids.OVERVIEW_CARDS, className="kpi-grid"),
+        ]
+        if not resting.empty:
+            body.append(html.P(
+                "本期未到期、不计入统计的指标：" + "、".join(
+                    f"{n}（{f}）" for n, f in zip(resting["indicator_name"], resting["frequency"])) +
+                "。年度指标在第四季度、12月和全年视图中显示当年数据，季度指标在季末月份显示。",
+                className="note", id=ids.OVERVIEW_NOT_DUE))
+        body += [
             html.H2("各地区差距（点击单元格查看地区详情与数据来源）", className="section-title"),
-            heatmap(gaps, state),
+            heatmap(shown, state) if not shown.empty else empty_state("本期没有到期的指标。"),
         ]
     return page_frame(PAGE, state, controls, body, data_as_of=data_as_of)

@@ -20,7 +20,7 @@ from .model import IndicatorSection  # noqa: E402
 
 FONT = "Noto Sans CJK SC"
 STATUS_COLOURS = {"达标": "#2e7d32", "接近": "#f9a825", "未达标": "#c62828", "无目标": "#78909c",
-                  "未报送": "#bdbdbd"}
+                  "数据不全": "#9e9e9e", "无业务": "#d6d6d6", "未报送": "#bdbdbd"}
 RC = {"font.family": [FONT], "font.size": 9, "axes.unicode_minus": True,
       "axes.spines.top": False, "axes.spines.right": False, "svg.fonttype": "none"}
 WIDTH_IN = 6.2
@@ -48,7 +48,7 @@ def ranking_chart(section: IndicatorSection, term: str, quarter_label: str, path
         names = [f.region_name for f in ranked] + [f.region_name for f in missing]
         values = [f.actual for f in ranked] + [0.0] * len(missing)
         colours = [STATUS_COLOURS.get(f.status, "#78909c") for f in ranked] + \
-                  [STATUS_COLOURS["未报送"]] * len(missing)
+                  [STATUS_COLOURS.get(f.status, "#bdbdbd") for f in missing]
         ys = list(range(len(names)))
         ax.barh(ys, values, color=colours, height=0.62)
         ax.set_yticks(ys, names)
@@ -56,8 +56,8 @@ def ranking_chart(section: IndicatorSection, term: str, quarter_label: str, path
         top = max([v for v in values if v is not None] + [section.parent.target or 0.0, 1e-9])
         for y, f in zip(ys, ranked):
             ax.text(f.actual + top * 0.01, y, f.actual_s, va="center", fontsize=8)
-        for y in ys[len(ranked):]:
-            ax.text(top * 0.01, y, "未报送", va="center", fontsize=8, color="#616161")
+        for y, f in zip(ys[len(ranked):], missing):
+            ax.text(top * 0.01, y, f"{f.status}（不参与排名）", va="center", fontsize=8, color="#616161")
         target = section.parent.target
         handles = [Patch(color=STATUS_COLOURS[st], label=st) for st in STATUS_COLOURS
                    if any(f.status == st for f in section.children)]

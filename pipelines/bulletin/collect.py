@@ -5,7 +5,7 @@ import datetime as dt
 
 import pandas as pd
 
-from ..periods import Period, month, parse_period, quarter as make_quarter
+from ..periods import Period, month, parse_period, quarter as make_quarter, year
 from .model import Bulletin, build_sections, child_term, summarise_submissions
 
 MAX_TREND_CHARTS = 4
@@ -19,9 +19,9 @@ def as_quarter(value) -> Period:
 
 
 def _series(m, code: str, section_info, q: Period) -> pd.DataFrame | None:
-    freq = "M" if section_info["frequency"] == "月度" else "Q"
-    start = month(q.year - 1, 1) if freq == "M" else make_quarter(q.year - 1, 1)
-    end = month(q.year, q.month_to) if freq == "M" else q
+    freq = {"月度": "M", "季度": "Q"}.get(section_info["frequency"], "Y")
+    start = {"M": month(q.year - 1, 1), "Q": make_quarter(q.year - 1, 1)}.get(freq, year(q.year - 3))
+    end = {"M": month(q.year, q.month_to), "Q": q}.get(freq, year(q.year))
     return m.series(code, section_info["code"], start, end, freq=freq)
 
 
@@ -58,7 +58,7 @@ def collect(m, quarter, region: str, issue_date: dt.date | None = None) -> Bulle
     subs = []
     due = {s.info.frequency for s in sections}      # only returns that are actually due
     for freq, label, periods in (("月度", "月报", [p.code for p in q.months()]),
-                                 ("季度", "季报", [q.code])):
+                                 ("季度", "季报", [q.code]), ("年度", "年报", [str(q.year)])):
         if freq not in due:
             continue
         frame = m.submission_status(jurisdiction, q.year, freq)

@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from ..figure_text import judged_note, reporters_text, status_note
+from ..metrics.status import NOT_DUE, RATED, STATUSES as _STATUSES
 from ..periods import Period
 from .fmt import DASH, fmt_number, is_missing, rounded, with_gap_unit, with_unit
 
-STATUSES = ["达标", "接近", "未达标", "未报送", "无目标"]
+STATUSES = list(_STATUSES)
 SUBMISSION_STATUSES = ["按时", "逾期", "已更正", "未报送", "未到期"]
 TOWN_LEVELS = {"镇", "街道", "乡"}
 
@@ -52,6 +54,15 @@ class Figure:
     on_track: bool | None
     needed_per_month: float | None
     months_left: int | None
+    figure_period: str | None = None
+    judged_on: str | None = None
+    rank_ties: int | None = None
+    row_kind: str | None = None
+    judge: str | None = None
+    baseline: float | None = None
+    note: str = ""           # why the figure is not rated (figure_text.status_note)
+    judged: str = ""         # what the figure is when not the quarter's own (judged_note)
+    reporting: str = ""      # '15/16 个地区数据齐全' for a roll-up
     actual_s: str = ""
     target_s: str = ""
     gap_s: str = ""          # signed, as in the tables: -2.45
@@ -76,6 +87,21 @@ class Figure:
     @property
     def has_value(self) -> bool:
         return self.actual is not None
+
+    @property
+    def rated(self) -> bool:
+        return self.status in RATED
+
+    @property
+    def all_tied(self) -> bool:
+        """Every ranked unit shares this figure's value (nobody is first or last)."""
+        return self.rank_ties is not None and self.rank_of is not None and self.rank_ties >= self.rank_of
+
+    @property
+    def period_type(self) -> str:
+        """Type of the figure's own period (Y for a yearly indicator in the Q4 bulletin)."""
+        fp = self.figure_period or ""
+        return "Y" if len(fp) == 4 else ("Q" if "Q" in fp else "M")
 
     @property
     def actual_u(self) -> str:
@@ -104,7 +130,15 @@ class Figure:
             expected=_num(row.get("expected")),
             on_track=None if is_missing(row.get("on_track")) else bool(row.get("on_track")),
             needed_per_month=_num(row.get("needed_per_month")),
-            months_left=_int(row.get("months_left")))
+            months_left=_int(row.get("months_left")),
+            figure_period=str(row["figure_period"]) if not is_missing(row.get("figure_period"))
+            else (None if is_missing(row.get("period")) else str(row["period"])),
+            judged_on=None if is_missing(row.get("judged_on")) else str(row["judged_on"]),
+            rank_ties=_int(row.get("rank_ties")),
+            row_kind=None if is_missing(row.get("row_kind")) else str(row["row_kind"]),
+            judge=None if is_missing(row.get("judge")) else str(row["judge"]),
+            baseline=_num(row.get("baseline")),
+            note=status_note(row), judged=judged_note(row), reporting=reporters_text(row))
 
 
 @dataclass
@@ -139,14 +173,20 @@ class IndicatorSection:
         return [f for f in self.children if f.rank is not None]
 
     @property
-    def best(self) -> Figure | None:
+    def best(self) -> list[Figure]:
+        """The units ranked first (several when tied); none when all share one value."""
         r = self.ranked
-        return r[0] if len(r) >= 2 else None
+        if len(r) < 2 or r[0].all_tied:
+            return []
+        return [f for f in r if f.rank == r[0].rank]
 
     @property
-    def worst(self) -> Figure | None:
+    def worst(self) -> list[Figure]:
+        """The units ranked last (several when tied); none when all share one value."""
         r = self.ranked
-        return r[-1] if len(r) >= 2 else None
+        if len(r) < 2 or r[-1].all_tied:
+            return []
+        return [f for f in r if f.rank == r[-1].rank]
 
     def children_with(self, status: str) -> list[Figure]:
         return [f for f in self.children if f.status == status]
@@ -230,7 +270,8 @@ def _ordered_children(children: list[dict]) -> list[Figure]:
 
 
 def include_indicator(frequency: str, quarter: Period) -> bool:
-    """A quarterly bulletin covers monthly and quarterly indicators; annual ones in Q4."""
+    """A quarterly bulletin covers monthly and quarterly indicators; annual ones in Q4 (the
+    metrics say so too: an annual indicator is 未到期 in Q1–Q3)."""
     return frequency in ("月度", "季度") or (frequency == "年度" and quarter.month_to == 12)
 
 
@@ -250,6 +291,8 @@ def build_sections(gaps: pd.DataFrame, prev_gaps: pd.DataFrame | None, indicator
             continue
         parent = Figure.from_row(prow)
         kids = _ordered_children(children)
+        if parent.status == NOT_DUE:
+            continue          # nothing due this quarter
         if parent.status == "无目标" and not parent.has_value and not any(k.has_value for k in kids):
             continue          # neither a target nor data: nothing to report
         info = IndicatorInfo(
@@ -273,8 +316,9 @@ def _set_change(section: IndicatorSection) -> None:
     """Change from the previous quarter, from the values as shown (so the text adds up)."""
     now = rounded(section.parent.actual, section.info.unit)
     before = rounded(section.previous.actual, section.info.unit)
-    if now is None or before is None:
-        return
+    complete = {*RATED, "无目标"}
+    if now is None or before is None or not {section.parent.status, section.previous.status} <= complete:
+        return                  # a partial figure is no basis for a change
     diff = now - before
     section.has_change = True
     section.change_s = fmt_number(abs(diff), section.info.unit, "value")

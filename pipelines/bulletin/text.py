@@ -25,23 +25,32 @@ def demo_note() -> str:
 
 
 def coverage(b: Bulletin, fig: Figure) -> str:
-    """How many units below reported, for a rolled-up value."""
-    if fig.value_source != "rolled_up" or not fig.expected_reporters:
+    """How many units below reported, for a rolled-up value: all, or how many complete."""
+    if fig.row_kind != "rollup" or not fig.expected_reporters:
         return ""
-    if fig.reporters == fig.expected_reporters:
+    if fig.status != "数据不全" and fig.reporters == fig.expected_reporters:
         return f"（{fig.expected_reporters}个{b.child_term}均已报送）"
-    return f"（{fig.expected_reporters}个{b.child_term}中{fig.reporters or 0}个已报送）"
+    return f"（{fig.expected_reporters}个{b.child_term}中{fig.reporters or 0}个数据齐全）"
+
+
+NOT_RATED_WORDS = {"数据不全": "数据不全，暂不评价", "无业务": "本期无业务，不作评价",
+                   "无目标": "暂无目标值，仅作监测"}
 
 
 def against_target(fig: Figure) -> str:
-    """'低于目标（70%）2.45个百分点，完成率96.5%，未达标' — the figure against its target."""
-    if fig.target is None:
-        return "暂无目标值，仅作监测"
+    """'低于目标（70%）2.45个百分点，完成率96.5%，未达标' — the figure against its target; for a
+    target to reach by a deadline, against the 序时进度 value it was judged on."""
+    if not fig.rated:
+        return NOT_RATED_WORDS.get(fig.status, fig.note or fig.status)
     lower = fig.direction == "lower"
     target = fig.target_u
+    if fig.judge == "reach" and fig.baseline is not None and fig.expected is not None:
+        pace = with_unit(fig.expected_s, fig.unit)
+        word = {"达标": "符合序时进度", "接近": "略低于序时进度", "未达标": "落后于序时进度"}[fig.status]
+        return f"年度目标为{target}，按序时进度本期应达到{pace}，{word}"
     if fig.gap is None:
         return f"目标为{target}"
-    if float(fig.gap_abs_s) == 0:
+    if float(fig.gap_abs_s) == 0 and fig.gap >= 0:
         part = f"达到目标（{target}）"
     elif fig.gap < 0:
         part = (f"高于目标上限（{target}）" if lower else f"低于目标（{target}）") + fig.gap_abs_u
@@ -55,15 +64,18 @@ def against_target(fig: Figure) -> str:
 
 def value_sentence(b: Bulletin, subject: str, name: str, fig: Figure) -> str:
     """'全市医保电子凭证激活率为67.55%，低于目标（70%）2.45个百分点，完成率96.5%，未达标。'"""
+    label = f"（{fig.judged}）" if fig.judged else ""
     if not fig.has_value:
+        if fig.status == "数据不全":
+            return f"{subject}{name}{label}{coverage(b, fig)}数据不全，暂不评价。"
         target = f"（目标{fig.target_u}）" if fig.target is not None else ""
         return f"{subject}{name}{target}本期未报送数据。"
-    return f"{subject}{name}为{fig.actual_u}{coverage(b, fig)}，{against_target(fig)}。"
+    return f"{subject}{name}{label}为{fig.actual_u}{coverage(b, fig)}，{against_target(fig)}。"
 
 
 def change_sentence(s: IndicatorSection) -> str:
     if not s.has_change:
-        if s.previous is not None and not s.previous.has_value and s.parent.has_value:
+        if s.previous is not None and s.previous.status == "未报送" and s.parent.has_value:
             return "上季度未报送数据，无法比较。"
         return ""
     unit = s.info.unit
@@ -75,25 +87,35 @@ def change_sentence(s: IndicatorSection) -> str:
     return f"较上季度（{prev}）{word}{with_gap_unit(s.change_s, unit)}。"
 
 
-def pace_sentence(fig: Figure) -> str:
-    """序时进度: where the straight path from the baseline says the value should be by now."""
-    if fig.expected is None or not fig.has_value or fig.on_track is None:
+def _ranking(s: IndicatorSection) -> str:
+    """'从排名看，A居首位（x），B、C并列末位（y）。' — ties named as ties, nobody first or last
+    when all share one value."""
+    best, worst = s.best, s.worst
+    if not best or not worst:
+        ranked = s.ranked
+        if len(ranked) >= 2 and ranked[0].all_tied:
+            return f"各{len(ranked)}个已评价单位均为{ranked[0].actual_u}，并列。"
         return ""
-    done = "已达到序时进度要求" if fig.on_track else "未达到序时进度要求"
-    return f"按序时进度本期应达到{with_unit(fig.expected_s, fig.unit)}，{done}。"
+    def names(figs):
+        joined = join_names([f.region_name for f in figs])
+        return joined + ("并列" if len(figs) > 1 else "")
+    return (f"从排名看，{names(best)}居首位（{best[0].actual_u}），"
+            f"{names(worst)}居末位（{worst[0].actual_u}）。")
+
+
+NAMED_STATUSES = (("达标", "达标"), ("接近", "接近目标"), ("未达标", "未达标"),
+                  ("数据不全", "数据不全"), ("无业务", "无业务"), ("未报送", "未报送"))
 
 
 def districts_sentence(b: Bulletin, s: IndicatorSection) -> str:
-    kids = s.children
+    kids = [k for k in s.children if k.status != "未到期"]
     if not kids:
         return ""
     term = b.child_term
-    counts = {st: len(s.children_with(st)) for st in ("达标", "接近", "未达标", "未报送")}
-    parts = [f"{label}{counts[st]}个" for st, label in
-             (("达标", "达标"), ("接近", "接近目标"), ("未达标", "未达标"), ("未报送", "未报送"))
-             if counts[st]]
+    counts = {st: len(s.children_with(st)) for st, _ in NAMED_STATUSES}
+    parts = [f"{label}{counts[st]}个" for st, label in NAMED_STATUSES if counts[st]]
     text = ""
-    reported = [k for k in kids if k.has_value]
+    reported = [k for k in kids if k.status != "未报送"]
     if not reported:
         text = f"各{term}均未报送数据。"
     elif all(k.status == "无目标" for k in reported):
@@ -103,11 +125,10 @@ def districts_sentence(b: Bulletin, s: IndicatorSection) -> str:
         text += "。"
     elif parts:
         text = f"{len(kids)}个{term}中，" + "、".join(parts) + "。"
-    best, worst = s.best, s.worst
-    if best is not None and worst is not None:
-        text += (f"从排名看，{best.region_name}居首位（{best.actual_u}），"
-                 f"{worst.region_name}居末位（{worst.actual_u}）。")
-    return text
+        unrated = [k.region_name for k in kids if k.status in ("数据不全", "无业务")]
+        if unrated:
+            text += f"{join_names(unrated)}本期不作评价、不参与排名。"
+    return text + _ranking(s)
 
 
 def overall_paragraphs(b: Bulletin) -> list[str]:
@@ -121,8 +142,12 @@ def overall_paragraphs(b: Bulletin) -> list[str]:
     if judged:
         parts = [f"{label}{c[st]}项" for st, label in
                  (("达标", "达标"), ("接近", "接近目标"), ("未达标", "未达标")) if c[st]]
-        first += f"已设定目标且有数据的{judged}项中，" + "、".join(parts) + "。"
+        first += f"已设定目标且数据齐全的{judged}项中，" + "、".join(parts) + "。"
     extra = []
+    if c["数据不全"]:
+        extra.append(f"{c['数据不全']}项数据不全、暂不评价")
+    if c["无业务"]:
+        extra.append(f"{c['无业务']}项本期无业务")
     if c["未报送"]:
         extra.append(f"{c['未报送']}项本期未报送数据")
     if c["无目标"]:
@@ -144,7 +169,6 @@ def overall_paragraphs(b: Bulletin) -> list[str]:
 
 def indicator_paragraphs(b: Bulletin, s: IndicatorSection) -> list[str]:
     first = value_sentence(b, b.area, s.info.name, s.parent) + change_sentence(s)
-    first += pace_sentence(s.parent)
     out = [first]
     d = districts_sentence(b, s)
     if d:
@@ -177,10 +201,10 @@ def submission_paragraphs(b: Bulletin) -> list[str]:
 
 def streak_items(b: Bulletin) -> list[str]:
     """'医保电子凭证激活率：周宁县、寿宁县连续两个季度未达标' for every streak of two or more."""
-    word = PERIOD_WORD.get(b.quarter.type, "期")
     items = []
     for s in b.sections:
         by_length: dict[int, list[str]] = {}
+        word = PERIOD_WORD.get(s.parent.period_type, "期")
         for fig in [s.parent] + s.children:
             if fig.status == "未达标" and fig.streak >= 2:
                 by_length.setdefault(fig.streak, []).append(fig.region_name)
@@ -217,14 +241,15 @@ def problem_paragraphs(b: Bulletin) -> list[tuple[str, str]]:
         out.append(("部分指标持续未达标。", "；".join(streaks) + "。"))
     missing = []
     for s in b.sections:
-        names = [f.region_name for f in s.children_with("未报送")]
+        names = [f.region_name for f in s.children_with("未报送") + s.children_with("数据不全")]
         if names and len(names) < len(s.children):
             missing.append(f"{s.info.name}：{join_names(names)}")
     late = [n for sub in b.submissions for n in sub.names["未报送"] + sub.names["逾期"]]
     if missing or late:
         body = ""
         if missing:
-            body += "以下指标有单位未报送数据（按未报送处理，不计为零）：" + "；".join(missing) + "。"
+            body += ("以下指标有单位未报送或数据不全（不作评价，不计为零；汇总数只含数据齐全的单位）："
+                     + "；".join(missing) + "。")
         if late:
             body += f"{join_names(late, 12)}存在逾期或未报送情况。"
         out.append(("数据报送不够及时完整。", body))
@@ -250,7 +275,8 @@ def suggestion_paragraphs(b: Bulletin) -> list[tuple[str, str]]:
             body += "。"
         if shorts:
             body += f"请{join_names(shorts)}对照目标查找差距，制定针对性措施，确保按期达标。"
-        out.append((f"加快提升{s.info.name}。", body))
+        verb = "压缩" if s.info.direction == "lower" else "提升"
+        out.append((f"加快{verb}{s.info.name}。", body))
     missing = [n for sub in b.submissions for n in sub.names["未报送"]]
     late = [n for sub in b.submissions for n in sub.names["逾期"]]
     if missing or late:

@@ -19,7 +19,7 @@ from .model import Bulletin, Figure
 
 FONT = "宋体"
 STATUS_FILLS = {"达标": "C8E6C9", "接近": "FFF59D", "未达标": "FFCDD2", "未报送": "E0E0E0",
-                "无目标": "ECEFF1"}
+                "数据不全": "D9D9D9", "无业务": "F2F2F2", "未到期": "FAFAFA", "无目标": "ECEFF1"}
 HEADER_FILL = PatternFill("solid", fgColor="DCE6F1")
 THIN = Side(style="thin", color="A6A6A6")
 BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
@@ -135,7 +135,7 @@ def matrix_sheet(wb, b: Bulletin, note: str) -> None:
     """Regions × indicators: the value, filled by status (legend in row 2)."""
     header = ["地区编码", "地区"] + [f"{s.info.name}（{s.info.unit}）" for s in b.sections]
     ws = _sheet(wb, "地区×指标", f"{b.jurisdiction_name}{b.quarter.label}各地区指标值（颜色表示状态）",
-                note + "　图例：绿=达标，黄=接近，红=未达标，灰=未报送/无目标", header)
+                note + "　图例：绿=达标，黄=接近，红=未达标，灰=不作评价（未报送、数据不全、无业务、未到期、无目标）", header)
     regions: list[tuple[str, str]] = []
     by_key: dict[tuple[str, str], Figure] = {}
     for s in b.sections:

@@ -1,8 +1,14 @@
 """`Metrics`: the one place that computes indicators (docs/ARCHITECTURE.md "Metrics API").
 
 Every method reads the warehouse as it stood at `as_of` (None = now) and returns a pandas
-DataFrame (or a plain value). The SQL lives in sql.py; this module chooses rows and windows,
-runs it, and assembles the columns the dashboards, the bulletin and the CLI rely on.
+DataFrame (or a plain value). How one view is answered:
+1. who reports what (reporting.py) decides, per row region and indicator, whether the row is
+   the region's own figure, the roll-up of the units below it, or nothing at all;
+2. the reporting cycle (cycle.py) maps the view's period to each indicator's figure period
+   (or 未到期) and lists the windows to compute: the figure, year to date where a target or
+   the view asks for it, the streak's history, the baselines of paths, the trend points;
+3. one query (sql.py) computes every window's figure with its completeness;
+4. judge.py picks each figure's target and judges it; trajectory.py forecasts the year end.
 """
 from __future__ import annotations
 
@@ -11,26 +17,44 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from ..periods import Period, parse_period
-from . import reference, trajectory
 from ..memo import ResultCache, memoised
-from .sql import BASELINES_SQL, FAR_FUTURE, GAPS_SQL
-from .windows import gap_windows, period_index, periods_between, series_windows
+from ..periods import Period, parse_period
+from . import judge as jd
+from . import reference, trajectory
+from .cycle import (FREQUENCY_TYPE, STREAK_LOOKBACK, TREND_POINTS, Window, WindowSet,
+                    figure_period, month_index, periods_between, previous, trend_periods,
+                    year_end_before)
+from .reporting import Reporting
+from .sql import BASELINES_SQL, FAR_FUTURE, FIGURES_SQL, RELEVANT_SQL, TARGETS_SQL
+from .status import DECIMALS, NOT_DUE, display_decimals
 
 DEFAULT_TIER = "基本目标"
 BASES = ("period", "ytd")
+YEAR_BASES = ("ytd", "year")
 
 GAP_COLUMNS = [
     "region_code", "region_name", "parent_code", "is_parent", "sort_order",
-    "indicator_code", "indicator_name", "unit", "direction", "period", "basis",
-    "numerator", "denominator", "actual", "value_source", "reporters", "expected_reporters",
-    "stock_month_missing", "target", "comparator", "tier", "target_scope", "target_plan",
-    "target_source", "target_deadline", "target_basis", "gap", "completion", "status",
-    "tolerance", "rank", "rank_of", "streak", "baseline", "expected", "on_track", "forecast",
-    "needed_per_month", "months_left",
+    "indicator_code", "indicator_name", "unit", "kind", "aggregation", "frequency", "direction",
+    "period", "basis", "figure_period", "judged_on", "row_kind",
+    "numerator", "denominator", "actual", "value_source", "complete", "months_covered",
+    "months_expected", "last_month", "missing_months", "reporters", "expected_reporters",
+    "partial_reporters",
+    "target", "comparator", "tier", "target_scope", "target_plan", "target_source",
+    "target_deadline", "target_basis", "judge", "standing",
+    "gap", "completion", "status", "rated", "tolerance", "rank", "rank_of", "rank_ties",
+    "streak", "baseline", "expected", "on_track", "forecast", "needed_per_month", "months_left",
 ]
-SERIES_COLUMNS = ["period", "numerator", "denominator", "actual", "target", "expected", "status",
-                  "reporters", "expected_reporters"]
+SERIES_COLUMNS = ["period", "figure_period", "judged_on", "numerator", "denominator", "actual",
+                  "complete", "missing_months", "last_month", "target", "expected", "status",
+                  "rated", "reporters",
+                  "expected_reporters", "partial_reporters"]
+_FLOAT_COLUMNS = ("numerator", "denominator", "actual", "target", "gap", "completion", "tolerance",
+                  "rank", "rank_of", "rank_ties", "baseline", "expected", "forecast",
+                  "needed_per_month", "months_left", "months_covered", "months_expected",
+                  "last_month")
+_TEXT_COLUMNS = ("value_source", "target_scope", "target_plan", "target_source", "tier",
+                 "comparator", "target_basis", "judge", "figure_period", "missing_months",
+                 "row_kind")
 
 
 def as_period(value) -> Period:
@@ -57,23 +81,242 @@ class Metrics:
     def _frame(self, sql: str, params: dict) -> pd.DataFrame:
         return self.con.execute(sql, params).df()
 
+    @memoised
+    def reporting(self) -> Reporting:
+        """Who reports what, on the active region tree (reporting.Reporting)."""
+        return Reporting.read(self.con)
+
+    @memoised
+    def _indicator_info(self) -> pd.DataFrame:
+        return self._frame(
+            "SELECT code AS indicator_code, name AS indicator_name, unit, kind, frequency, "
+            "aggregation, direction, scale, tolerance AS tolerance_setting, is_share, "
+            "sort_order AS indicator_order FROM indicators", {})
+
+    @memoised
+    def min_share(self) -> float:
+        """Share of the owing units a roll-up needs complete to be rated (setting; 1 = all)."""
+        row = self.con.execute("SELECT value FROM settings WHERE key = 'rollup.min_share'").fetchone()
+        try:
+            share = float(row[0]) if row else 1.0
+        except ValueError:
+            share = 1.0
+        return min(max(share, 0.0), 1.0)
+
     def _rows_for(self, region: str | None) -> tuple[list[str], str | None]:
         """Row regions: R and the active regions directly under it, or all roots."""
+        tree = self.reporting().tree
         if region is None:
-            codes = [c for (c,) in self.con.execute(
-                "SELECT code FROM regions WHERE parent_code IS NULL AND active "
-                "ORDER BY sort_order").fetchall()]
-            return codes, None
+            return tree.roots(), None
         code = self.resolve_region(region)
-        kids = [c for (c,) in self.con.execute(
-            "SELECT code FROM regions WHERE parent_code = ? AND active ORDER BY sort_order",
-            [code]).fetchall()]
-        return [code, *kids], code
+        if code not in tree.name:
+            raise ValueError(f"地区“{region}”已停用：请选择现行地区")
+        return [code, *tree.children.get(code, [])], code
 
-    def _run(self, rows, parent, ws, indicators, tier) -> pd.DataFrame:
-        params = {"T": self._t, "rows": rows, "parent": parent, "tier": tier,
-                  "inds": list(indicators) if indicators is not None else None, **ws.params()}
-        return self._frame(GAPS_SQL, params)
+    def _relevant(self, rows: list[str], indicators) -> dict[str, list[str]]:
+        """Jurisdiction → indicator codes that matter there (catalog order)."""
+        rep = self.reporting()
+        jurs = sorted({rep.tree.jurisdiction[r] for r in rows})
+        order = self._indicator_info().set_index("indicator_code")["indicator_order"]
+        if indicators is not None:
+            wanted = [i for i in indicators if i in order.index]
+            return {j: sorted(wanted, key=order.get) for j in jurs}
+        codes = sorted({c for r in rows for c in [r, *rep.tree.descendants(r)]})
+        found = self._frame(RELEVANT_SQL, {"T": self._t, "jurs": jurs, "codes": codes})
+        out = {j: [] for j in jurs}
+        for j, ind in zip(found["jurisdiction_code"], found["indicator_code"]):
+            if ind in order.index:
+                out[j].append(ind)
+        return {j: sorted(set(v), key=order.get) for j, v in out.items()}
+
+    @memoised
+    def _targets(self, jurs: tuple[str, ...], tier: str) -> pd.DataFrame:
+        return self._frame(TARGETS_SQL, {"T": self._t, "jurs": list(jurs), "tier": tier})
+
+    # ---------------------------------------------------------------- the core
+    def _evaluate(self, rows, parent, views: list[Period], basis: str, indicators, tier: str,
+                  history: bool = False, trend: bool = False):
+        """(view rows, all figures): each view × row region × relevant indicator, judged."""
+        rep = self.reporting()
+        tree = rep.tree
+        info = self._indicator_info().set_index("indicator_code")
+        relevant = self._relevant(rows, indicators)
+        rowset = [(r, i, k) for r in rows for i in relevant[tree.jurisdiction[r]]
+                  if (k := rep.row_kind(r, i)) is not None]
+        jurs = tuple(sorted(relevant))
+        targets = self._targets(jurs, tier)
+        ytd_inds = set(targets.loc[targets["target_basis"].isin(YEAR_BASES), "indicator_code"])
+        reach_inds = set(targets.loc[targets["judge"] == "reach", "indicator_code"])
+        used = sorted({i for _, i, _ in rowset}, key=lambda c: info.at[c, "indicator_order"])
+
+        ws, wanted = WindowSet(), []
+        for ind in used:
+            freq, agg = info.at[ind, "frequency"], info.at[ind, "aggregation"]
+            need_ytd = agg == "flow" and (basis == "ytd" or ind in ytd_inds)
+
+            def add(fp, ind=ind, need_ytd=need_ytd):
+                ws.add(Window(ind, fp, False))
+                if need_ytd:
+                    ws.add(Window(ind, fp, True))
+
+            for v in views:
+                fp = figure_period(v, freq)
+                wanted.append((v.code, 0, ind, fp))
+                if fp is None:
+                    continue
+                fps = [fp]
+                if history:
+                    for k, h in enumerate(previous(fp, STREAK_LOOKBACK[fp.type] - 1), start=1):
+                        wanted.append((v.code, k, ind, h))
+                        fps.append(h)
+                for f in fps:
+                    add(f)
+                if ind in reach_inds:
+                    for f in {year_end_before(f) for f in fps}:
+                        ws.add(Window(ind, f, False))
+                if trend:
+                    for t in trend_periods(fp, freq):
+                        ws.add(Window(ind, t, False))
+
+        figures = self._figures(rowset, ws, info)
+        if not figures.empty:
+            self._judge(figures, targets, info)
+        view_rows = self._select(figures, wanted, rowset, basis, views, parent, info)
+        return view_rows, figures
+
+    def _figures(self, rowset, ws: WindowSet, info: pd.DataFrame) -> pd.DataFrame:
+        """One row per (window, row region, indicator) with its figure and completeness."""
+        rep = self.reporting()
+        owed, members = set(), set()
+        for r, i, kind in rowset:
+            if kind == "own":
+                owed.add((r, i))
+            else:
+                for m in rep.owing_below(r, i):
+                    owed.add((m, i))
+                    members.add((r, m))
+        if not ws.keys or not rowset:
+            return pd.DataFrame()
+        owed, members = sorted(owed), sorted(members)
+        params = {"T": self._t, **ws.params(info["aggregation"].to_dict()),
+                  "o_region": [a for a, _ in owed], "o_ind": [b for _, b in owed],
+                  "r_region": [r for r, _, _ in rowset], "r_ind": [i for _, i, _ in rowset],
+                  "r_own": [k == "own" for _, _, k in rowset],
+                  "m_row": [a for a, _ in members], "m_des": [b for _, b in members]}
+        frame = self._frame(FIGURES_SQL, params)
+        frame = frame.merge(pd.DataFrame(ws.frame_columns()), on="wkey")
+        frame = frame.merge(info.reset_index(), on="indicator_code")
+        frame = frame.rename(columns={"num": "numerator", "den": "denominator"})
+        frame["fp_end_month"] = frame["fp_end"] - frame["fp_year"] * 12
+        frame["fp_end_date"] = jd.fp_end_dates(frame["fp_year"], frame["fp_end_month"])
+        count = frame["kind"].eq("count")
+        den = frame["denominator"].astype(float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = frame["scale"] * frame["numerator"].astype(float) / den.where(den != 0)
+        frame["actual"] = np.where(count, frame["numerator"].astype(float), ratio)
+        frame.loc[count, "denominator"] = np.nan
+        has = frame["numerator"].notna()
+        frame["value_source"] = np.where(has, np.where(frame["own"], "reported", "rolled_up"), None)
+        flow = frame["aggregation"].eq("flow")
+        start = np.where(frame["window"].eq("ytd") & flow, 1, frame["fp_start_month"])
+        frame["months_expected"] = np.where(flow & frame["own"], frame["fp_end_month"] - start + 1,
+                                            np.nan)
+        frame.loc[~frame["own"], "months_covered"] = np.nan
+        return frame
+
+    def _judge(self, frame: pd.DataFrame, targets: pd.DataFrame, info: pd.DataFrame) -> None:
+        tree = self.reporting().tree
+        ancestors = {c: tree.ancestors(c) for c in frame["region_code"].unique()}
+        picked = jd.pick_targets(frame, targets, ancestors, info["kind"].to_dict())
+        cols = ["target_id", "target_scope", "target", "comparator", "tier", "target_plan",
+                "timing", "year_from", "deadline", "effective", "target_basis", "judge",
+                "target_source", "target_text"]
+        merged = frame.merge(picked, on=["region_code", "indicator_code", "fp_year", "fp_end_date"],
+                             how="left", suffixes=("", "_t"))
+        for c in cols:
+            frame[c] = merged[c].to_numpy() if c in merged else np.nan
+        jd.deadlines(frame)
+        b, be = self._baselines(frame)
+        jd.expected_values(frame, b, be)
+        jd.judge(frame, self.min_share())
+
+    def _baselines(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """(value, end month index) a reach path starts from, per row (DESIGN "reach"):
+        0 at the start of the year for a flow judged year to date; else the region's own
+        complete figure at the last year end; else the plan's baseline; else 0."""
+        n = len(frame)
+        prev_dec = np.array([month_index(int(y) - 1, 12) for y in frame["fp_year"]], dtype=float)
+        value, end = np.zeros(n), prev_dec.copy()
+        need = (frame["judge"].eq("reach") & ~frame["standing"].astype(bool)).to_numpy()
+        if not need.any():
+            return value, end
+        ytd_flow = (frame["window"].eq("ytd") & frame["aggregation"].eq("flow")).to_numpy()
+        look = need & ~ytd_flow
+        found = np.zeros(n, dtype=bool)
+        if look.any():
+            known = frame[frame["complete"].astype(bool) & frame["actual"].notna()
+                          & frame["window"].eq("period")]
+            known = known.set_index(["region_code", "indicator_code", "figure_period"])["actual"]
+            known = known[~known.index.duplicated()]
+            prev_codes = [year_end_before(Period(int(y), int(a), int(b))).code if lk else None
+                          for y, a, b, lk in zip(frame["fp_year"], frame["fp_start_month"],
+                                                 frame["fp_end_month"], look)]
+            keys = pd.MultiIndex.from_arrays([frame["region_code"], frame["indicator_code"],
+                                              pd.Series(prev_codes, dtype=object)])
+            got = known.reindex(keys).to_numpy(dtype=float)
+            found = look & ~np.isnan(got)
+            value = np.where(found, got, value)
+            plan = self._frame(BASELINES_SQL, {"rows": sorted(frame["region_code"].unique()),
+                                               "T": self._t})
+            if not plan.empty:
+                plan["end"] = [month_index(p.year, p.month_to)
+                               for p in map(parse_period, plan["period"])]
+                rows = pd.DataFrame({"region_code": frame["region_code"].to_numpy(),
+                                     "indicator_code": frame["indicator_code"].to_numpy(),
+                                     "now": frame["fp_end"].to_numpy(), "row": np.arange(n)})
+                cand = rows[look & ~found].merge(plan, on=["region_code", "indicator_code"])
+                cand = cand[cand["end"] < cand["now"]].sort_values(["row", "end"])
+                latest = cand.groupby("row").last()
+                if not latest.empty:
+                    at = latest.index.to_numpy()
+                    value[at] = latest["value"].to_numpy(dtype=float)
+                    end[at] = latest["end"].to_numpy(dtype=float)
+                    found[at] = True
+        return value, np.where(found, end, prev_dec)
+
+    def _select(self, figures: pd.DataFrame, wanted, rowset, basis: str, views, parent,
+                info: pd.DataFrame) -> pd.DataFrame:
+        """The rows each view shows: the figure of its figure period, judged on its window."""
+        tree = self.reporting().tree
+        want = pd.DataFrame(wanted, columns=["period", "step", "indicator_code", "fp"])
+        rs = pd.DataFrame(rowset, columns=["region_code", "indicator_code", "row_kind"])
+        want = rs.merge(want, on="indicator_code")
+        want["figure_period"] = [None if p is None else p.code for p in want["fp"]]
+        due = want[want["figure_period"].notna()].drop(columns=["fp"])
+        if not figures.empty and not due.empty:
+            per = figures[figures["window"] == "period"]
+            tb = per[["region_code", "indicator_code", "figure_period", "target_basis"]]
+            due = due.merge(tb, on=["region_code", "indicator_code", "figure_period"], how="left")
+            year_judged = due["target_basis"].isin(YEAR_BASES) | (basis == "ytd")
+            flow = due["indicator_code"].map(info["aggregation"]).eq("flow")
+            due["window"] = np.where(year_judged & flow, "ytd", "period")
+            due["judged_on"] = np.where(year_judged, "ytd", "period")
+            due = due.drop(columns=["target_basis"]).merge(
+                figures, on=["region_code", "indicator_code", "figure_period", "window"], how="left")
+        not_due = want[want["figure_period"].isna()].drop(columns=["fp"])
+        if not not_due.empty:
+            not_due = not_due.merge(info.reset_index(), on="indicator_code")
+            not_due = not_due.assign(status=NOT_DUE, rated=False, reporters=0,
+                                     expected_reporters=0, partial_reporters=0, complete=False,
+                                     own=not_due["row_kind"].eq("own"), judged_on=None)
+        out = pd.concat([d for d in (due, not_due) if not d.empty], ignore_index=True) \
+            if not (due.empty and not_due.empty) else pd.DataFrame(columns=[*GAP_COLUMNS, "step"])
+        out["basis"] = basis
+        out["region_name"] = out["region_code"].map(tree.name)
+        out["parent_code"] = out["region_code"].map(tree.parent)
+        out["sort_order"] = out["region_code"].map(tree.sort_order)
+        out["is_parent"] = out["region_code"].eq(parent) if parent is not None else False
+        return out
 
     # ---------------------------------------------------------------- gaps
     @memoised
@@ -84,27 +327,43 @@ class Metrics:
             raise ValueError(f"口径“{basis}”无效：应为 period（当期）或 ytd（累计）")
         p = as_period(period)
         rows, parent = self._rows_for(region)
-        ws = gap_windows(p, basis)
-        frame = self._run(rows, parent, ws, indicators, tier)
-        main_key = ws.roles["main"][0][0]
-        main = frame[frame["wkey"] == main_key].reset_index(drop=True)
-        main["basis"] = basis
-        main["period"] = p.code
-        if main.empty:
+        view, figures = self._evaluate(rows, parent, [p], basis, indicators, tier,
+                                       history=True, trend=True)
+        if view.empty:
             return pd.DataFrame(columns=GAP_COLUMNS)
-        frame = frame[["wkey", *trajectory.KEY, "actual", "status", "frequency"]]   # slim
-        streak = trajectory.streaks(frame, ws)
-        main["streak"] = streak.reindex(pd.MultiIndex.from_frame(
-            main[trajectory.KEY])).fillna(0).astype(int).to_numpy()
-        plan = self._frame(BASELINES_SQL, {"rows": rows, "T": self._t})
-        bkey, bperiod = ws.roles["baseline"][0]
-        now = float(period_index(p))
-        b, be = trajectory.baselines(main, frame, pd.Series(bkey, index=main.index),
-                                     pd.Series(float(period_index(bperiod)), index=main.index),
-                                     np.full(len(main), now), plan)
-        trajectory.add_path(main, now, b, be)
-        trajectory.add_forecast(main, frame, ws, p)
+        view["streak"] = 0
+        hist = view[view["figure_period"].notna()]
+        if not hist.empty:
+            streak = jd.streaks(hist)
+            main = view["step"] == 0
+            idx = pd.MultiIndex.from_frame(view.loc[main, ["region_code", "indicator_code"]])
+            view.loc[main, "streak"] = streak.reindex(idx).fillna(0).astype(int).to_numpy()
+        main = view[view["step"] == 0].reset_index(drop=True)
+        jd.add_ranks(main, DECIMALS, by=["indicator_code"])
+        self._forecast(main, figures)
+        main = main.sort_values(["is_parent", "sort_order", "indicator_order"],
+                                ascending=[False, True, True], kind="stable")
         return _finish(main, GAP_COLUMNS)
+
+    def _forecast(self, main: pd.DataFrame, figures: pd.DataFrame) -> None:
+        main["forecast"] = np.nan
+        due = main["figure_period"].notna()
+        if figures.empty or not due.any():
+            return
+        native = main["frequency"].map(FREQUENCY_TYPE)
+        steps = native.map({"M": 1, "Q": 3})
+        span = native.map(TREND_POINTS) * steps
+        pts = figures[(figures["window"] == "period") & figures["complete"].astype(bool)
+                      & figures["actual"].notna()]
+        pts = pts.merge(main.loc[due, ["region_code", "indicator_code", "fp_end"]].assign(
+            _type=native[due], _span=span[due], _step=steps[due]),
+            on=["region_code", "indicator_code"], suffixes=("", "_main"))
+        pts = pts[(pts["fp_type"] == pts["_type"]) & (pts["fp_end"] <= pts["fp_end_main"])
+                  & (pts["fp_end"] > pts["fp_end_main"] - pts["_span"])]
+        pts = pts.assign(x=pts["fp_end"].astype(float), step=pts["_step"])
+        sub = main[due].copy()
+        trajectory.add_forecast(sub, pts[["region_code", "indicator_code", "x", "step", "actual"]])
+        main.loc[due, "forecast"] = sub["forecast"].to_numpy()
 
     # ---------------------------------------------------------------- series
     @memoised
@@ -116,21 +375,13 @@ class Metrics:
         if basis not in BASES:
             raise ValueError(f"口径“{basis}”无效：应为 period（当期）或 ytd（累计）")
         code = self.resolve_region(region)
-        periods = periods_between(as_period(start), as_period(end), freq)
-        if not periods:
+        views = periods_between(as_period(start), as_period(end), freq)
+        if not views:
             return pd.DataFrame(columns=SERIES_COLUMNS)
-        ws = series_windows(periods, basis)
-        frame = self._run([code], None, ws, [indicator], tier)
-        plan = self._frame(BASELINES_SQL, {"rows": [code], "T": self._t})
-        keys = {k: p for k, p in ws.roles["main"]}
-        base = {p.year + 1: (k, period_index(p)) for k, p in ws.roles["baseline"]}
-        out = frame[frame["wkey"].isin(keys)].reset_index(drop=True)
-        years = out["wkey"].map({k: p.year for k, p in keys.items()})
-        now = out["wkey"].map({k: period_index(p) for k, p in keys.items()}).to_numpy(dtype=float)
-        b, be = trajectory.baselines(out, frame, years.map(lambda y: base[y][0]),
-                                     years.map(lambda y: base[y][1]).astype(float), now, plan)
-        trajectory.add_path(out, now, b, be)
-        return _finish(out, SERIES_COLUMNS)
+        view, _ = self._evaluate([code], None, views, basis, [indicator], tier)
+        order = {v.code: i for i, v in enumerate(views)}
+        view = view.sort_values("period", key=lambda s: s.map(order), kind="stable")
+        return _finish(view, SERIES_COLUMNS)
 
     # ---------------------------------------------------------------- reference data
     @memoised
@@ -169,21 +420,36 @@ class Metrics:
     def targets_table(self, jurisdiction: str) -> pd.DataFrame:
         return reference.targets_table(self, jurisdiction)
 
+    @memoised
+    def reporting_table(self, jurisdiction: str) -> pd.DataFrame:
+        return reference.reporting_table(self, jurisdiction)
+
+
+def displayed(value, unit: str):
+    """A value rounded as it is shown (status.display_decimals)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    return round(float(value), display_decimals(unit))
+
 
 def _finish(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     out = frame.reindex(columns=columns).reset_index(drop=True)
-    for col in ("actual", "numerator", "denominator", "target", "gap", "completion", "tolerance",
-                "rank", "rank_of", "baseline", "expected", "forecast", "needed_per_month",
-                "months_left"):
+    for col in _FLOAT_COLUMNS:
         if col in out:
             out[col] = pd.to_numeric(out[col], errors="coerce").astype(float)
-    for col in ("reporters", "expected_reporters"):
+    for col in ("reporters", "expected_reporters", "partial_reporters", "streak"):
         if col in out:
             out[col] = out[col].fillna(0).astype(int)
-    for col in ("value_source", "target_scope", "target_plan", "target_source", "tier",
-                "comparator", "target_basis"):
+    for col in ("complete", "rated", "standing", "is_parent"):
+        if col in out:
+            out[col] = out[col].fillna(False).astype(bool)
+    for col in _TEXT_COLUMNS + ("judged_on",):
         if col in out:
             out[col] = out[col].astype(object).where(out[col].notna(), None)
     if "target_deadline" in out:
         out["target_deadline"] = pd.to_datetime(out["target_deadline"]).dt.date
+        out["target_deadline"] = out["target_deadline"].astype(object).where(
+            out["target_deadline"].notna(), None)
+    if "on_track" in out:
+        out["on_track"] = out["on_track"].astype("boolean")
     return out

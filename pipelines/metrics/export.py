@@ -1,8 +1,9 @@
 """`python -m pipelines gaps`: the gap table as CSV or JSON (DESIGN.md "Command line").
 
-Columns exactly region_code, region_name, indicator_code, indicator_name, period, actual,
-target, gap, status; numbers in the indicator's unit rounded to 4 decimals, empty (CSV) or
-null (JSON) where unknown.
+Columns region_code, region_name, indicator_code, indicator_name, period, actual, target, gap,
+status, figure_period, judged_on, reporters, expected_reporters, then more that explain the
+status (DESIGN "Command line"); numbers in the indicator's unit rounded to 4 decimals, empty
+(CSV) or null (JSON) where unknown.
 """
 from __future__ import annotations
 
@@ -12,7 +13,11 @@ import math
 import sys
 
 CLI_COLUMNS = ["region_code", "region_name", "indicator_code", "indicator_name", "period",
-               "actual", "target", "gap", "status"]
+               "actual", "target", "gap", "status", "figure_period", "judged_on", "reporters",
+               "expected_reporters", "partial_reporters", "expected", "judge", "basis",
+               "rank", "rank_ties", "streak"]
+_ROUNDED = ("actual", "target", "gap", "expected")
+_WHOLE = ("reporters", "expected_reporters", "partial_reporters", "rank", "rank_ties", "streak")
 
 
 class GapsUsageError(ValueError):
@@ -45,11 +50,17 @@ def gap_records(m, period, region=None, basis="period") -> list[dict]:
     frame = m.gaps(p, region=region, basis=basis)
     out = []
     for rec in frame[CLI_COLUMNS].to_dict("records"):
-        for key in ("actual", "target", "gap"):
+        for key in _ROUNDED:
             v = rec[key]
-            rec[key] = None if v is None or (isinstance(v, float) and math.isnan(v)) else round(float(v), 4)
+            rec[key] = None if _unknown(v) else round(float(v), 4)
+        for key in _WHOLE:
+            rec[key] = None if _unknown(rec[key]) else int(rec[key])
         out.append(rec)
     return out
+
+
+def _unknown(v) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
 
 
 def write_records(records: list[dict], fmt: str, stream=None) -> None:

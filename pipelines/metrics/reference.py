@@ -53,24 +53,33 @@ def resolve_region(m, text) -> str:
 
 
 def indicators(m, jurisdiction: str | None = None) -> pd.DataFrame:
-    """Indicators with has_target / has_data; for a jurisdiction only those relevant to it."""
+    """Indicators with has_target / has_data; for a jurisdiction only those relevant to it
+    (a target in force there, data there, or a line of who-reports-what), with `reported_by`
+    (units | self | every_level, reporting.py)."""
     jur = resolve_region(m, jurisdiction) if jurisdiction is not None else None
-    return m._frame(f"""
+    frame = m._frame(f"""
         WITH tg AS (
             SELECT DISTINCT t.indicator_code FROM targets t JOIN regions r ON r.code = t.region_code
             WHERE {_TARGET_IN_FORCE} AND ($jur IS NULL OR r.jurisdiction_code = $jur)),
         dt AS (
             SELECT DISTINCT v.indicator_code FROM return_values v
             JOIN regions r ON r.code = v.region_code
-            WHERE {_VALUE_IN_FORCE} AND ($jur IS NULL OR r.jurisdiction_code = $jur))
+            WHERE {_VALUE_IN_FORCE} AND ($jur IS NULL OR r.jurisdiction_code = $jur)),
+        rp AS (
+            SELECT DISTINCT indicator_code FROM reporting WHERE jurisdiction_code = $jur)
         SELECT i.code, i.name, i.unit, i.kind, i.frequency, i.aggregation, i.direction, i.scale,
-               i.tolerance, i.numerator_label, i.denominator_label, i.sort_order,
+               i.tolerance, i.is_share, i.numerator_label, i.denominator_label, i.sort_order,
                tg.indicator_code IS NOT NULL AS has_target,
                dt.indicator_code IS NOT NULL AS has_data
         FROM indicators i
         LEFT JOIN tg ON tg.indicator_code = i.code LEFT JOIN dt ON dt.indicator_code = i.code
+        LEFT JOIN rp ON rp.indicator_code = i.code
         WHERE $jur IS NULL OR tg.indicator_code IS NOT NULL OR dt.indicator_code IS NOT NULL
+              OR rp.indicator_code IS NOT NULL
         ORDER BY i.sort_order""", {"T": m._t, "jur": jur})
+    rep = m.reporting()
+    frame["reported_by"] = [rep.mode(jur, c) if jur else None for c in frame["code"]]
+    return frame
 
 
 def periods(m, jurisdiction: str, type: str = "Q") -> list[str]:  # noqa: A002
@@ -104,27 +113,39 @@ def data_as_of(m, jurisdiction: str | None = None) -> dt.datetime | None:
 
 
 def provenance(m, region: str, indicator: str, p: Period, basis: str = "period") -> pd.DataFrame:
-    """Every value (revisions included) of the region and the regions below it in the window."""
+    """Every value (revisions included) behind a region's figure for view period p.
+
+    The figure is the indicator's figure period for p (cycle.figure_period) over the window the
+    row was judged on (`basis` = the row's judged_on: period or ytd); its values are those of
+    the regions that owe the figure — the region itself, or the units its roll-up sums.
+    """
+    from .cycle import figure_period
     code = resolve_region(m, region)
+    ind = m.con.execute("SELECT frequency, aggregation FROM indicators WHERE code = ?",
+                        [indicator]).fetchone()
+    fp = figure_period(p, ind[0]) if ind else None
+    rep = m.reporting()
+    owing = [code] if rep.owes(code, indicator) else rep.owing_below(code, indicator)
+    if fp is None or not owing:
+        owing, fp = [], p
+    start = 1 if basis == "ytd" and ind and ind[1] == "flow" else fp.month_from
     return m._frame(f"""
-        WITH RECURSIVE tree(code) AS (
-            SELECT $code UNION ALL
-            SELECT r.code FROM regions r JOIN tree t ON r.parent_code = t.code)
         SELECT v.value_id, v.region_code, r.name AS region_name, v.indicator_code, v.period,
                v.numerator, v.denominator, l.file_name, l.sheet, l.row_number, l.numerator_cell,
                l.denominator_cell, s.uploaded_by, s.channel, s.uploaded_at, v.submission_id,
                v.loaded_at, v.superseded_at, {_VALUE_IN_FORCE} AS is_current
-        FROM return_values v JOIN tree t ON t.code = v.region_code
+        FROM return_values v
         JOIN regions r ON r.code = v.region_code
         JOIN indicators i ON i.code = v.indicator_code
         LEFT JOIN value_lineage l ON l.value_id = v.value_id
         LEFT JOIN submissions s ON s.submission_id = v.submission_id
-        WHERE v.indicator_code = $ind AND v.year = $year AND v.month_to <= $to
-          AND v.month_from >= CASE WHEN $ytd AND i.aggregation = 'flow' THEN 1 ELSE $from END
+        WHERE v.region_code IN (SELECT unnest($owing::VARCHAR[]))
+          AND v.indicator_code = $ind AND v.year = $year AND v.month_to BETWEEN $from AND $to
+          AND (i.aggregation = 'stock' OR v.month_from >= $from)
           AND v.loaded_at <= $T
         ORDER BY r.sort_order, v.month_from, v.loaded_at""",
-                    {"code": code, "ind": indicator, "year": p.year, "from": p.month_from,
-                     "to": p.month_to, "ytd": basis == "ytd", "T": m._t})
+                    {"owing": owing, "ind": indicator, "year": fp.year, "from": start,
+                     "to": fp.month_to, "T": m._t})
 
 
 def _due_date(p: Period, due_day: int) -> dt.date:
@@ -135,16 +156,22 @@ def _due_date(p: Period, due_day: int) -> dt.date:
 
 
 def submission_status(m, jurisdiction: str, yr: int, frequency: str = "月度") -> pd.DataFrame:
-    """Per reporting region (leaf of the jurisdiction) and period of the year: was it in on time?
+    """Per region that owes a return at `frequency` and period of the year: was it in on time?
 
-    status: 按时 (first upload by the due date) | 逾期 (later) | 已更正 (on time, later revised) |
-    未报送 (due, nothing) | 未到期 (not due yet, nothing). A jurisdiction none of whose indicators
-    is reported at `frequency` owes nothing at it: only what it sent anyway is listed.
+    Who owes follows who reports what (reporting.py): the units for the indicators they report,
+    the jurisdiction itself for those its bureau reports, everyone for those owed at every
+    level. status: 按时 (first upload by the due date) | 逾期 (later) | 已更正 (on time, later
+    revised) | 未报送 (due, nothing) | 未到期 (not due yet, nothing). A region that owes
+    nothing at `frequency` is not listed, unless it sent something anyway.
     """
     if frequency not in FREQUENCY_TYPES:
         raise ValueError(f"报送频度“{frequency}”无效：应为 月度、季度 或 年度")
     jur = resolve_region(m, jurisdiction)
-    due_anything = frequency in set(indicators(m, jur)["frequency"])
+    inds = indicators(m, jur)
+    owed_inds = list(inds.loc[inds["frequency"] == frequency, "code"])
+    rep = m.reporting()
+    owing = sorted({c for i in owed_inds for c in rep.owed_in(jur, i)},
+                   key=lambda c: rep.tree.sort_order.get(c, 0))
     ptype = FREQUENCY_TYPES[frequency]
     plist = {"M": [month(yr, i) for i in range(1, 13)], "Q": [quarter(yr, q) for q in range(1, 5)],
              "Y": [year(yr)]}[ptype]
@@ -152,32 +179,33 @@ def submission_status(m, jurisdiction: str, yr: int, frequency: str = "月度") 
                                 [f"due_day.{frequency}"]).fetchone()[0])
     due = {p.code: _due_date(p, due_day) for p in plist}
     frame = m._frame(f"""
-        WITH leaves AS (
-            SELECT r.code, r.name, r.sort_order FROM regions r
-            WHERE r.jurisdiction_code = $jur AND r.active
-              AND NOT EXISTS (SELECT 1 FROM regions c WHERE c.parent_code = r.code AND c.active)),
+        WITH owing AS (SELECT unnest($owing::VARCHAR[]) AS code),
         per AS (SELECT unnest($periods::VARCHAR[]) AS period, unnest($due::DATE[]) AS due_date),
         got AS (
             SELECT v.region_code, v.period, min(v.loaded_at) AS first_uploaded_at,
                    max(v.loaded_at) AS last_uploaded_at,
                    count(DISTINCT v.submission_id) AS submissions,
                    bool_or(v.superseded_at IS NOT NULL AND v.superseded_at <= $T) AS revised
-            FROM return_values v
+            FROM return_values v JOIN regions r ON r.code = v.region_code
             WHERE v.period_type = $ptype AND v.year = $yr AND v.loaded_at <= $T
-            GROUP BY ALL)
-        SELECT l.code AS region_code, l.name AS region_name, p.period, p.due_date,
+              AND r.jurisdiction_code = $jur
+            GROUP BY ALL),
+        listed AS (
+            SELECT code FROM owing
+            UNION SELECT DISTINCT region_code FROM got)
+        SELECT r.code AS region_code, r.name AS region_name, p.period, p.due_date,
                CASE WHEN g.first_uploaded_at IS NULL AND p.due_date < $today THEN '未报送'
                     WHEN g.first_uploaded_at IS NULL THEN '未到期'
                     WHEN g.first_uploaded_at::DATE > p.due_date THEN '逾期'
                     WHEN g.revised THEN '已更正'
                     ELSE '按时' END AS status,
                g.first_uploaded_at, g.last_uploaded_at, coalesce(g.submissions, 0) AS submissions
-        FROM leaves l CROSS JOIN per p
+        FROM listed l JOIN regions r ON r.code = l.code AND r.active CROSS JOIN per p
         LEFT JOIN got g ON g.region_code = l.code AND g.period = p.period
-        WHERE $due_anything OR g.first_uploaded_at IS NOT NULL
-        ORDER BY p.period, l.sort_order""",
-                     {"jur": jur, "periods": list(due), "due": list(due.values()), "ptype": ptype,
-                      "yr": yr, "T": m._t, "due_anything": due_anything,
+        WHERE l.code IN (SELECT code FROM owing) OR g.first_uploaded_at IS NOT NULL
+        ORDER BY p.period, r.sort_order""",
+                     {"jur": jur, "owing": owing, "periods": list(due), "due": list(due.values()),
+                      "ptype": ptype, "yr": yr, "T": m._t,
                       "today": (m.as_of or dt.datetime.now()).date()})
     return frame
 
@@ -195,3 +223,20 @@ def targets_table(m, jurisdiction: str) -> pd.DataFrame:
         WHERE r.jurisdiction_code = $jur AND {_TARGET_IN_FORCE}
         ORDER BY t.plan_code, i.sort_order, r.sort_order, t.tier, t.year_from, t.effective""",
                     {"jur": jur, "T": m._t})
+
+
+def reporting_table(m, jurisdiction: str) -> pd.DataFrame:
+    """Who reports each indicator relevant to the jurisdiction, with the plan's reason."""
+    jur = resolve_region(m, jurisdiction)
+    inds = indicators(m, jur)
+    rep = m.reporting()
+    lines = m._frame("SELECT indicator_code, reported_by, reason FROM reporting "
+                     "WHERE jurisdiction_code = $jur", {"jur": jur}).set_index("indicator_code")
+    rows = []
+    for code, name in zip(inds["code"], inds["name"]):
+        by = rep.mode(jur, code)
+        rows.append({"indicator_code": code, "indicator_name": name, "reported_by": by,
+                     "reason": lines["reason"].get(code) if code in lines.index else None,
+                     "owing": len(rep.owed_in(jur, code))})
+    return pd.DataFrame(rows, columns=["indicator_code", "indicator_name", "reported_by", "reason",
+                                       "owing"])
