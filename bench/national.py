@@ -241,7 +241,8 @@ def _insert_plans_and_targets(con, now: dt.datetime) -> int:
     # half of the units miss it. Counts: the province total of the expected county counts.
     con.execute(f"""
         INSERT INTO targets (target_key, plan_code, indicator_code, region_code, tier, comparator, value,
-                             timing, year_from, deadline, effective, basis, clause, text, origin, valid_from)
+                             timing, year_from, deadline, effective, basis, judge, clause, text, origin,
+                             valid_from)
         WITH prov AS (
             SELECT r.jurisdiction_code AS code, count(*) AS n_units
             FROM _nat_units u JOIN regions r ON r.code = u.unit_code GROUP BY ALL
@@ -261,7 +262,8 @@ def _insert_plans_and_targets(con, now: dt.datetime) -> int:
         )
         SELECT 'national-' || region || '|' || code || '|' || region || '|基本目标|' || y || '|' || y || '-01-01',
                'national-' || region, code, region, '基本目标', comparator, value, 'year', y,
-               make_date(y, 12, 31), make_date(y, 1, 1), target_basis, '合成条款',
+               make_date(y, 12, 31), make_date(y, 1, 1), target_basis,
+               CASE WHEN kind = 'count' THEN 'reach' ELSE 'hold' END, '合成条款',
                y || '年' || name || CASE comparator WHEN '>=' THEN '不低于' ELSE '不高于' END || value || unit,
                '{ORIGIN}', ?::TIMESTAMP
         FROM v""", [now])

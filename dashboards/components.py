@@ -122,22 +122,25 @@ def headline(parent: pd.DataFrame, children: pd.DataFrame, data_as_of, state: Vi
     """
     rated = parent[parent["status"].isin(RATED)]
     met = int((rated["status"] == "达标").sum())
-    unrated = len(parent) - len(rated)
     owing = children[children["status"] != "未到期"]
     regions = owing["region_code"].unique()
     reported = owing.loc[~owing["status"].isin(["未报送"]), "region_code"].nunique()
+    why = parent.loc[~parent["status"].isin(RATED), "status"].value_counts()
+    aside = "、".join(f"{s}{n}项" for s, n in why.items())
+    partial = int((owing["status"] == "数据不全").sum())
     items = [
-        ("指标达标", f"{met} / {len(rated)}",
-         "已评价的指标中达标的个数" + (f"；另有 {unrated} 项未评价（未到期、未报送、数据不全、无业务或无目标）"
-                                       if unrated else "")),
-        ("报送地区", f"{reported} / {len(regions)}", "本期应报指标中至少报送一项的下级地区"),
-        ("数据截至", fmt_time(data_as_of), "最近一次载入数据的时间"),
-        ("统计期", f"{period_label(state.period)}·{BASES[state.basis]}", ""),
+        ("指标达标", f"{met} / {len(rated)}", f"未评价：{aside}" if aside else "",
+         "已评价的指标中达标的个数；未到期、未报送、数据不全、无业务或无目标的指标不计入"),
+        ("报送地区", f"{reported} / {len(regions)}", f"{partial} 项数据不全" if partial else "",
+         "本期应报指标中至少报送一项的下级地区"),
+        ("数据截至", fmt_time(data_as_of), "", "最近一次载入数据的时间"),
+        ("统计期", f"{period_label(state.period)}·{BASES[state.basis]}", "", ""),
     ]
     return html.Div(id=ids.OVERVIEW_HEADLINE, className="headline", children=[
         html.Div(className="headline-item", title=tip, children=[
-            html.Div(label, className="headline-label"), html.Div(value, className="headline-value")])
-        for label, value, tip in items])
+            html.Div(label, className="headline-label"), html.Div(value, className="headline-value"),
+            *([html.Div(sub, className="headline-sub")] if sub else [])])
+        for label, value, sub, tip in items])
 
 
 def kpi_card(row: pd.Series) -> html.Div:
@@ -147,8 +150,8 @@ def kpi_card(row: pd.Series) -> html.Div:
     """
     unit, status = row["unit"], row["status"] or "无目标"
     rated = status in RATED
-    lines = [html.Div([html.Span("目标 "), fmt_target(row["comparator"], row["target"], unit)],
-                      className="kpi-target")]
+    lines = [html.Div([html.Span("目标 "), "—" if status == "未到期" else
+                       fmt_target(row["comparator"], row["target"], unit)], className="kpi-target")]
     judged = judged_note(row)
     if judged:
         lines.append(html.Div(judged, className="kpi-note"))

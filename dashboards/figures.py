@@ -69,7 +69,18 @@ def ranking_figure(rows: pd.DataFrame, *, unit: str, title: str, meeting: bool =
             marker={"symbol": "line-ns-open", "size": 34, "line": {"width": 4, "color": "#000000"
                                                                        if not meeting else "#FFFFFF"}},
             hovertext=[f"目标 {fmt_value(t, unit)}" for t in targets], hoverinfo="text"))
-    known = [v for v in actual + targets if v is not None] or [1]
+    paces = [float(e) if j == "reach" and not is_missing(b) and not is_missing(e) else None
+             for e, j, b in zip(rows.get("expected", [None] * len(rows)),
+                                rows.get("judge", [None] * len(rows)),
+                                rows.get("baseline", [None] * len(rows)))]
+    if any(p is not None for p in paces):          # judged on the 序时进度, not the year's target
+        fig.add_trace(go.Scatter(
+            x=paces, y=names, mode="markers", name="序时进度",
+            marker={"symbol": "line-ns-open", "size": 34,
+                    "line": {"width": 4, "color": "#888888", "dash": "dot"}},
+            hovertext=[f"序时进度 {fmt_value(p, unit)}" if p is not None else "" for p in paces],
+            hoverinfo="text"))
+    known = [v for v in actual + targets + paces if v is not None] or [1]
     upper = max(known) * 1.22 if max(known) > 0 else 1
     fig.update_yaxes(autorange="reversed", tickfont={"size": 20 if meeting else 16})
     fig.update_xaxes(range=[min(0, min(known)), upper], title_text=unit)

@@ -109,7 +109,7 @@ def tooltip(row: dict) -> str:
     status = row.get("status") or "无目标"
     lines = [f"{row['region_name']} · {row['indicator_name']}",
              f"实际：{fmt_value(row['actual'], unit)}",
-             f"目标：{fmt_target(row.get('comparator'), row.get('target'), unit)}",
+             f"目标：{'—' if status == '未到期' else fmt_target(row.get('comparator'), row.get('target'), unit)}",
              f"差距：{fmt_gap(row.get('gap'), unit)}",
              f"状态：{status}"]
     for extra in (judged_note(row), status_note(row)):

@@ -25,8 +25,7 @@ CHANCES = {"good": (0.006, 0.002, 0.006), "bloomer": (0.03, 0.01, 0.01),
            "laggard": (0.05, 0.03, 0.01)}
 # Returns that certainly never arrive — a month missing from a quarter, so the demo shows a
 # partial quarter (数据不全) in the views its tests check — and returns that certainly come late.
-NEVER_SENT = {("350921", "2025-12"), ("331081009", "2024-05"), ("331081012", "2025Q4"),
-              ("370826", "2024Q2")}
+NEVER_SENT = {("350921", "2025-12"), ("331081009", "2024-05"), ("370826", "2024Q2")}
 ALWAYS_LATE = {("431002", "2025Q4"), ("350981", "2024-05")}
 
 

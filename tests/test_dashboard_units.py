@@ -199,3 +199,16 @@ def test_empty_warehouse_says_so_in_chinese(warehouse_path):
 def test_missing_warehouse_is_a_chinese_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="请先运行 python -m pipelines init"):
         create_app(tmp_path / "none.duckdb")
+
+
+def test_headline_counts_rated_indicators_only():
+    from dashboards.components import headline
+    frame = gaps_frame()
+    parent = pd.concat([frame.iloc[[0]].assign(indicator_code=f"i{k}", status=s)
+                        for k, s in enumerate(["达标", "未达标", "数据不全", "未到期", "无目标", "达标"])])
+    children = frame[~frame.is_parent]
+    box = headline(parent, children, None, ViewState(jurisdiction="C", period="2024Q2"))
+    items = {i.children[0].children: [c.children for c in i.children[1:]] for i in box.children}
+    assert items["指标达标"] == ["2 / 3", "未评价：数据不全1项、未到期1项、无目标1项"]
+    # 丙镇 sent nothing, 丁乡 part of its months: 3 of 4 units reported something
+    assert items["报送地区"] == ["3 / 4", "1 项数据不全"]

@@ -49,7 +49,7 @@ def _content(m, state: ViewState) -> dict:
         panels.append((inds.loc[code, "name"], inds.loc[code, "unit"],
                        m.series(region, code, start, end, freq=freq, basis=state.basis)))
     history = []
-    for frequency in ("月度", "季度"):
+    for frequency in ("月度", "季度", "年度"):
         status = m.submission_status(state.jurisdiction, state.year, frequency)
         mine = status[status["region_code"] == region]
         if not mine.empty:
@@ -111,7 +111,8 @@ def _gaps_table(own, state: ViewState) -> html.Table:
                                for c, n in zip(frame["indicator_code"], frame["indicator_name"])]
     frame["value"] = [prov_button(fmt_value(r["actual"], r["unit"]), r["region_code"], r["indicator_code"],
                                   r["period"], r.get("judged_on") or r["basis"]) for _, r in frame.iterrows()]
-    frame["target_text"] = [fmt_target(c, t, u) for c, t, u in zip(frame["comparator"], frame["target"], frame["unit"])]
+    frame["target_text"] = ["—" if s == "未到期" else fmt_target(c, t, u) for c, t, u, s in
+                            zip(frame["comparator"], frame["target"], frame["unit"], frame["status"])]
     frame["gap_text"] = [fmt_gap(g, u) for g, u in zip(frame["gap"], frame["unit"])]
     frame["status_badge"] = [html.Span(status_text(s), className=f"badge status-{STATUS_CLASS.get(s or '无目标')}")
                              for s in frame["status"]]

@@ -13,6 +13,7 @@ DataFrame (or a plain value). How one view is answered:
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
@@ -26,7 +27,7 @@ from .cycle import (FREQUENCY_TYPE, STREAK_LOOKBACK, TREND_POINTS, Window, Windo
                     year_end_before)
 from .reporting import Reporting
 from .sql import BASELINES_SQL, FAR_FUTURE, FIGURES_SQL, RELEVANT_SQL, TARGETS_SQL
-from .status import DECIMALS, NOT_DUE, display_decimals
+from .status import DECIMALS, NOT_DUE
 
 DEFAULT_TIER = "基本目标"
 BASES = ("period", "ytd")
@@ -72,6 +73,27 @@ class Metrics:
         self.con = con
         self.as_of = as_of
         self.cache = cache
+        self._read: dict | None = None   # reference reads shared within one answer
+
+    def _once(self, key, read):
+        """`read()` once per answer being computed (the tree, the catalog, settings): a
+        Metrics kept across changes still sees new targets and regions in its next answer."""
+        if self._read is None:
+            return read()
+        if key not in self._read:
+            self._read[key] = read()
+        return self._read[key]
+
+    @contextmanager
+    def _answer(self):
+        outer = self._read is None
+        if outer:
+            self._read = {}
+        try:
+            yield
+        finally:
+            if outer:
+                self._read = None
 
     # ---------------------------------------------------------------- plumbing
     @property
@@ -84,24 +106,26 @@ class Metrics:
     @memoised
     def reporting(self) -> Reporting:
         """Who reports what, on the active region tree (reporting.Reporting)."""
-        return Reporting.read(self.con)
+        return self._once("reporting", lambda: Reporting.read(self.con))
 
     @memoised
     def _indicator_info(self) -> pd.DataFrame:
-        return self._frame(
+        return self._once("indicators", lambda: self._frame(
             "SELECT code AS indicator_code, name AS indicator_name, unit, kind, frequency, "
             "aggregation, direction, scale, tolerance AS tolerance_setting, is_share, "
-            "sort_order AS indicator_order FROM indicators", {})
+            "sort_order AS indicator_order FROM indicators", {}))
 
     @memoised
     def min_share(self) -> float:
         """Share of the owing units a roll-up needs complete to be rated (setting; 1 = all)."""
-        row = self.con.execute("SELECT value FROM settings WHERE key = 'rollup.min_share'").fetchone()
-        try:
-            share = float(row[0]) if row else 1.0
-        except ValueError:
-            share = 1.0
-        return min(max(share, 0.0), 1.0)
+        def read():
+            row = self.con.execute("SELECT value FROM settings WHERE key = 'rollup.min_share'").fetchone()
+            try:
+                share = float(row[0]) if row else 1.0
+            except ValueError:
+                share = 1.0
+            return min(max(share, 0.0), 1.0)
+        return self._once("min_share", read)
 
     def _rows_for(self, region: str | None) -> tuple[list[str], str | None]:
         """Row regions: R and the active regions directly under it, or all roots."""
@@ -131,7 +155,8 @@ class Metrics:
 
     @memoised
     def _targets(self, jurs: tuple[str, ...], tier: str) -> pd.DataFrame:
-        return self._frame(TARGETS_SQL, {"T": self._t, "jurs": list(jurs), "tier": tier})
+        return self._once(("targets", jurs, tier), lambda: self._frame(
+            TARGETS_SQL, {"T": self._t, "jurs": list(jurs), "tier": tier}))
 
     # ---------------------------------------------------------------- the core
     def _evaluate(self, rows, parent, views: list[Period], basis: str, indicators, tier: str,
@@ -208,7 +233,6 @@ class Metrics:
         frame = frame.merge(info.reset_index(), on="indicator_code")
         frame = frame.rename(columns={"num": "numerator", "den": "denominator"})
         frame["fp_end_month"] = frame["fp_end"] - frame["fp_year"] * 12
-        frame["fp_end_date"] = jd.fp_end_dates(frame["fp_year"], frame["fp_end_month"])
         count = frame["kind"].eq("count")
         den = frame["denominator"].astype(float)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -231,7 +255,7 @@ class Metrics:
         cols = ["target_id", "target_scope", "target", "comparator", "tier", "target_plan",
                 "timing", "year_from", "deadline", "effective", "target_basis", "judge",
                 "target_source", "target_text"]
-        merged = frame.merge(picked, on=["region_code", "indicator_code", "fp_year", "fp_end_date"],
+        merged = frame.merge(picked, on=["region_code", "indicator_code", "fp_end"],
                              how="left", suffixes=("", "_t"))
         for c in cols:
             frame[c] = merged[c].to_numpy() if c in merged else np.nan
@@ -326,6 +350,10 @@ class Metrics:
         if basis not in BASES:
             raise ValueError(f"口径“{basis}”无效：应为 period（当期）或 ytd（累计）")
         p = as_period(period)
+        with self._answer():
+            return self._gaps(p, region, basis, indicators, tier)
+
+    def _gaps(self, p: Period, region, basis, indicators, tier) -> pd.DataFrame:
         rows, parent = self._rows_for(region)
         view, figures = self._evaluate(rows, parent, [p], basis, indicators, tier,
                                        history=True, trend=True)
@@ -339,6 +367,7 @@ class Metrics:
             idx = pd.MultiIndex.from_frame(view.loc[main, ["region_code", "indicator_code"]])
             view.loc[main, "streak"] = streak.reindex(idx).fillna(0).astype(int).to_numpy()
         main = view[view["step"] == 0].reset_index(drop=True)
+        main["target_deadline"] = _dates(main["_dl"]) if "_dl" in main else None
         jd.add_ranks(main, DECIMALS, by=["indicator_code"])
         self._forecast(main, figures)
         main = main.sort_values(["is_parent", "sort_order", "indicator_order"],
@@ -353,13 +382,14 @@ class Metrics:
         native = main["frequency"].map(FREQUENCY_TYPE)
         steps = native.map({"M": 1, "Q": 3})
         span = native.map(TREND_POINTS) * steps
-        pts = figures[(figures["window"] == "period") & figures["complete"].astype(bool)
-                      & figures["actual"].notna()]
+        pts = figures.loc[(figures["window"] == "period") & figures["complete"].astype(bool)
+                          & figures["actual"].notna()
+                          & (figures["fp_type"] == figures["frequency"].map(FREQUENCY_TYPE)),
+                          ["region_code", "indicator_code", "fp_end", "actual"]]
         pts = pts.merge(main.loc[due, ["region_code", "indicator_code", "fp_end"]].assign(
-            _type=native[due], _span=span[due], _step=steps[due]),
+            _span=span[due], _step=steps[due]),
             on=["region_code", "indicator_code"], suffixes=("", "_main"))
-        pts = pts[(pts["fp_type"] == pts["_type"]) & (pts["fp_end"] <= pts["fp_end_main"])
-                  & (pts["fp_end"] > pts["fp_end_main"] - pts["_span"])]
+        pts = pts[(pts["fp_end"] <= pts["fp_end_main"]) & (pts["fp_end"] > pts["fp_end_main"] - pts["_span"])]
         pts = pts.assign(x=pts["fp_end"].astype(float), step=pts["_step"])
         sub = main[due].copy()
         trajectory.add_forecast(sub, pts[["region_code", "indicator_code", "x", "step", "actual"]])
@@ -378,7 +408,8 @@ class Metrics:
         views = periods_between(as_period(start), as_period(end), freq)
         if not views:
             return pd.DataFrame(columns=SERIES_COLUMNS)
-        view, _ = self._evaluate([code], None, views, basis, [indicator], tier)
+        with self._answer():
+            view, _ = self._evaluate([code], None, views, basis, [indicator], tier)
         order = {v.code: i for i, v in enumerate(views)}
         view = view.sort_values("period", key=lambda s: s.map(order), kind="stable")
         return _finish(view, SERIES_COLUMNS)
@@ -425,11 +456,9 @@ class Metrics:
         return reference.reporting_table(self, jurisdiction)
 
 
-def displayed(value, unit: str):
-    """A value rounded as it is shown (status.display_decimals)."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return None
-    return round(float(value), display_decimals(unit))
+def _dates(yyyymmdd: pd.Series) -> list:
+    return [None if v != v else dt.date(int(v) // 10000, int(v) // 100 % 100, int(v) % 100)
+            for v in yyyymmdd]
 
 
 def _finish(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:

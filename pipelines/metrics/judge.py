@@ -13,8 +13,6 @@ see engine.py); nothing here reads the warehouse.
 """
 from __future__ import annotations
 
-import datetime as dt
-
 import numpy as np
 import pandas as pd
 
@@ -25,8 +23,12 @@ KEY = ["region_code", "indicator_code"]
 
 def pick_targets(rows: pd.DataFrame, targets: pd.DataFrame, ancestors: dict[str, list[str]],
                  kinds: dict[str, str]) -> pd.DataFrame:
-    """For each distinct (region, indicator, fp_year, fp_end_date) of rows: its target's columns."""
-    keys = rows[["region_code", "indicator_code", "fp_year", "fp_end_date"]].drop_duplicates()
+    """For each distinct (region, indicator, fp_end) of rows: its target's columns.
+
+    fp_end is the figure period's last month as a month index (year × 12 + month); a target
+    applies from its `effective` date's month on (a figure period ends on a month's last day).
+    """
+    keys = rows[["region_code", "indicator_code", "fp_end"]].drop_duplicates()
     empty = keys.iloc[0:0].assign(target_id=pd.Series(dtype="Int64"))
     if keys.empty or targets.empty:
         return empty
@@ -37,17 +39,19 @@ def pick_targets(rows: pd.DataFrame, targets: pd.DataFrame, ancestors: dict[str,
     if cand.empty:
         return empty
     is_count = cand["indicator_code"].map(kinds).eq("count")
-    eff = pd.to_datetime(cand["effective"]).dt.date
-    ok = (cand["year_from"] <= cand["fp_year"]) & (eff <= cand["fp_end_date"]) & (~is_count | (cand["dist"] == 0))
+    eff = pd.to_datetime(cand["effective"])
+    fp_year = (cand["fp_end"] - 1) // 12
+    ok = (cand["year_from"] <= fp_year) & (eff.dt.year * 12 + eff.dt.month <= cand["fp_end"]) \
+        & (~is_count | (cand["dist"] == 0))
     cand = cand[ok].assign(_dl=pd.to_datetime(cand["deadline"]))
     cand = cand.sort_values(["dist", "year_from", "effective", "_dl", "target_id"],
                             ascending=[True, False, False, False, False], na_position="last")
-    best = cand.drop_duplicates(["region_code", "indicator_code", "fp_year", "fp_end_date"])
+    best = cand.drop_duplicates(["region_code", "indicator_code", "fp_end"])
     return best.drop(columns=["dist", "_dl"])
 
 
 def deadlines(frame: pd.DataFrame) -> None:
-    """Adds target_deadline (date), standing (bool) and months_left (in place).
+    """Adds _dl (the deadline in force, as YYYYMMDD), standing (bool), months_left (in place).
 
     - `from` targets stand from their date: judged on the target itself; the year's end is the
       horizon months_left counts to.
@@ -56,19 +60,24 @@ def deadlines(frame: pd.DataFrame) -> None:
       except on a flow judged year to date: that figure starts again each January, and so does
       a year's target kept in force ("培训每年不少于2次" binds every year until replaced).
     """
-    fp_year = frame["fp_year"].to_numpy()
-    year_end = pd.to_datetime(pd.Series([f"{y}-12-31" for y in fp_year], index=frame.index))
     timing = frame["timing"]
-    own_year_end = pd.to_datetime(pd.Series([f"{int(y)}-12-31" if y == y else None
-                                             for y in frame["year_from"]], index=frame.index))
-    deadline = pd.to_datetime(frame["deadline"]).where(lambda d: d.notna() | timing.ne("year"),
-                                                       own_year_end)
-    kept = timing.isin(["year", "deadline"]) & (deadline.dt.year < frame["fp_year"])
-    recurring = kept & timing.eq("year") & frame["window"].eq("ytd") & frame["aggregation"].eq("flow")
-    effective_dl = deadline.where(timing.isin(["year", "deadline"]) & ~recurring, year_end)
-    frame["standing"] = (timing.eq("from") | (kept & ~recurring)) & frame["target"].notna()
-    frame["target_deadline"] = effective_dl.dt.date.where(frame["target"].notna(), None)
-    dl_idx = (effective_dl.dt.year * 12 + effective_dl.dt.month).to_numpy(dtype=float)
+    has = frame["target"].notna().to_numpy()
+    fp_year = frame["fp_year"].to_numpy(dtype=float)
+    deadline = pd.to_datetime(frame["deadline"])
+    # a year's target without a stored deadline ends with its year
+    dl_year = deadline.dt.year.fillna(frame["year_from"]).to_numpy(dtype=float)
+    dl_month = deadline.dt.month.fillna(12).to_numpy(dtype=float)
+    dl_day = deadline.dt.day.fillna(31).to_numpy(dtype=float)
+    dated = timing.isin(["year", "deadline"]).to_numpy()
+    kept = dated & (dl_year < fp_year)
+    recurring = kept & timing.eq("year").to_numpy() & frame["window"].eq("ytd").to_numpy() \
+        & frame["aggregation"].eq("flow").to_numpy()
+    own = dated & ~recurring                      # else the figure's year end is the horizon
+    dl_year, dl_month, dl_day = (np.where(own, dl_year, fp_year), np.where(own, dl_month, 12),
+                                 np.where(own, dl_day, 31))
+    frame["standing"] = (timing.eq("from").to_numpy() | (kept & ~recurring)) & has
+    frame["_dl"] = np.where(has, dl_year * 10000 + dl_month * 100 + dl_day, np.nan)
+    dl_idx = dl_year * 12 + dl_month
     left = np.maximum(dl_idx - frame["fp_end"].to_numpy(dtype=float), 0.0)
     left = np.where(frame["standing"].to_numpy() & ~timing.eq("from").to_numpy(), 0.0, left)
     frame["months_left"] = np.where(frame["target"].notna(), left, np.nan)
@@ -176,12 +185,3 @@ def streaks(history: pd.DataFrame) -> pd.Series:
     size = hist.groupby(KEY)["step"].size()
     breaks = hist[hist["status"] != st.SHORT].groupby(KEY)["step"].min()
     return breaks.reindex(size.index).fillna(size).astype(int)
-
-
-def fp_end_dates(fp_year, fp_end_month) -> list[dt.date]:
-    """The last day of each figure period (year, last month)."""
-    out = []
-    for y, m in zip(fp_year, fp_end_month):
-        nxt = dt.date(int(y) + (m == 12), 1 if m == 12 else int(m) + 1, 1)
-        out.append(nxt - dt.timedelta(days=1))
-    return out

@@ -178,7 +178,7 @@ def submission_status(m, jurisdiction: str, yr: int, frequency: str = "月度") 
     due_day = int(m.con.execute("SELECT value FROM settings WHERE key = ?",
                                 [f"due_day.{frequency}"]).fetchone()[0])
     due = {p.code: _due_date(p, due_day) for p in plist}
-    frame = m._frame(f"""
+    frame = m._frame("""
         WITH owing AS (SELECT unnest($owing::VARCHAR[]) AS code),
         per AS (SELECT unnest($periods::VARCHAR[]) AS period, unnest($due::DATE[]) AS due_date),
         got AS (
