@@ -92,7 +92,7 @@ def render_page(page: str, params: dict, rendering, build, content, *, memoise: 
     ValueError from the metrics (a Chinese message) becomes the page's error state. With
     `memoise`, the built layout is reused until the warehouse changes (dashboards.store).
     """
-    from .store import memoised_page, open_metrics
+    from .store import freeze_soon, memoised_page, open_metrics
     state = ViewState.from_params(params)
     if rendering is None:                       # Dash's validation pass: no data
         return build(state, Choices(), None)
@@ -102,6 +102,8 @@ def render_page(page: str, params: dict, rendering, build, content, *, memoise: 
             resolved, choices = resolve(m, state)
             if choices.empty:
                 return build(resolved, choices, None)
+            if state.as_of_time is not None and resolved.jurisdiction:
+                freeze_soon(state.as_of_time, resolved.jurisdiction)     # a replayed meeting
             try:
                 resolved, shown = content(m, resolved)
             except ValueError as exc:

@@ -26,6 +26,35 @@ class Warehouse:
         self.con = db.connect(self.path)
         self.write_lock = threading.Lock()       # picked up by WebStore.of: one lock per file
         self.cache = ResultCache()
+        self._freezing: set = set()              # (as_of, jurisdiction) snapshots being built
+        self._freezing_lock = threading.Lock()
+
+    def freeze_soon(self, as_of: dt.datetime, jurisdiction: str) -> None:
+        """Build, in the background, the frozen snapshot of a replayed moment for one
+        jurisdiction (metrics.figure_table.freeze), so that the meeting's next views read it
+        instead of computing. Until it is there, views compute; writes wait for it."""
+        import threading
+        key = (as_of, jurisdiction)
+        with self._freezing_lock:
+            if key in self._freezing:
+                return
+            self._freezing.add(key)
+
+        def build():
+            from pipelines.metrics import figure_table
+            try:
+                with self.write_lock:
+                    cur = self.con.cursor()
+                    try:
+                        if not figure_table.frozen(cur, as_of, jurisdiction):
+                            figure_table.freeze(cur, as_of, [jurisdiction])
+                            self.changed()
+                    finally:
+                        cur.close()
+            finally:
+                with self._freezing_lock:
+                    self._freezing.discard(key)
+        threading.Thread(target=build, name="freeze-snapshot", daemon=True).start()
 
     def changed(self) -> None:
         """Called by the write path once a change is committed: cached answers are stale."""
@@ -48,6 +77,10 @@ class Warehouse:
                 if "busy" not in str(exc) or time.monotonic() > deadline:
                     raise
                 time.sleep(0.05)
+
+
+def freeze_soon(as_of: dt.datetime, jurisdiction: str) -> None:
+    current_warehouse().freeze_soon(as_of, jurisdiction)
 
 
 def current_warehouse() -> Warehouse:

@@ -445,12 +445,34 @@ def load_catalog(con, cat: Catalog, origin_prefix: str = "targets/") -> dict:
             con.execute("INSERT INTO reporting (jurisdiction_code, indicator_code, reported_by, "
                         "reason) VALUES (?, ?, ?, ?)", [r["jurisdiction_code"], r["indicator_code"],
                                                         r["reported_by"], r["reason"]])
+        stats["figures_stale"] = _mark_figures_if_changed(con, cat, stats["region_edits_kept"])
         stats["baselines_changed"] = b["targets_new"] + b["targets_changed"] + b["targets_retired"]
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
         raise
     return stats
+
+
+def _mark_figures_if_changed(con, cat: Catalog, region_edits: int) -> bool:
+    """Everything the figures table holds depends on the catalog: when what was just loaded
+    differs from what the table was built from (a fingerprint in settings), mark it all stale."""
+    import hashlib
+    import json
+
+    from .metrics.figure_table import RULES_VERSION, mark_all
+    web = con.execute("SELECT count(*), max(valid_from) FROM targets WHERE origin LIKE 'web:%'").fetchone()
+    doc = json.dumps([RULES_VERSION, cat.indicators, cat.regions, cat.plans, cat.targets, cat.baselines,
+                      cat.reporting, region_edits, [str(x) for x in web]], sort_keys=True, default=str,
+                     ensure_ascii=False)
+    digest = hashlib.sha256(doc.encode()).hexdigest()
+    row = con.execute("SELECT value FROM settings WHERE key = 'figures.catalog'").fetchone()
+    built = con.execute("SELECT count(*) FROM figure_coverage WHERE snapshot_id = 0").fetchone()[0]
+    if row is not None and row[0] == digest and built:
+        return False
+    mark_all(con)
+    con.execute("INSERT OR REPLACE INTO settings VALUES ('figures.catalog', ?)", [digest])
+    return True
 
 
 # Target fields whose change makes a new version (the key holds the rest).

@@ -26,6 +26,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--targets", default=None, help="targets 目录（默认项目内 targets/）")
     s.set_defaults(func=cmd_init)
 
+    s = sub.add_parser("refresh", parents=[common], help="重新计算全部指标结果表（通常无需手动运行）")
+    s.set_defaults(func=cmd_refresh)
+
     s = sub.add_parser("template", parents=[common], help="生成某地区某统计期的报送模板 (.xlsx)")
     s.add_argument("--region", required=True, help="地区编码或名称")
     s.add_argument("--period", required=True, help="统计期，如 2024-03、2024Q1、2024")
@@ -85,6 +88,23 @@ def cmd_init(args) -> int:
     if stats.get("region_edits_kept"):
         print(f"已保留网页上维护的地区修改 {stats['region_edits_kept']} 项（targets/ 中的地区树为默认值，"
               "网页修改优先）")
+    return 0
+
+
+def cmd_refresh(args) -> int:
+    from pathlib import Path
+
+    from . import db
+    from .metrics.figure_table import rebuild
+    if not Path(args.db).exists():
+        raise UsageError(f"数据仓库 {args.db} 不存在：请先运行 python -m pipelines init --db {args.db}")
+    con = db.connect(args.db)
+    try:
+        db.migrate(con)
+        stats = rebuild(con)
+    finally:
+        con.close()
+    print(f"指标结果表已重新计算：{stats['jurisdictions']} 个辖区，{stats['rows']} 行，用时 {stats['seconds']:.1f} 秒")
     return 0
 
 

@@ -218,6 +218,47 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     -- The share of owing units a roll-up needs complete before it is rated (1 = all).
     INSERT INTO settings VALUES ('rollup.min_share', '1');
     """),
+    (4, "figures computed when data changes (pipelines/metrics/figure_table.py)", """
+    -- One row per (region, indicator, figure period, view basis): the figure a view shows,
+    -- judged. snapshot_id 0 is the present; a frozen meeting replay has its own id.
+    CREATE TABLE figures (
+        snapshot_id INTEGER NOT NULL,
+        region_code VARCHAR NOT NULL, indicator_code VARCHAR NOT NULL,
+        figure_period VARCHAR NOT NULL, fp_type VARCHAR NOT NULL, fp_year INTEGER NOT NULL,
+        fp_end INTEGER NOT NULL, view_basis VARCHAR NOT NULL, parent_code VARCHAR,
+        row_kind VARCHAR, judged_on VARCHAR,
+        numerator DOUBLE, denominator DOUBLE, actual DOUBLE, value_source VARCHAR,
+        complete BOOLEAN, months_covered DOUBLE, months_expected DOUBLE, last_month DOUBLE,
+        missing_months VARCHAR,
+        reporters INTEGER, expected_reporters INTEGER, partial_reporters INTEGER,
+        target DOUBLE, comparator VARCHAR, tier VARCHAR, target_scope VARCHAR, target_plan VARCHAR,
+        target_source VARCHAR, target_deadline DATE, target_basis VARCHAR, judge VARCHAR,
+        standing BOOLEAN, gap DOUBLE, completion DOUBLE, status VARCHAR, rated BOOLEAN,
+        tolerance DOUBLE, rank DOUBLE, rank_of DOUBLE, rank_ties DOUBLE, streak INTEGER,
+        baseline DOUBLE, expected DOUBLE, on_track BOOLEAN, forecast DOUBLE,
+        needed_per_month DOUBLE, months_left DOUBLE, own_actual DOUBLE, own_complete BOOLEAN
+    );
+    -- The years each jurisdiction's figures are kept for, per snapshot.
+    CREATE TABLE figure_coverage (
+        snapshot_id INTEGER NOT NULL, jurisdiction_code VARCHAR NOT NULL,
+        year_from INTEGER NOT NULL, year_to INTEGER NOT NULL, built_at TIMESTAMP NOT NULL,
+        PRIMARY KEY (snapshot_id, jurisdiction_code)
+    );
+    -- What changed since the figures were last refreshed (written in the change's own
+    -- transaction); while a mark stands, readers of that jurisdiction and indicator compute.
+    CREATE TABLE figure_dirty (
+        jurisdiction_code VARCHAR NOT NULL, indicator_code VARCHAR,   -- NULL: every indicator
+        region_code VARCHAR,                                           -- NULL: every region
+        year INTEGER,                                                  -- NULL: every year
+        marked_at TIMESTAMP NOT NULL
+    );
+    -- Frozen replays of a moment (a meeting): their figures are kept under their id.
+    CREATE SEQUENCE figure_snapshot_seq START 1;
+    CREATE TABLE figure_snapshots (
+        snapshot_id INTEGER PRIMARY KEY DEFAULT nextval('figure_snapshot_seq'),
+        as_of TIMESTAMP NOT NULL UNIQUE, created_at TIMESTAMP NOT NULL
+    );
+    """),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
@@ -260,6 +301,13 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
             raise
         applied.append(version)
     return applied
+
+
+def first_row(result):
+    """The first row of a query result (None when there is none), the result read to its end:
+    a result left open blocks `register` on the same connection (DuckDB 2)."""
+    rows = result.fetchall()
+    return rows[0] if rows else None
 
 
 def audit(con: duckdb.DuckDBPyConnection, actor: str, action: str, subject: str | None,

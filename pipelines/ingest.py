@@ -91,8 +91,12 @@ def _read_input(item) -> tuple[Path | None, str, bytes]:
 def ingest_files(con, paths, *, user: str = "cli", channel: str = "cli", archive_dir="data/raw",
                  allowed_regions: set[str] | None = None, dry_run: bool = False,
                  today: dt.date | None = None, fail_after: int | None = None,
-                 now: dt.datetime | list[dt.datetime] | None = None) -> list[FileOutcome]:
+                 now: dt.datetime | list[dt.datetime] | None = None,
+                 refresh: bool = True) -> list[FileOutcome]:
     """Validate and load a batch of returns; one FileOutcome per input, in order.
+
+    Each load marks the figures it touches stale in its own transaction; with `refresh` the
+    figures table is brought up to date once the batch is in (metrics/figure_table.py).
 
     `now` is the upload time recorded for the submissions (default: the current time), or a
     list with one time per input (the demo replays a history of uploads in one batch).
@@ -164,6 +168,9 @@ def ingest_files(con, paths, *, user: str = "cli", channel: str = "cli", archive
         if loaded.duplicate_file:
             out.status = "duplicate"
         out.rows, out.new, out.revisions, out.unchanged = loaded.rows, loaded.new, loaded.revisions, loaded.unchanged
+    if refresh and not dry_run and any(o.status == "accepted" and (o.new or o.revisions) for o in outcomes):
+        from .metrics.figure_table import refresh as refresh_figures
+        refresh_figures(con)
     return outcomes
 
 

@@ -128,6 +128,9 @@ def _load_in_transaction(con, rows, meta, now, fail_after) -> LoadResult:
                        None if r.denominator is None else float(r.denominator), r.note, now))
         lineage.append((vid, meta.file_name, r.sheet, r.row_number, r.numerator_cell,
                         r.denominator_cell))
+    if values:                 # the figures these values feed are stale from this commit on
+        from .metrics.figure_table import mark_values
+        mark_values(con, [(v[2], v[3], v[6]) for v in values], now)
     if supersede:
         con.executemany("UPDATE return_values SET superseded_at = ?, superseded_by = ? "
                         "WHERE value_id = ?", supersede)

@@ -162,8 +162,11 @@ def apply_regions(con, regions: list[dict], user: str) -> list[dict]:
                             {k: sorted(r[k]) if k == "aliases" else r[k] for k in EDIT_FIELDS}, ensure_ascii=False)])
         db.audit(con, user, "regions.apply", None, "ok", {
             "changes": [{"change": c["change"], "key": c["key"]} for c in changes]})
+        from .metrics import figure_table
+        figure_table.mark_all(con, now)          # a tree change reaches every roll-up above it
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
+    figure_table.refresh(con)
     return changes

@@ -290,8 +290,12 @@ def apply_plan(con, edit: PlanEdit, user: str, now: dt.datetime | None = None) -
                             f"({', '.join('?' for _ in cols)}, ?, ?)", [row[c] for c in cols] + [origin, now])
         db.audit(con, user, "targets.apply", edit.plan_code, "ok", {
             "changes": [{"change": c["change"], "kind": c["kind"], "key": c["key"]} for c in changes]})
+        from .metrics import figure_table
+        jur = con.execute("SELECT jurisdiction_code FROM plans WHERE code = ?", [edit.plan_code]).fetchone()[0]
+        figure_table.mark(con, jur, now=now)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
+    figure_table.refresh(con)
     return changes

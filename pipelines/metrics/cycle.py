@@ -79,6 +79,20 @@ def periods_between(start: Period, end: Period, ptype: str) -> list[Period]:
     return out
 
 
+def figure_periods(years, frequency: str) -> list[Period]:
+    """Every period of `years` an indicator reported at `frequency` has a figure for: its own
+    periods and the coarser ones (a monthly indicator: 12 months, 4 quarters, the year)."""
+    ftype = FREQUENCY_TYPE[frequency]
+    out = []
+    for y in sorted(years):
+        if ftype == "M":
+            out += [month(y, m) for m in range(1, 13)]
+        if ftype in ("M", "Q"):
+            out += [quarter(y, q) for q in range(1, 5)]
+        out.append(year(y))
+    return out
+
+
 def trend_periods(p: Period, frequency: str) -> list[Period]:
     """The native periods (months or quarters) a year-end forecast at p is fitted on."""
     ftype = FREQUENCY_TYPE[frequency]

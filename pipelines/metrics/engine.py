@@ -18,15 +18,18 @@ from contextlib import contextmanager
 import numpy as np
 import pandas as pd
 
+from ..db import first_row
 from ..memo import ResultCache, memoised
 from ..periods import Period, parse_period
+from . import figure_table
 from . import judge as jd
 from . import reference, trajectory
-from .cycle import (FREQUENCY_TYPE, STREAK_LOOKBACK, TREND_POINTS, Window, WindowSet,
-                    figure_period, month_index, periods_between, previous, trend_periods,
+from .cycle import (FREQUENCY_TYPE, STREAK_LOOKBACK, Window, WindowSet, figure_period,
+                    figure_periods, month_index, periods_between, previous, trend_periods,
                     year_end_before)
 from .reporting import Reporting
-from .sql import BASELINES_SQL, FAR_FUTURE, FIGURES_SQL, RELEVANT_SQL, TARGETS_SQL
+from .sql import (BASELINES_SQL, FAR_FUTURE, FIGURES_SQL, RELEVANT_SQL, STORED_SQL,
+                  TARGETS_SQL)
 from .status import DECIMALS, NOT_DUE
 
 DEFAULT_TIER = "基本目标"
@@ -49,10 +52,22 @@ SERIES_COLUMNS = ["period", "figure_period", "judged_on", "numerator", "denomina
                   "complete", "missing_months", "last_month", "target", "expected", "status",
                   "rated", "reporters",
                   "expected_reporters", "partial_reporters"]
+# Columns of the figures table (figure_table.py), one row per (region, indicator, figure
+# period, view basis); the view's own words (names, units) are joined when it is read.
+STORED_COLUMNS = [
+    "region_code", "indicator_code", "figure_period", "fp_type", "fp_year", "fp_end",
+    "view_basis", "parent_code", "row_kind", "judged_on", "numerator", "denominator", "actual",
+    "value_source", "complete", "months_covered", "months_expected", "last_month",
+    "missing_months", "reporters", "expected_reporters", "partial_reporters", "target",
+    "comparator", "tier", "target_scope", "target_plan", "target_source", "target_deadline",
+    "target_basis", "judge", "standing", "gap", "completion", "status", "rated", "tolerance",
+    "rank", "rank_of", "rank_ties", "streak", "baseline", "expected", "on_track", "forecast",
+    "needed_per_month", "months_left", "own_actual", "own_complete",
+]
 _FLOAT_COLUMNS = ("numerator", "denominator", "actual", "target", "gap", "completion", "tolerance",
                   "rank", "rank_of", "rank_ties", "baseline", "expected", "forecast",
                   "needed_per_month", "months_left", "months_covered", "months_expected",
-                  "last_month")
+                  "last_month", "own_actual")
 _TEXT_COLUMNS = ("value_source", "target_scope", "target_plan", "target_source", "tier",
                  "comparator", "target_basis", "judge", "figure_period", "missing_months",
                  "row_kind")
@@ -69,10 +84,12 @@ class Metrics:
     change), answers already computed for the same data are served from it.
     """
 
-    def __init__(self, con, as_of: dt.datetime | None = None, cache: ResultCache | None = None):
+    def __init__(self, con, as_of: dt.datetime | None = None, cache: ResultCache | None = None,
+                 *, stored: bool = True):
         self.con = con
         self.as_of = as_of
         self.cache = cache
+        self.stored = stored             # False: always compute (the reference the table is held to)
         self._read: dict | None = None   # reference reads shared within one answer
 
     def _once(self, key, read):
@@ -119,7 +136,7 @@ class Metrics:
     def min_share(self) -> float:
         """Share of the owing units a roll-up needs complete to be rated (setting; 1 = all)."""
         def read():
-            row = self.con.execute("SELECT value FROM settings WHERE key = 'rollup.min_share'").fetchone()
+            row = first_row(self.con.execute("SELECT value FROM settings WHERE key = 'rollup.min_share'"))
             try:
                 share = float(row[0]) if row else 1.0
             except ValueError:
@@ -342,6 +359,47 @@ class Metrics:
         out["is_parent"] = out["region_code"].eq(parent) if parent is not None else False
         return out
 
+    # ---------------------------------------------------------------- the maintained table
+    def stored_rows(self, rows: list[str], years, indicators=None,
+                    tier: str = DEFAULT_TIER) -> pd.DataFrame:
+        """Rows of the figures table (figure_table.py) for `rows` × their relevant indicators ×
+        every figure period of `years`, for both view bases: each row the figure a view of that
+        period on that basis shows, judged — without rank, streak and forecast, which depend
+        on other rows and are computed over the table."""
+        with self._answer():
+            rep = self.reporting()
+            info = self._indicator_info().set_index("indicator_code")
+            relevant = self._relevant(rows, indicators)
+            rowset = [(r, i, k) for r in rows for i in relevant[rep.tree.jurisdiction[r]]
+                      if (k := rep.row_kind(r, i)) is not None]
+            targets = self._targets(tuple(sorted(relevant)), tier)
+            reach_inds = set(targets.loc[targets["judge"] == "reach", "indicator_code"])
+            ws, wanted = WindowSet(), []
+            for ind in sorted({i for _, i, _ in rowset}):
+                freq, agg = info.at[ind, "frequency"], info.at[ind, "aggregation"]
+                for fp in figure_periods(years, freq):
+                    wanted.append((fp.code, 0, ind, fp))
+                    ws.add(Window(ind, fp, False))
+                    if agg == "flow":
+                        ws.add(Window(ind, fp, True))
+                    if ind in reach_inds:
+                        ws.add(Window(ind, year_end_before(fp), False))
+            figures = self._figures(rowset, ws, info)
+            if figures.empty:
+                return pd.DataFrame(columns=STORED_COLUMNS)
+            self._judge(figures, targets, info)
+            own = figures.loc[figures["window"] == "period",
+                              ["region_code", "indicator_code", "figure_period", "actual", "complete"]]
+            own = own.rename(columns={"actual": "own_actual", "complete": "own_complete"})
+            parts = []
+            for basis in BASES:
+                part = self._select(figures, wanted, rowset, basis, [], None, info)
+                parts.append(part.assign(view_basis=basis))
+            out = pd.concat(parts, ignore_index=True).merge(
+                own, on=["region_code", "indicator_code", "figure_period"], how="left")
+            out["target_deadline"] = _dates(out["_dl"])
+            return _finish(out, STORED_COLUMNS)
+
     # ---------------------------------------------------------------- gaps
     @memoised
     def gaps(self, period, region: str | None = None, basis: str = "period",
@@ -351,7 +409,67 @@ class Metrics:
             raise ValueError(f"口径“{basis}”无效：应为 period（当期）或 ytd（累计）")
         p = as_period(period)
         with self._answer():
-            return self._gaps(p, region, basis, indicators, tier)
+            stored = self._gaps_stored(p, region, basis, indicators, tier)
+            return stored if stored is not None else self._gaps(p, region, basis, indicators, tier)
+
+    # ---------------------------------------------------------------- reading the table
+    def _snapshot(self) -> int | None:
+        """The figures table's snapshot this Metrics reads: the present, a frozen moment, or
+        None (no snapshot of this moment: compute)."""
+        if self.as_of is None:
+            return figure_table.PRESENT
+        return figure_table.snapshot_for(self.con, self.as_of)
+
+    def _stored(self, rows, parent, views: list[Period], basis: str, indicators, tier):
+        """The view rows of `views` read from the figures table (GAP_COLUMNS order), or None
+        where it cannot answer (another tier, a year it does not hold, a stale mark, no
+        snapshot). Assembled in plain Python: a view is a few dozen rows."""
+        if tier != DEFAULT_TIER or not self.stored:
+            return None
+        sid = self._snapshot()
+        if sid is None:
+            return None
+        tree = self.reporting().tree
+        jurs = sorted({tree.jurisdiction[r] for r in rows})
+        years = {v.year for v in views}
+        if not figure_table.readable(self.con, sid, jurs, years, indicators):
+            return None
+        fps = {(v.code, f): (p.code if p else None) for v in views for f in ("月度", "季度", "年度")
+               for p in [figure_period(v, f)]}
+        # every (region, indicator) has a row for each year: those tell which rows a view has
+        wanted = sorted({c for c in fps.values() if c} | {str(y) for y in years})
+        cur = self.con.execute(STORED_SQL, {"s": sid, "b": basis, "rows": list(rows), "fps": wanted,
+                                            "inds": None if indicators is None else list(indicators)})
+        names = [d[0] for d in cur.description]
+        found = {(r[0], r[1], r[2]): r for r in cur.fetchall()}
+        k_kind, k_freq, k_order = names.index("row_kind"), names.index("frequency"), names.index("indicator_order")
+        out = []
+        for v in views:
+            idents = sorted((key for key in found if key[2] == str(v.year)),
+                            key=lambda k: (k[0] != parent, tree.sort_order.get(k[0], 0),
+                                           found[k][k_order]))
+            for region, ind, _ in idents:
+                ident = found[(region, ind, str(v.year))]
+                fp = fps[(v.code, ident[k_freq])]
+                row = found.get((region, ind, fp)) if fp else None
+                rec = dict(zip(names, row)) if row else {**dict(zip(names, ident)), **_NOT_DUE_ROW}
+                if not row:
+                    rec["figure_period"] = None
+                is_parent = parent is not None and region == parent
+                rec.update(period=v.code, basis=basis, region_name=tree.name.get(region),
+                           parent_code=tree.parent.get(region), sort_order=tree.sort_order.get(region),
+                           is_parent=is_parent, row_kind=ident[k_kind])
+                if is_parent:
+                    rec.update(rank=None, rank_of=None, rank_ties=None)
+                out.append(rec)
+        return out
+
+    def _gaps_stored(self, p: Period, region, basis, indicators, tier) -> pd.DataFrame | None:
+        rows, parent = self._rows_for(region)
+        out = self._stored(rows, parent, [p], basis, indicators, tier)
+        if out is None:
+            return None
+        return _finish_stored(out, GAP_COLUMNS)
 
     def _gaps(self, p: Period, region, basis, indicators, tier) -> pd.DataFrame:
         rows, parent = self._rows_for(region)
@@ -379,21 +497,12 @@ class Metrics:
         due = main["figure_period"].notna()
         if figures.empty or not due.any():
             return
-        native = main["frequency"].map(FREQUENCY_TYPE)
-        steps = native.map({"M": 1, "Q": 3})
-        span = native.map(TREND_POINTS) * steps
         pts = figures.loc[(figures["window"] == "period") & figures["complete"].astype(bool)
                           & figures["actual"].notna()
                           & (figures["fp_type"] == figures["frequency"].map(FREQUENCY_TYPE)),
                           ["region_code", "indicator_code", "fp_end", "actual"]]
-        pts = pts.merge(main.loc[due, ["region_code", "indicator_code", "fp_end"]].assign(
-            _span=span[due], _step=steps[due]),
-            on=["region_code", "indicator_code"], suffixes=("", "_main"))
-        pts = pts[(pts["fp_end"] <= pts["fp_end_main"]) & (pts["fp_end"] > pts["fp_end_main"] - pts["_span"])]
-        pts = pts.assign(x=pts["fp_end"].astype(float), step=pts["_step"])
-        sub = main[due].copy()
-        trajectory.add_forecast(sub, pts[["region_code", "indicator_code", "x", "step", "actual"]])
-        main.loc[due, "forecast"] = sub["forecast"].to_numpy()
+        points = pts.rename(columns={"fp_end": "x", "actual": "y"})
+        main.loc[due, "forecast"] = trajectory.forecast(main[due], points)
 
     # ---------------------------------------------------------------- series
     @memoised
@@ -409,6 +518,9 @@ class Metrics:
         if not views:
             return pd.DataFrame(columns=SERIES_COLUMNS)
         with self._answer():
+            view = self._stored([code], None, views, basis, [indicator], tier)
+            if view is not None:
+                return _finish_stored(view, SERIES_COLUMNS)
             view, _ = self._evaluate([code], None, views, basis, [indicator], tier)
         order = {v.code: i for i, v in enumerate(views)}
         view = view.sort_values("period", key=lambda s: s.map(order), kind="stable")
@@ -461,6 +573,38 @@ def _dates(yyyymmdd: pd.Series) -> list:
             for v in yyyymmdd]
 
 
+def _finish_stored(records: list[dict], columns: list[str]) -> pd.DataFrame:
+    """A frame of rows read from the figures table, typed as `_finish` types them (built column
+    by column from typed arrays: a view is small, and pandas' per-column conversions are not)."""
+    data = {}
+    for col in columns:
+        values = [r.get(col) for r in records]
+        if col in _FLOAT_COLUMNS:
+            data[col] = np.array([np.nan if v is None else v for v in values], dtype=float)
+        elif col in _INT_COLUMNS:
+            data[col] = np.array([0 if v is None else v for v in values], dtype=np.int64)
+        elif col in _BOOL_COLUMNS:
+            data[col] = np.array([bool(v) for v in values], dtype=bool)
+        elif col == "on_track":
+            data[col] = pd.array(values, dtype="boolean")
+        else:
+            data[col] = pd.Series(values, dtype=object)
+    return pd.DataFrame(data, columns=columns)
+
+
+_BOOL_COLUMNS = ("complete", "rated", "standing", "is_parent")
+_INT_COLUMNS = ("reporters", "expected_reporters", "partial_reporters", "streak")
+# What a row the table holds no figure for (未到期) shows in place of the figure's columns.
+_NOT_DUE_ROW = {c: None for c in (
+    "judged_on", "numerator", "denominator", "actual", "value_source", "months_covered",
+    "months_expected", "last_month", "missing_months", "target", "comparator", "tier",
+    "target_scope", "target_plan", "target_source", "target_deadline", "target_basis", "judge",
+    "gap", "completion", "tolerance", "rank", "rank_of", "rank_ties", "baseline", "expected",
+    "on_track", "forecast", "needed_per_month", "months_left")} | {
+    "status": NOT_DUE, "rated": False, "complete": False, "standing": False, "reporters": 0,
+    "expected_reporters": 0, "partial_reporters": 0, "streak": 0}
+
+
 def _finish(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     out = frame.reindex(columns=columns).reset_index(drop=True)
     for col in _FLOAT_COLUMNS:
@@ -469,7 +613,7 @@ def _finish(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     for col in ("reporters", "expected_reporters", "partial_reporters", "streak"):
         if col in out:
             out[col] = out[col].fillna(0).astype(int)
-    for col in ("complete", "rated", "standing", "is_parent"):
+    for col in ("complete", "rated", "standing", "is_parent", "own_complete"):
         if col in out:
             out[col] = out[col].fillna(False).astype(bool)
     for col in _TEXT_COLUMNS + ("judged_on",):

@@ -185,3 +185,21 @@ def streaks(history: pd.DataFrame) -> pd.Series:
     size = hist.groupby(KEY)["step"].size()
     breaks = hist[hist["status"] != st.SHORT].groupby(KEY)["step"].min()
     return breaks.reindex(size.index).fillna(size).astype(int)
+
+
+def runs(frame: pd.DataFrame, cap: dict[str, int]) -> np.ndarray:
+    """Streak of every row of a table of figures: consecutive rated 未达标 figure periods of the
+    same type ending at the row (DESIGN: a period not rated ends a streak), capped at cap[type].
+
+    frame: region_code, indicator_code, view_basis, fp_type, fp_end, status — every figure
+    period of the stored range present, so consecutive rows are consecutive periods.
+    """
+    order = frame.sort_values(["region_code", "indicator_code", "view_basis", "fp_type", "fp_end"])
+    group = ["region_code", "indicator_code", "view_basis", "fp_type"]
+    short = order["status"].eq(st.SHORT)
+    # a new run starts at each row that is not short: count those so far within the group
+    breaks = (~short).astype(int).groupby([order[c] for c in group]).cumsum()
+    length = short.astype(int).groupby([*(order[c] for c in group), breaks]).cumsum()
+    capped = np.minimum(length.to_numpy(), order["fp_type"].map(cap).to_numpy())
+    return pd.Series(capped, index=order.index).reindex(frame.index).to_numpy()
+

@@ -9,6 +9,7 @@ import datetime as dt
 
 import pandas as pd
 
+from ..db import first_row
 from ..periods import Period, month, quarter, year
 
 _VALUE_IN_FORCE = "v.loaded_at <= $T AND (v.superseded_at IS NULL OR v.superseded_at > $T)"
@@ -105,10 +106,10 @@ def periods(m, jurisdiction: str, type: str = "Q") -> list[str]:  # noqa: A002
 
 def data_as_of(m, jurisdiction: str | None = None) -> dt.datetime | None:
     jur = resolve_region(m, jurisdiction) if jurisdiction is not None else None
-    row = m.con.execute(f"""
+    row = first_row(m.con.execute(f"""
         SELECT max(v.loaded_at) FROM return_values v JOIN regions r ON r.code = v.region_code
         WHERE {_VALUE_IN_FORCE} AND ($jur IS NULL OR r.jurisdiction_code = $jur)""",
-                        {"T": m._t, "jur": jur}).fetchone()
+                        {"T": m._t, "jur": jur}))
     return row[0] if row else None
 
 
@@ -121,8 +122,8 @@ def provenance(m, region: str, indicator: str, p: Period, basis: str = "period")
     """
     from .cycle import figure_period
     code = resolve_region(m, region)
-    ind = m.con.execute("SELECT frequency, aggregation FROM indicators WHERE code = ?",
-                        [indicator]).fetchone()
+    ind = first_row(m.con.execute("SELECT frequency, aggregation FROM indicators WHERE code = ?",
+                        [indicator]))
     fp = figure_period(p, ind[0]) if ind else None
     rep = m.reporting()
     owing = [code] if rep.owes(code, indicator) else rep.owing_below(code, indicator)
@@ -176,7 +177,7 @@ def submission_status(m, jurisdiction: str, yr: int, frequency: str = "月度") 
     plist = {"M": [month(yr, i) for i in range(1, 13)], "Q": [quarter(yr, q) for q in range(1, 5)],
              "Y": [year(yr)]}[ptype]
     due_day = int(m.con.execute("SELECT value FROM settings WHERE key = ?",
-                                [f"due_day.{frequency}"]).fetchone()[0])
+                                [f"due_day.{frequency}"]).fetchall()[0][0])
     due = {p.code: _due_date(p, due_day) for p in plist}
     frame = m._frame("""
         WITH owing AS (SELECT unnest($owing::VARCHAR[]) AS code),
