@@ -63,7 +63,10 @@ def run() -> list[dict]:
         tmp = Path(tmp)
         init_warehouse(tmp / "w.duckdb")
         con = db.connect(tmp / "w.duckdb")
-        regions = [c for (c,) in con.execute("SELECT code FROM regions ORDER BY sort_order").fetchall()]
+        # The reporting units (regions without children): a parent's own row is not data.
+        regions = [c for (c,) in con.execute(
+            "SELECT code FROM regions r WHERE NOT EXISTS (SELECT 1 FROM regions c WHERE c.parent_code = r.code) "
+            "ORDER BY sort_order").fetchall()]
 
         # Typical return: a district's monthly template, filled (warm: GX context already built).
         from openpyxl import load_workbook
