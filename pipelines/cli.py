@@ -157,15 +157,18 @@ def cmd_ingest(args) -> int:
 
     from . import db
     from .ingest import ingest_files
+    from .parse_worker import ParseLimits, ParsePool
     missing = [f for f in args.files if not Path(f).is_file()]
     if missing:
         raise UsageError("找不到文件：" + "、".join(missing))
-    con = db.connect(args.db)
-    try:
-        outcomes = ingest_files(con, args.files, user=args.user, channel="cli",
-                                archive_dir=args.archive_dir, dry_run=args.dry_run)
-    finally:
-        con.close()
+    with ParsePool(ParseLimits.from_env()) as parser:
+        parser.warm_up()                   # the workers start while great-expectations imports
+        con = db.connect(args.db)
+        try:
+            outcomes = ingest_files(con, args.files, user=args.user, channel="cli",
+                                    archive_dir=args.archive_dir, dry_run=args.dry_run, parser=parser)
+        finally:
+            con.close()
     for out in outcomes:
         print(out.line(), file=sys.stderr if out.status == "rejected" else sys.stdout)
     return 1 if any(o.status == "rejected" for o in outcomes) else 0
