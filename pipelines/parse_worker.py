@@ -21,6 +21,7 @@ here is module state.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import multiprocessing
 import os
@@ -50,6 +51,8 @@ class ParseLimits:
     max_workers: int = 4              # at most, under concurrent uploads
     max_jobs: int = 250               # files per worker before it is replaced
     recycle_mb: int = 384             # a worker whose peak memory passed this is replaced
+    max_rows: int = 200_000           # rows one return may bring back (two full sheets of 100,000)
+    max_sheet_cells: int = 1_000_000  # cells an admin sheet (targets, regions) may bring back
 
     @classmethod
     def from_env(cls, env=os.environ) -> "ParseLimits":
@@ -101,17 +104,22 @@ def _cpu_budget(seconds: int) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
 
 
-def _extract(file_name: str, data: bytes, by_key: dict[str, str], limits: Limits):
+def _extract(file_name: str, data: bytes, by_key: dict[str, str], limits: Limits, max_rows: int):
     from .cells import match_key
     from .extract import extract
     wb = read_workbook(data, file_name, limits)
-    return extract(wb, file_name, lambda text: by_key.get(match_key(text)))
+    out = extract(wb, file_name, lambda text: by_key.get(match_key(text)))
+    if len(out.rows) + len(out.totals) > max_rows:          # the answer itself stays bounded
+        raise WorkbookError(f"文件中共有 {len(out.rows) + len(out.totals)} 行数据，超过一次报送的上限 "
+                            f"{max_rows} 行：请拆分成几个文件后分别上传")
+    return out
 
 
 def serve(conn, limits: ParseLimits) -> None:
     """The worker's loop: one request at a time until the pipe closes or None arrives."""
     _bound(limits)
     book_limits = limits.workbook_limits()
+    sheet_limits = dataclasses.replace(book_limits, max_cells=min(book_limits.max_cells, limits.max_sheet_cells))
     regions: tuple[str | None, dict] = (None, {})
     while True:
         try:
@@ -127,9 +135,9 @@ def serve(conn, limits: ParseLimits) -> None:
                 token, by_key = rest
                 if by_key is not None:
                     regions = (token, by_key)
-                reply = ("ok", _extract(file_name, data, regions[1], book_limits))
+                reply = ("ok", _extract(file_name, data, regions[1], book_limits, limits.max_rows))
             else:
-                reply = ("ok", read_workbook(data, file_name, book_limits))
+                reply = ("ok", read_workbook(data, file_name, sheet_limits))
         except WorkbookError as exc:
             reply = ("refused", (str(exc), exc.sheet, exc.cell))
         except MemoryError:

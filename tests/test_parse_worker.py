@@ -174,3 +174,17 @@ def test_many_files_are_read_in_parallel_in_order():
     assert [len(x.rows) for x in out[:6]] == [1, 2, 3, 4, 5, 6]
     assert [r.numerator for r in out[3].rows] == [3.0] * 4
     assert isinstance(out[6], WorkbookError) and "1048576 行" in str(out[6])
+
+
+def test_what_comes_back_is_bounded_too():
+    """A return's rows and an admin sheet's cells, beyond the pool's limits, are refused."""
+    rows = [["蕉城区", f"2024-{m:02d}", "evoucher_activation_rate", m, 100] for m in range(1, 13)]
+    data = f.xlsx([f.SheetSpec("数据", f.long_table_body(rows))])
+    with ParsePool(ParseLimits(max_rows=11, max_sheet_cells=60)) as pool:
+        with pytest.raises(WorkbookError, match="共有 12 行数据，超过一次报送的上限 11 行"):
+            pool.extract_return("a.xlsx", data)
+        with pytest.raises(WorkbookError, match="合计 65 个单元格"):      # 13 rows × 5 columns
+            pool.read_sheets("a.xlsx", data)
+    with ParsePool(ParseLimits(max_rows=12, max_sheet_cells=65)) as pool:
+        assert len(pool.extract_return("a.xlsx", data).rows) == 12
+        assert len(pool.read_sheets("a.xlsx", data).sheets[0].rows) == 13
