@@ -49,7 +49,7 @@ class ParseLimits:
     wall_seconds: float = 30.0        # wall-clock time per file (the parent kills the worker)
     workers: int = 2                  # kept warm
     max_workers: int = 4              # at most, under concurrent uploads
-    max_jobs: int = 250               # files per worker before it is replaced
+    max_jobs: int = 1000              # files per worker before it is replaced
     recycle_mb: int = 384             # a worker whose peak memory passed this is replaced
     max_rows: int = 200_000           # rows one return may bring back (two full sheets of 100,000)
     max_sheet_cells: int = 1_000_000  # cells an admin sheet (targets, regions) may bring back
