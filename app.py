@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import threading
 from pathlib import Path
@@ -36,17 +37,23 @@ INDEX_STRING = """<!DOCTYPE html>
 </html>"""
 
 
-def create_app(db_path: str | os.PathLike = DEFAULT_DB):
-    """The Dash app serving the warehouse at `db_path` (which must have been initialised)."""
+def create_app(db_path: str | os.PathLike = DEFAULT_DB, parse_limits=None):
+    """The Dash app serving the warehouse at `db_path` (which must have been initialised).
+
+    Uploads are parsed by the warehouse's pool of bounded worker processes (`parse_limits`, a
+    pipelines.parse_worker.ParseLimits; default: ParseLimits.from_env()); close the pool with
+    `app.server.config[CONFIG_KEY].close()`.
+    """
     from dash import Dash, State
 
     from dashboards import ids, shell
     from dashboards.store import CONFIG_KEY, Warehouse
+    from pipelines.parse_worker import ParseLimits
 
     path = Path(db_path)
     if not path.exists():
         raise FileNotFoundError(f"数据仓库 {path} 不存在：请先运行 python -m pipelines init --db {path}")
-    warehouse = Warehouse(path)
+    warehouse = Warehouse(path, parse_limits or ParseLimits.from_env())
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     # Page modules register their callbacks globally each time a Dash app imports them; drop
@@ -73,8 +80,10 @@ def create_app(db_path: str | os.PathLike = DEFAULT_DB):
     return app
 
 
-def _warm_up() -> None:
-    """Import what the first page callback needs while the server already answers (cold start)."""
+def _warm_up(warehouse) -> None:
+    """Start the parse workers and import what the first page callback needs while the server
+    already answers (cold start)."""
+    warehouse.parser.warm_up()
     import pandas  # noqa: F401
     import pipelines.metrics  # noqa: F401
     import openpyxl  # noqa: F401
@@ -94,12 +103,24 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, WarehouseBusy) as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 2
-    threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
+    from dashboards.store import CONFIG_KEY
+    warehouse = app.server.config[CONFIG_KEY]
+    threading.Thread(target=_warm_up, args=(warehouse,), name="warm-up", daemon=True).start()
     from waitress import serve
     print(f"看板服务已启动：http://{args.host}:{args.port}/（数据仓库 {args.db}；按 Ctrl+C 停止）",
           flush=True)
-    serve(app.server, host=args.host, port=args.port, threads=args.threads, ident="ybjc")
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        serve(app.server, host=args.host, port=args.port, threads=args.threads, ident="ybjc")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        warehouse.parser.close()          # the parse workers go with the server
     return 0
+
+
+def _stop(signum, frame):
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

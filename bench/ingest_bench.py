@@ -1,7 +1,9 @@
 """Ingest benchmark figures: a typical return (warm), a 20,000-row long table, 1,000 returns in
-one batch. Each figure carries as reference the plain python-calamine read time of the same
-files, measured in the same run. `run()` returns the figures; `python -m bench.ingest_bench`
-prints them.
+one batch — each read by the bounded parse workers as the server reads them (a warm
+pipelines.parse_worker.ParsePool). Each figure carries as reference the plain python-calamine
+read time of the same files, measured in the same run; the worker's round trip for a typical
+return carries the in-process read and extraction of the same file. `run()` returns the
+figures; `python -m bench.ingest_bench` prints them.
 """
 from __future__ import annotations
 
@@ -52,7 +54,30 @@ def _rows(region, period, seed):
     return [(region, period, ind, 1000 + (seed * 7 + i * 13) % 500, 2000) for i, ind in enumerate(MONTHLY)]
 
 
+def _round_trip(parser, path: Path) -> tuple[float, float]:
+    """(worker round trip, in-process read + extract) of one return, medians in seconds."""
+    from pipelines.extract import extract
+    from pipelines.workbook import read_workbook
+    data = path.read_bytes()
+    worker, local = [], []
+    for _ in range(15):
+        t0 = time.perf_counter()
+        parser.extract_return(path.name, data)
+        worker.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        extract(read_workbook(data, path.name), path.name)
+        local.append(time.perf_counter() - t0)
+    return statistics.median(worker), statistics.median(local)
+
+
 def run() -> list[dict]:
+    from pipelines.parse_worker import ParsePool
+    with ParsePool() as parser:
+        parser.warm_up()
+        return _run(parser)
+
+
+def _run(parser) -> list[dict]:
     from pipelines import db
     from pipelines.ingest import ingest_files
     from pipelines.templates import write_template
@@ -63,7 +88,10 @@ def run() -> list[dict]:
         tmp = Path(tmp)
         init_warehouse(tmp / "w.duckdb")
         con = db.connect(tmp / "w.duckdb")
-        regions = [c for (c,) in con.execute("SELECT code FROM regions ORDER BY sort_order").fetchall()]
+        # The reporting units (regions without children): a parent's own row is not data.
+        regions = [c for (c,) in con.execute(
+            "SELECT code FROM regions r WHERE NOT EXISTS (SELECT 1 FROM regions c WHERE c.parent_code = r.code) "
+            "ORDER BY sort_order").fetchall()]
 
         # Typical return: a district's monthly template, filled (warm: GX context already built).
         from openpyxl import load_workbook
@@ -76,16 +104,19 @@ def run() -> list[dict]:
                 ws.cell(r, 3).value, ws.cell(r, 4).value = 400000 + i * 100 + r, 500000 + i * 100
             wb.save(t)
             typical.append(t)
-        ingest_files(con, typical[:1], archive_dir=tmp / "raw", today=TODAY)      # warm-up
+        ingest_files(con, typical[:1], archive_dir=tmp / "raw", today=TODAY, parser=parser)      # warm-up
         times = []
         for p in typical[1:]:
             t0 = time.perf_counter()
-            [out] = ingest_files(con, [p], archive_dir=tmp / "raw", today=TODAY)
+            [out] = ingest_files(con, [p], archive_dir=tmp / "raw", today=TODAY, parser=parser)
             times.append(time.perf_counter() - t0)
             assert out.status == "accepted", out.line()
         ref = _calamine_read(typical[1:]) / len(typical[1:])
         figures.append({"name": "ingest: typical return (template, warm)", "value": round(statistics.median(times) * 1000, 1),
                         "unit": "ms", "budget": 150, "reference_value": round(ref * 1000, 2)})
+        worker, local = _round_trip(parser, typical[1])
+        figures.append({"name": "parse worker: typical return round trip (warm)", "value": round(worker * 1000, 2),
+                        "unit": "ms", "budget": None, "reference_value": round(local * 1000, 2)})
 
         # 20,000-row long table.
         big_rows = []
@@ -98,7 +129,7 @@ def run() -> list[dict]:
                 break
         big = _write_long(tmp / "big.xlsx", big_rows[:20_000])
         t0 = time.perf_counter()
-        [out] = ingest_files(con, [big], archive_dir=tmp / "raw", today=TODAY)
+        [out] = ingest_files(con, [big], archive_dir=tmp / "raw", today=TODAY, parser=parser)
         big_time = time.perf_counter() - t0
         assert out.status == "accepted" and out.rows == 20_000, out.line()[:500]
         figures.append({"name": "ingest: 20,000-row long table", "value": round(big_time, 2), "unit": "s",
@@ -111,7 +142,7 @@ def run() -> list[dict]:
             region, period = regions[i % len(regions)], periods[(i // len(regions)) % len(periods)]
             files.append(_write_long(tmp / f"r{i}.xlsx", _rows(region, period, i)))
         t0 = time.perf_counter()
-        outs = ingest_files(con, files, archive_dir=tmp / "raw", today=TODAY)
+        outs = ingest_files(con, files, archive_dir=tmp / "raw", today=TODAY, parser=parser)
         batch_time = time.perf_counter() - t0
         bad = [o.line() for o in outs if o.status != "accepted"]
         assert not bad, bad[:3]

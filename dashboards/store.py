@@ -15,17 +15,19 @@ CONFIG_KEY = "WAREHOUSE"
 
 
 class Warehouse:
-    """The open warehouse of one server process."""
+    """The open warehouse of one server process, and the pool of workers that parse its uploads."""
 
-    def __init__(self, db_path):
+    def __init__(self, db_path, parse_limits=None):
         import threading
 
         from pipelines import db
         from pipelines.memo import ResultCache
+        from pipelines.parse_worker import ParsePool
         self.path = Path(db_path)
         self.con = db.connect(self.path)
         self.write_lock = threading.Lock()       # picked up by WebStore.of: one lock per file
         self.cache = ResultCache()
+        self.parser = ParsePool(parse_limits)    # workers start on first use or warm_up()
         self._freezing: set = set()              # (as_of, jurisdiction) snapshots being built
         self._freezing_lock = threading.Lock()
 
@@ -64,10 +66,12 @@ class Warehouse:
         return self.con.cursor()
 
     def close(self, wait_seconds: float = 30.0) -> None:
-        """Close once in-flight requests have finished with their cursors (DuckDB refuses before)."""
+        """Stop the parse workers; close once in-flight requests have finished with their cursors
+        (DuckDB refuses before)."""
         import time
 
         import duckdb
+        self.parser.close()
         deadline = time.monotonic() + wait_seconds
         while True:
             try:

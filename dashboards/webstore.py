@@ -2,8 +2,11 @@
 
 While the server runs it owns the DuckDB file (one writer), so logins, uploads, the API and
 admin changes all go through the server's own connection. DuckDB connections are not
-thread-safe but their cursors are: every call gets its own cursor. Ingest and target changes
-take `write_lock` so that two uploads never race on the same keys.
+thread-safe but their cursors are: every call gets its own cursor. Loads and target changes
+take `write_lock` so that two uploads never race on the same keys; an upload holds it only
+while it loads: the file is read by the server's parse workers (`parser`, a
+pipelines.parse_worker.ParsePool: bounded child processes) and validated before that, so a
+slow or hostile file delays nobody else's upload.
 """
 from __future__ import annotations
 
@@ -14,10 +17,11 @@ from pathlib import Path
 
 class WebStore:
     def __init__(self, con, write_lock: threading.Lock | None = None, db_path: str | None = None,
-                 on_change=None):
+                 on_change=None, parser=None):
         self.con = con
         self.write_lock = write_lock or threading.Lock()
         self.on_change = on_change          # called after every write (metrics caches drop answers)
+        self.parser = parser                # ParsePool of the server (None: one per call)
         self.db_path = Path(db_path) if db_path else _db_file(con)
         self._warming: threading.Thread | None = None
 
@@ -38,7 +42,8 @@ class WebStore:
                 lock = candidate
                 break
         path = getattr(warehouse, "db_path", None) or getattr(warehouse, "path", None)
-        return cls(con, lock, str(path) if path else None, getattr(warehouse, "changed", None))
+        return cls(con, lock, str(path) if path else None, getattr(warehouse, "changed", None),
+                   getattr(warehouse, "parser", None))
 
     @property
     def archive_dir(self) -> Path:
@@ -63,8 +68,11 @@ class WebStore:
                     self.on_change()
 
     def warm_up_ingest(self) -> None:
-        """Import great-expectations and build the suites in the background (once), so that the
-        first upload of a reporter who opened the 报送 page does not wait ~10 s for them."""
+        """Start the parse workers, import great-expectations and build the suites in the
+        background (once), so that the first upload of a reporter who opened the 报送 page
+        does not wait ~10 s for them."""
+        if self.parser is not None:
+            self.parser.warm_up()
         with self.write_lock:
             if self._warming is not None:
                 return
@@ -86,19 +94,25 @@ class WebStore:
         return self.write(get_or_create)
 
     def ingest(self, items, *, user: str, channel: str, allowed_regions=None, dry_run=False):
-        """pipelines.ingest.ingest_files (paths or (file_name, bytes) pairs) through the
-        server's connection, serialised."""
-        from pipelines.ingest import ingest_files
+        """pipelines.ingest for paths or (file_name, bytes) pairs through the server's connection:
+        read and validated without the write lock, then loaded holding it."""
+        from pipelines.ingest import archive_checked, check_files, load_checked
+        items = list(items)
+        batch = self.run(lambda con: check_files(con, items, allowed_regions=allowed_regions,
+                                                 dry_run=dry_run, parser=self.parser))
+        if not dry_run:
+            archive_checked(batch, self.archive_dir)
 
-        def run(con):
-            outcomes = ingest_files(con, list(items), user=user, channel=channel,
-                                    archive_dir=str(self.archive_dir),
-                                    allowed_regions=allowed_regions, dry_run=dry_run)
-            for out in outcomes:
+        def load(con):
+            if not dry_run:
+                load_checked(con, batch, user=user, channel=channel)
+            for out in batch.outcomes:
                 if out.status == "duplicate" and allowed_regions is not None:
                     _check_duplicate_scope(con, out, allowed_regions, user, channel)
-            return outcomes
-        return self.write(run)
+            return batch.outcomes
+        if dry_run and not (allowed_regions is not None and any(o.status == "duplicate" for o in batch.outcomes)):
+            return batch.outcomes
+        return self.write(load)
 
 
 def _db_file(con) -> Path:

@@ -1,24 +1,62 @@
 """`python -m pipelines <command>` — the command line of DESIGN.md.
 
-Every command takes `--db PATH`; errors go to stderr in Chinese with a non-zero exit.
+Every command takes `--db PATH`; errors go to stderr in Chinese with a non-zero exit, and no
+traceback reaches the user: wrong arguments (argparse's messages, translated), a warehouse that
+is missing (every command but `init` stops with exit 2 and creates nothing), not a warehouse or
+not initialised, output paths that cannot be written, and — as a last resort — any unexpected
+error, whose details go to a log file named in the message.
 Command bodies live in their domain modules; this file only parses arguments.
 """
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 
 from .db import DEFAULT_DB, WarehouseBusy
+from .warehouse_checks import WarehouseProblem, check_warehouse, describe_os_error, write_crash_log
 
 
 class UsageError(Exception):
     """A user mistake on the command line; the message is Chinese."""
 
 
+_ARGPARSE = (
+    (re.compile(r"the following arguments are required: (.+)"), "缺少必填参数：{0}"),
+    (re.compile(r"argument (\S+): invalid choice: '([^']*)' \(choose from (.+)\)"),
+     "参数 {0} 的值“{1}”无效，可选值：{2}"),
+    (re.compile(r"unrecognized arguments: (.+)"), "无法识别的参数：{0}"),
+    (re.compile(r"argument (\S+): expected one argument"), "参数 {0} 后面需要一个值"),
+    (re.compile(r"argument (\S+): expected at least one argument"), "参数 {0} 后面至少需要一个值"),
+    (re.compile(r"argument (\S+): invalid (\w+) value: '([^']*)'"), "参数 {0} 的值“{2}”格式不对"),
+    (re.compile(r"argument (\S+): ignored explicit argument '([^']*)'"), "参数 {0} 不接受值“{1}”"),
+    (re.compile(r"ambiguous option: (\S+) could match (.+)"), "参数 {0} 有歧义，可能是：{1}"),
+)
+
+
+_DEST_NAMES = {"command": "命令", "users_command": "users 的子命令", "FILE": "文件"}
+
+
+class ChineseArgumentParser(argparse.ArgumentParser):
+    """argparse with its error messages in Chinese (usage line kept, help pointed to)."""
+
+    def error(self, message: str):
+        text = f"命令行参数有误：{message}"
+        for pattern, chinese in _ARGPARSE:
+            m = pattern.search(message)
+            if m:
+                groups = ["、".join(_DEST_NAMES.get(w, w) for w in g.replace("'", "").split(", "))
+                          for g in m.groups()]
+                text = chinese.format(*groups)
+                break
+        usage = self.format_usage().replace("usage: ", "", 1).strip()
+        self.exit(2, f"错误：{text}\n用法：{usage}\n（运行 {self.prog} -h 查看说明）\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m pipelines", description="医保便民服务指标监测 命令行")
-    common = argparse.ArgumentParser(add_help=False)
+    p = ChineseArgumentParser(prog="python -m pipelines", description="医保便民服务指标监测 命令行")
+    common = ChineseArgumentParser(add_help=False)
     common.add_argument("--db", default=DEFAULT_DB, help="数据仓库文件（默认 data/warehouse.duckdb）")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -177,15 +215,18 @@ def cmd_ingest(args) -> int:
 
     from . import db
     from .ingest import ingest_files
+    from .parse_worker import ParseLimits, ParsePool
     missing = [f for f in args.files if not Path(f).is_file()]
     if missing:
         raise UsageError("找不到文件：" + "、".join(missing))
-    con = db.connect(args.db)
-    try:
-        outcomes = ingest_files(con, args.files, user=args.user, channel="cli",
-                                archive_dir=args.archive_dir, dry_run=args.dry_run)
-    finally:
-        con.close()
+    with ParsePool(ParseLimits.from_env()) as parser:
+        parser.warm_up()                   # the workers start while great-expectations imports
+        con = db.connect(args.db)
+        try:
+            outcomes = ingest_files(con, args.files, user=args.user, channel="cli",
+                                    archive_dir=args.archive_dir, dry_run=args.dry_run, parser=parser)
+        finally:
+            con.close()
     for out in outcomes:
         print(out.line(), file=sys.stderr if out.status == "rejected" else sys.stdout)
     return 1 if any(o.status == "rejected" for o in outcomes) else 0
@@ -196,10 +237,30 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from .catalog import CatalogError
     try:
+        check_warehouse(args.db, must_exist=args.command != "init")
         return args.func(args)
     except CatalogError as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 2
-    except (WarehouseBusy, UsageError, FileNotFoundError) as exc:
+    except (WarehouseBusy, WarehouseProblem, UsageError) as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 2
+    except FileNotFoundError as exc:        # ours carry a Chinese message; the OS's an errno
+        print(f"错误：{describe_os_error(exc) if exc.errno is not None else exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("已中断：本次命令未完成的写入已回滚", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the last resort: a Chinese line, details to a log
+        known = describe_os_error(exc) if isinstance(exc, OSError) else None
+        if known:
+            print(f"错误：{known}", file=sys.stderr)
+            return 2
+        problem = WarehouseProblem.from_duckdb(exc, args.db)
+        if problem is not None:
+            print(f"错误：{problem}", file=sys.stderr)
+            return 2
+        log = write_crash_log(args.command)
+        print(f"错误：命令执行失败（{type(exc).__name__}：{str(exc)[:300]}）。详细信息已写入 {log}，"
+              "请把该文件发给系统管理员", file=sys.stderr)
+        return 1

@@ -68,8 +68,10 @@ def build_demo(db_path, raw_dir=None, if_empty: bool = False, workers: int = 2) 
     with tempfile.TemporaryDirectory(prefix="demo_catalog_") as tmp:
         snapshot = str(Path(tmp) / "catalog.duckdb")
         shutil.copyfile(db_path, snapshot)
-        with _writer_pool(workers) as pool:
+        from .parse_worker import ParsePool
+        with _writer_pool(workers) as pool, ParsePool() as parser:
             written = [pool.submit(_write_chunk, snapshot, model, c) for c in chunks]
+            parser.warm_up()
             from .validate import warm_up
             warm_up()   # import great-expectations while the workers write the first files
             con = db.connect(db_path)
@@ -80,7 +82,8 @@ def build_demo(db_path, raw_dir=None, if_empty: bool = False, workers: int = 2) 
                     except TimeoutError:
                         raise DemoError("写入示例数据文件超时（10 分钟无进展）：请用 --db 指向本地磁盘后重试") from None
                     t0 = time.perf_counter()
-                    outcomes += _ingest(con, paths, [u.uploaded_at for u, _ in chunk], db_path.parent / "raw")
+                    outcomes += _ingest(con, paths, [u.uploaded_at for u, _ in chunk], db_path.parent / "raw",
+                                        parser)
                     ingest_seconds += time.perf_counter() - t0
                 t0 = time.perf_counter()
                 from .metrics.figure_table import rebuild
@@ -108,10 +111,10 @@ def build_demo(db_path, raw_dir=None, if_empty: bool = False, workers: int = 2) 
     }
 
 
-def _ingest(con, paths: list[str], times: list[dt.datetime], archive_dir: Path) -> list:
+def _ingest(con, paths: list[str], times: list[dt.datetime], archive_dir: Path, parser) -> list:
     from .ingest import ingest_files
     return ingest_files(con, paths, user=DEMO_USER, channel=DEMO_CHANNEL, archive_dir=archive_dir,
-                        now=times, refresh=False)      # the figures are rebuilt once at the end
+                        now=times, parser=parser, refresh=False)   # figures rebuilt once at the end
 
 
 class _InProcess:

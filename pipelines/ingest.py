@@ -1,8 +1,10 @@
 """Ingest returns: read, extract, validate (GX, one run per batch), archive, load, audit.
 
-The CLI, the web upload, the HTTP API and the demo all come through `ingest_files`. A file is
-accepted whole or rejected whole: errors load nothing; a rejected file is recorded with its
-errors. The original bytes are archived under `<archive_dir>/<hash[:2]>/<sha256>.<ext>` before
+The CLI, the web upload, the HTTP API and the demo all come through `ingest_files`; the server
+takes its steps one by one: `check_files` (files read and extracted by bounded worker processes,
+pipelines.parse_worker; validated in this process), `archive_checked`, then, holding its write
+lock for this step only, `load_checked`. A file is accepted whole or rejected whole: errors
+load nothing; a rejected file is recorded with its errors. The original bytes are archived under `<archive_dir>/<hash[:2]>/<sha256>.<ext>` before
 anything is loaded. The same content twice is a no-op ("duplicate").
 """
 from __future__ import annotations
@@ -14,12 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import db
-from .extract import Extraction, Issue, extract
+from .extract import Extraction, Issue
 from .load import SubmissionMeta, load_rows, record_rejection
-from .validate import CatalogView, validate
-from .workbook import WorkbookError, read_workbook
+from .parse_worker import ParsePool, RegionIndex
+from .validate import CatalogView, FileValidation, validate
+from .workbook import WorkbookError
 
-__all__ = ["FileOutcome", "Issue", "ingest_files", "archive_path_for"]
+__all__ = ["CheckedBatch", "FileOutcome", "Issue", "archive_checked", "archive_path_for", "check_files",
+           "ingest_files", "load_checked"]
 
 
 @dataclass
@@ -88,11 +92,19 @@ def _read_input(item) -> tuple[Path | None, str, bytes]:
     return path, path.name, path.read_bytes()
 
 
+@dataclass
+class CheckedBatch:
+    """A batch read, extracted and validated (nothing written yet), ready to archive and load."""
+    outcomes: list[FileOutcome]
+    pending: list[tuple[int, bytes, Extraction, FileValidation]] = field(default_factory=list)
+    dry_run: bool = False
+
+
 def ingest_files(con, paths, *, user: str = "cli", channel: str = "cli", archive_dir="data/raw",
                  allowed_regions: set[str] | None = None, dry_run: bool = False,
                  today: dt.date | None = None, fail_after: int | None = None,
                  now: dt.datetime | list[dt.datetime] | None = None,
-                 refresh: bool = True) -> list[FileOutcome]:
+                 parser: ParsePool | None = None, refresh: bool = True) -> list[FileOutcome]:
     """Validate and load a batch of returns; one FileOutcome per input, in order.
 
     Each load marks the figures it touches stale in its own transaction; with `refresh` the
@@ -100,43 +112,61 @@ def ingest_files(con, paths, *, user: str = "cli", channel: str = "cli", archive
 
     `now` is the upload time recorded for the submissions (default: the current time), or a
     list with one time per input (the demo replays a history of uploads in one batch).
+    `parser` is the pool of bounded workers that read the files (a temporary one when None).
 
     `dry_run` validates and reports without writing anything (upload preview).
     `fail_after` injects a crash inside the load transaction (tests of atomicity).
     """
+    batch = check_files(con, paths, allowed_regions=allowed_regions, dry_run=dry_run, today=today,
+                        parser=parser)
+    if not dry_run:
+        archive_checked(batch, archive_dir)
+        load_checked(con, batch, user=user, channel=channel, fail_after=fail_after, now=now,
+                     refresh=refresh)
+    return batch.outcomes
+
+
+def check_files(con, paths, *, allowed_regions: set[str] | None = None, dry_run: bool = False,
+                today: dt.date | None = None, parser: ParsePool | None = None) -> CheckedBatch:
+    """Read, extract (in bounded worker processes) and validate (GX) a batch; writes nothing."""
     cat = CatalogView.load(con)
-    outcomes: list[FileOutcome] = []
-    extractions: list[Extraction] = []
-    pending: list[tuple[int, bytes]] = []          # (outcome index, bytes) of files to validate
+    batch = CheckedBatch([], dry_run=dry_run)
     seen: dict[str, int] = {}
     inputs = []
     for item in paths:
         path, name, data = _read_input(item)
         inputs.append((path, name, data, hashlib.sha256(data).hexdigest()))
     loaded_before = _accepted_by_hash(con, [digest for *_, digest in inputs])
+    to_parse: list[tuple[int, str, bytes]] = []
     for path, name, data, digest in inputs:
         out = FileOutcome(path, name, digest, "accepted", dry_run=dry_run)
-        outcomes.append(out)
+        batch.outcomes.append(out)
         earlier = loaded_before.get(digest)
         if earlier is not None or digest in seen:
             out.status = "duplicate"
             out.submission_id = earlier[0] if earlier else None
-            out.rows = out.unchanged = earlier[1] if earlier else outcomes[seen[digest]].rows
+            out.rows = out.unchanged = earlier[1] if earlier else batch.outcomes[seen[digest]].rows
             continue
-        seen[digest] = len(outcomes) - 1
-        try:
-            wb = read_workbook(data, name)
-        except WorkbookError as exc:
-            out.errors.append(Issue("error", exc.sheet, exc.cell, str(exc)))
-            extractions.append(Extraction(name))
-            pending.append((len(outcomes) - 1, data))
-            continue
-        extractions.append(extract(wb, name, cat.region))
-        pending.append((len(outcomes) - 1, data))
-
+        seen[digest] = len(batch.outcomes) - 1
+        to_parse.append((len(batch.outcomes) - 1, name, data))
+    if not to_parse:
+        return batch
+    owned = parser is None
+    parser = parser or ParsePool()
+    try:
+        parsed = parser.extract_many([(name, data) for _, name, data in to_parse], RegionIndex(cat.region_by_key))
+    finally:
+        if owned:
+            parser.close()
+    extractions = []
+    for (index, name, _), ex in zip(to_parse, parsed):
+        if isinstance(ex, WorkbookError):
+            batch.outcomes[index].errors.append(Issue("error", ex.sheet, ex.cell, str(ex)))
+            ex = Extraction(name)
+        extractions.append(ex)
     checked = validate(con, extractions, allowed_regions=allowed_regions, today=today, catalog=cat)
-    for (index, data), ex, result in zip(pending, extractions, checked):
-        out = outcomes[index]
+    for (index, _, data), ex, result in zip(to_parse, extractions, checked):
+        out = batch.outcomes[index]
         out.layout = ex.layout
         out.errors += result.errors
         out.warnings = result.warnings
@@ -146,11 +176,28 @@ def ingest_files(con, paths, *, user: str = "cli", channel: str = "cli", archive
         else:
             out.rows = len(result.rows)
             out.new = out.rows
-        if dry_run:
-            if out.status == "accepted":
+            if dry_run:
                 out.new, out.revisions, out.unchanged = _preview_counts(con, result.rows)
-            continue
+        batch.pending.append((index, data, ex, result))
+    return batch
+
+
+def archive_checked(batch: CheckedBatch, archive_dir) -> None:
+    """Keep every checked original under archive_dir by content hash (before anything is loaded)."""
+    for index, data, _, _ in batch.pending:
+        out = batch.outcomes[index]
         out.archive_path = str(_archive(archive_dir, out.content_hash, out.file_name, data))
+
+
+def load_checked(con, batch: CheckedBatch, *, user: str = "cli", channel: str = "cli",
+                 fail_after: int | None = None,
+                 now: dt.datetime | list[dt.datetime] | None = None,
+                 refresh: bool = True) -> list[FileOutcome]:
+    """Record the rejected files and load the accepted ones, each in one transaction (the only
+    step that writes: the server holds its write lock for this alone); then, with `refresh`,
+    bring the figures the loads marked stale up to date (metrics/figure_table.py)."""
+    for index, _, ex, result in batch.pending:
+        out = batch.outcomes[index]
         at = now[index] if isinstance(now, (list, tuple)) else now
         if out.status == "rejected":
             _record_rejected(con, out, user, channel, at)
@@ -168,10 +215,10 @@ def ingest_files(con, paths, *, user: str = "cli", channel: str = "cli", archive
         if loaded.duplicate_file:
             out.status = "duplicate"
         out.rows, out.new, out.revisions, out.unchanged = loaded.rows, loaded.new, loaded.revisions, loaded.unchanged
-    if refresh and not dry_run and any(o.status == "accepted" and (o.new or o.revisions) for o in outcomes):
+    if refresh and any(o.status == "accepted" and (o.new or o.revisions) for o in batch.outcomes):
         from .metrics.figure_table import refresh as refresh_figures
         refresh_figures(con)
-    return outcomes
+    return batch.outcomes
 
 
 def _accepted_by_hash(con, digests: list[str]) -> dict[str, tuple[int, int]]:

@@ -9,7 +9,7 @@ import re
 
 from . import db
 from .catalog import _flatten_regions
-from .target_sheets import SheetError, code_text, header, sheet_rows
+from .target_sheets import SheetError, code_text, header, parsed_workbook, sheet_rows
 
 REGION_COLUMNS = ("地区编码", "地区名称", "上级编码", "层级", "别名")
 REGION_FIELDS = ("name", "parent_code", "level", "aliases")
@@ -41,18 +41,16 @@ def _aliases(con) -> dict[str, list[str]]:
     return out
 
 
-def read_region_workbook(path) -> list[dict]:
-    """Validated, flattened regions (catalog's shape). Raises SheetError listing every problem."""
-    from openpyxl import load_workbook
-    try:
-        wb = load_workbook(path, data_only=True)
-    except Exception as exc:  # noqa: BLE001
-        raise SheetError([f"无法读取文件（{type(exc).__name__}）：请上传由本系统导出的地区表 .xlsx"])
-    if "地区" not in wb.sheetnames:
+def read_region_workbook(source, parser=None) -> list[dict]:
+    """Validated, flattened regions (catalog's shape) from an uploaded region sheet, read in a
+    bounded worker (`source` as in target_sheets.parsed_workbook). Raises SheetError listing
+    every problem."""
+    wb = parsed_workbook(source, parser, "请上传由本系统导出的地区表 .xlsx")
+    if wb.sheet("地区") is None:
         raise SheetError(["缺少工作表“地区”：请使用系统导出的地区表"])
     problems: list[str] = []
     rows, where = [], {}
-    for row_no, v in sheet_rows(wb["地区"], REGION_COLUMNS, problems):
+    for row_no, v in sheet_rows(wb.sheet("地区"), REGION_COLUMNS, problems):
         code = code_text(v["地区编码"])
         aliases = [a.strip() for a in re.split(r"[、,，;；]", str(v["别名"] or "")) if a.strip()]
         node = {"code": code, "name": v["地区名称"], "level": v["层级"], "aliases": aliases,

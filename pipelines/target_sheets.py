@@ -4,6 +4,8 @@ once with its cell, shown as a diff, applied versioned with origin 'web:<user>'.
 
 Sheets of a plan workbook: 目标 (one target per row), 基期值 (baselines), 方案 (read-only facts),
 说明. The plan's identity comes from 方案!B1 (方案编码); its other facts are not editable here.
+An uploaded workbook is read by a bounded worker process (pipelines.parse_worker) into cell
+values; only those values reach this process.
 """
 from __future__ import annotations
 
@@ -13,6 +15,9 @@ from dataclasses import dataclass, field
 
 from . import db
 from .catalog import TARGET_COMPARE, _check_plan
+from .cells import col_letter
+from .workbook import Sheet
+from .workbook import Workbook as ParsedWorkbook
 
 TARGET_COLUMNS = ("指标编码", "指标名称", "地区编码", "地区名称", "档次", "比较符", "目标值", "年度",
                   "截止日期", "起始日期", "生效日期", "口径", "判定", "条款", "原文")
@@ -129,38 +134,58 @@ def code_text(v) -> str | None:
     return None if v is None else str(v).strip() or None
 
 
-def sheet_rows(ws, columns, problems):
-    header = [(_cell_value(c.value) or "") for c in ws[1]] if ws.max_row >= 1 else []
+def sheet_rows(sheet: Sheet, columns, problems):
+    """(row number, {column: value}) of each non-blank row under the header in row 1."""
+    header = [(_cell_value(v) or "") for v in sheet.rows[0]] if sheet.rows else []
     where = {}
     for name in columns:
         if name in header:
             where[name] = header.index(name)
         elif name not in OPTIONAL_COLUMNS:
-            problems.append(f"{ws.title}!1: 缺少列“{name}”，请使用系统导出的表格")
+            problems.append(f"{sheet.name}!1: 缺少列“{name}”，请使用系统导出的表格")
     if len(where) != len([c for c in columns if c in header or c not in OPTIONAL_COLUMNS]):
         return
-    for row in ws.iter_rows(min_row=2):
-        values = {name: _cell_value(row[i].value) if i < len(row) else None for name, i in where.items()}
+    for number, row in enumerate(sheet.rows[1:], start=2):
+        values = {name: _cell_value(row[i]) if i < len(row) else None for name, i in where.items()}
         if all(v is None for v in values.values()):
             continue
-        yield row[0].row, values
+        yield number, values
 
 
-def read_plan_workbook(con, path) -> PlanEdit:
-    """Read and validate an edited plan workbook. Raises SheetError listing every problem."""
-    from openpyxl import load_workbook
-    from openpyxl.utils import get_column_letter
+def parsed_workbook(source, parser=None,
+                    what: str = "请上传由本系统导出并用 Excel/WPS 保存的 .xlsx") -> ParsedWorkbook:
+    """An uploaded sheet as cell values, read by a bounded worker (pipelines.parse_worker).
+
+    `source`: a Workbook already parsed, a path, or (file_name, bytes). SheetError if unreadable.
+    """
+    from pathlib import Path
+
+    from .parse_worker import ParsePool
+    from .workbook import WorkbookError
+    if isinstance(source, ParsedWorkbook):
+        return source
+    name, data = (source if isinstance(source, tuple) else (Path(source).name, Path(source).read_bytes()))
     try:
-        wb = load_workbook(path, data_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unreadable file gets the same answer
-        raise SheetError([f"无法读取文件（{type(exc).__name__}）：请上传由本系统导出并用 Excel/WPS 保存的 .xlsx"])
+        if parser is not None:
+            return parser.read_sheets(str(name), bytes(data))
+        with ParsePool() as pool:
+            return pool.read_sheets(str(name), bytes(data))
+    except WorkbookError as exc:
+        where = f"{exc.sheet}!{exc.cell}: " if exc.sheet and exc.cell else f"{exc.sheet}: " if exc.sheet else ""
+        raise SheetError([f"{where}无法读取文件：{exc}（{what}）"]) from None
+
+
+def read_plan_workbook(con, source, parser=None) -> PlanEdit:
+    """Read (in a bounded worker) and validate an edited plan workbook: `source` as in
+    parsed_workbook. Raises SheetError listing every problem."""
+    wb = parsed_workbook(source, parser)
     problems: list[str] = []
     for name in ("目标", "方案"):
-        if name not in wb.sheetnames:
+        if wb.sheet(name) is None:
             problems.append(f"缺少工作表“{name}”：请使用系统导出的目标表")
     if problems:
         raise SheetError(problems)
-    plan_code = code_text(wb["方案"]["B1"].value)
+    plan_code = code_text(_cell_value(wb.sheet("方案").value(0, 1)))
     plan = con.execute("SELECT code, title, doc_number, issued, jurisdiction_code, year_from, year_to "
                        "FROM plans WHERE code = ?", [plan_code]).fetchone()
     if plan is None:
@@ -169,8 +194,8 @@ def read_plan_workbook(con, path) -> PlanEdit:
                     "jurisdiction": plan[4], "years": [plan[5], plan[6]]},
            "targets": [], "baselines": []}
     target_rows, baseline_rows = [], []
-    col = {name: get_column_letter(i + 1) for i, name in enumerate(TARGET_COLUMNS)}
-    for row_no, v in sheet_rows(wb["目标"], TARGET_COLUMNS, problems):
+    col = {name: col_letter(i) for i, name in enumerate(TARGET_COLUMNS)}
+    for row_no, v in sheet_rows(wb.sheet("目标"), TARGET_COLUMNS, problems):
         t = {"indicator": code_text(v["指标编码"]), "region": code_text(v["地区编码"]),
              "comparator": v["比较符"], "tier": v["档次"], "clause": v["条款"], "text": v["原文"]}
         value = v["目标值"]
@@ -192,8 +217,8 @@ def read_plan_workbook(con, path) -> PlanEdit:
             t["year"] = int(t["year"])
         doc["targets"].append(t)
         target_rows.append(row_no)
-    if "基期值" in wb.sheetnames:
-        for row_no, v in sheet_rows(wb["基期值"], BASELINE_COLUMNS, problems):
+    if wb.sheet("基期值") is not None:
+        for row_no, v in sheet_rows(wb.sheet("基期值"), BASELINE_COLUMNS, problems):
             doc["baselines"].append({"indicator": code_text(v["指标编码"]), "region": code_text(v["地区编码"]),
                                      "period": code_text(v["统计期"]), "value": v["数值"], "clause": v["条款"]})
             baseline_rows.append(row_no)

@@ -89,6 +89,7 @@ class _Engine:
 
     def __init__(self):
         self._lock = threading.Lock()
+        self._run_lock = threading.Lock()    # one validation at a time (GX is not thread-safe)
         self._ready = False
         self._suites: dict[tuple, object] = {}
 
@@ -122,15 +123,16 @@ class _Engine:
         expectations that failed, to get the rows. A clean batch pays for the first pass only.
         """
         suite = self.suite(checks)   # creates the context on first use
-        batch = self.batch_definition.get_batch(batch_parameters={"dataframe": frame})
-        first = batch.validate(suite, result_format="BOOLEAN_ONLY", expectation_parameters=params)
-        _raise_on_exception(first.results)
-        failed = tuple(r.expectation_config.meta["check"] for r in first.results if not r.success)
-        if not failed:
-            return []
-        second = batch.validate(self.suite(failed), result_format="COMPLETE", expectation_parameters=params)
-        _raise_on_exception(second.results)
-        return [r for r in second.results if not r.success]
+        with self._run_lock:
+            batch = self.batch_definition.get_batch(batch_parameters={"dataframe": frame})
+            first = batch.validate(suite, result_format="BOOLEAN_ONLY", expectation_parameters=params)
+            _raise_on_exception(first.results)
+            failed = tuple(r.expectation_config.meta["check"] for r in first.results if not r.success)
+            if not failed:
+                return []
+            second = batch.validate(self.suite(failed), result_format="COMPLETE", expectation_parameters=params)
+            _raise_on_exception(second.results)
+            return [r for r in second.results if not r.success]
 
 
 def _raise_on_exception(results) -> None:

@@ -133,3 +133,24 @@ def test_region_edits_made_on_the_web_survive_init(warehouse_path, tmp_path):
         assert region_sheets.diff_regions(con, region_sheets.read_region_workbook(path)) == []
     finally:
         con.close()
+
+
+def test_uploaded_sheets_are_read_by_a_bounded_worker_and_hostile_ones_refused(con, tmp_path):
+    """The admin's target and region sheets take the returns' path: a worker reads them, with the
+    same pre-checks and format names; one pool serves several sheets."""
+    import ooxml_factory as f
+    from pipelines.parse_worker import ParsePool
+    plan = tmp_path / "宁德.xlsx"
+    target_sheets.write_plan_sheet(con, "ningde-2022", plan)
+    regions = tmp_path / "地区.xlsx"
+    region_sheets.write_region_sheet(con, regions)
+    with ParsePool() as pool:
+        edit = target_sheets.read_plan_workbook(con, (plan.name, plan.read_bytes()), parser=pool)
+        assert edit.plan_code == "ningde-2022" and target_sheets.diff_plan(con, edit) == []
+        assert region_sheets.diff_regions(con, region_sheets.read_region_workbook(regions, parser=pool)) == []
+        for name, data, words in (("目标.xlsx", f.far_cell(strict=True), "Sheet1: 无法读取文件：工作表有 1048576 行"),
+                                  ("地区.xlsx", f.ods(), ".ods"),
+                                  ("地区.xlsx", f.many_far_sheets(), "合计 160,000,000 个单元格")):
+            with pytest.raises(SheetError) as err:
+                region_sheets.read_region_workbook((name, data), parser=pool)
+            assert len(err.value.problems) == 1 and words in err.value.problems[0], err.value.problems

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import tempfile
-from pathlib import Path
 from urllib.parse import urlencode
 
 import dash
@@ -125,24 +123,24 @@ def _plan_link(plan):
     return "/admin/download/targets?" + urlencode({"plan": plan or ""})
 
 
-def _read_sheet(con, contents: str):
-    """(kind, parsed edit, changes) of an uploaded workbook; SheetError if invalid."""
-    from openpyxl import load_workbook
-
-    from pipelines import region_sheets, target_sheets
+def _parse_sheet(contents: str, filename: str | None):
+    """The uploaded workbook's cell values, read by the server's bounded parse workers (no
+    lock, no warehouse access); SheetError if unreadable."""
+    from dashboards.api import safe_file_name
+    from pipelines.target_sheets import parsed_workbook
     data = base64.b64decode(contents.split(",", 1)[1])
-    with tempfile.TemporaryDirectory(prefix="ybjc_admin_") as tmp:
-        path = Path(tmp) / "sheet.xlsx"
-        path.write_bytes(data)
-        try:
-            names = load_workbook(path, read_only=True).sheetnames
-        except Exception:  # noqa: BLE001
-            raise target_sheets.SheetError(["无法读取文件：请上传由本系统导出并保存的 .xlsx"])
-        if "地区" in names and "目标" not in names:
-            regions = region_sheets.read_region_workbook(path)
-            return "regions", regions, region_sheets.diff_regions(con, regions)
-        edit = target_sheets.read_plan_workbook(con, path)
-        return "plan", edit, target_sheets.diff_plan(con, edit)
+    return parsed_workbook((safe_file_name(filename), data), _store().parser)
+
+
+def _read_sheet(con, book):
+    """(kind, parsed edit, changes) of a parsed workbook; SheetError if invalid."""
+    from pipelines import region_sheets, target_sheets
+    names = {s.name for s in book.sheets}
+    if "地区" in names and "目标" not in names:
+        regions = region_sheets.read_region_workbook(book)
+        return "regions", regions, region_sheets.diff_regions(con, regions)
+    edit = target_sheets.read_plan_workbook(con, book)
+    return "plan", edit, target_sheets.diff_plan(con, edit)
 
 
 def _fmt(v):
@@ -171,7 +169,8 @@ def _check_sheet(contents, filename):
     if not contents:
         return no_update, None, hidden, None
     try:
-        kind, _, changes = _store().run(lambda con: _read_sheet(con, contents))
+        book = _parse_sheet(contents, filename)
+        kind, _, changes = _store().run(lambda con: _read_sheet(con, book))
     except SheetError as exc:
         return (html.Div([html.P(f"{filename} 有 {len(exc.problems)} 个问题，未作任何修改：", className="upload-rejected"),
                           html.Ul([html.Li(p) for p in exc.problems], id="admin-sheet-problems")]),
@@ -194,11 +193,12 @@ def _apply(n_clicks, pending):
     user = _user()
 
     def apply(con):
-        kind, edit, _ = _read_sheet(con, pending["contents"])
+        kind, edit, _ = _read_sheet(con, book)
         if kind == "regions":
             return region_sheets.apply_regions(con, edit, user.name)
         return target_sheets.apply_plan(con, edit, user.name)
     try:
+        book = _parse_sheet(pending["contents"], pending.get("filename"))
         changes = _store().write(apply)
     except target_sheets.SheetError as exc:
         return html.Ul([html.Li(p) for p in exc.problems]), None, {"display": "none"}
