@@ -374,11 +374,10 @@ class Metrics:
                       if (k := rep.row_kind(r, i)) is not None]
             targets = self._targets(tuple(sorted(relevant)), tier)
             reach_inds = set(targets.loc[targets["judge"] == "reach", "indicator_code"])
-            ws, wanted = WindowSet(), []
+            ws = WindowSet()
             for ind in sorted({i for _, i, _ in rowset}):
                 freq, agg = info.at[ind, "frequency"], info.at[ind, "aggregation"]
                 for fp in figure_periods(years, freq):
-                    wanted.append((fp.code, 0, ind, fp))
                     ws.add(Window(ind, fp, False))
                     if agg == "flow":
                         ws.add(Window(ind, fp, True))
@@ -388,15 +387,8 @@ class Metrics:
             if figures.empty:
                 return pd.DataFrame(columns=STORED_COLUMNS)
             self._judge(figures, targets, info)
-            own = figures.loc[figures["window"] == "period",
-                              ["region_code", "indicator_code", "figure_period", "actual", "complete"]]
-            own = own.rename(columns={"actual": "own_actual", "complete": "own_complete"})
-            parts = []
-            for basis in BASES:
-                part = self._select(figures, wanted, rowset, basis, [], None, info)
-                parts.append(part.assign(view_basis=basis))
-            out = pd.concat(parts, ignore_index=True).merge(
-                own, on=["region_code", "indicator_code", "figure_period"], how="left")
+            out = _both_views(figures[figures["fp_year"].isin(list(years))],
+                              {(r, i): k for r, i, k in rowset}, rep.tree)
             out["target_deadline"] = _dates(out["_dl"])
             return _finish(out, STORED_COLUMNS)
 
@@ -566,6 +558,30 @@ class Metrics:
     @memoised
     def reporting_table(self, jurisdiction: str) -> pd.DataFrame:
         return reference.reporting_table(self, jurisdiction)
+
+
+def _both_views(figures: pd.DataFrame, kinds: dict, tree) -> pd.DataFrame:
+    """Each figure period's row in a 当期 view and in a 累计 view (the rule of Metrics._select,
+    without its merges): the 累计 view judges a flow's year to date; the 当期 view judges the year
+    to date where the target is written on the year, the period's own window otherwise."""
+    key = ["region_code", "indicator_code", "figure_period"]
+    per = figures[figures["window"] == "period"].set_index(key)
+    ytd = figures[figures["window"] == "ytd"].set_index(key).reindex(per.index)
+    flow = per["aggregation"].eq("flow")
+    year_judged = per["target_basis"].isin(YEAR_BASES)
+    views = []
+    for basis, use_ytd, judged in (("period", flow & year_judged, year_judged),
+                                   ("ytd", flow, pd.Series(True, index=per.index))):
+        view = pd.concat([per[~use_ytd], ytd[use_ytd]])
+        view["judged_on"] = np.where(judged.reindex(view.index), "ytd", "period")
+        view["view_basis"] = basis
+        view["own_actual"] = per["actual"].reindex(view.index).to_numpy()
+        view["own_complete"] = per["complete"].reindex(view.index).to_numpy()
+        views.append(view)
+    out = pd.concat(views).reset_index()
+    out["row_kind"] = [kinds.get(k) for k in zip(out["region_code"], out["indicator_code"])]
+    out["parent_code"] = out["region_code"].map(tree.parent)
+    return out
 
 
 def _dates(yyyymmdd: pd.Series) -> list:
