@@ -101,6 +101,16 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--as-of", dest="as_of", default=None, help="按某一时刻的数据计算，如 2024-05-01")
     s.set_defaults(func=cmd_gaps)
 
+    s = sub.add_parser("reporting-rate", parents=[common],
+                       help="输出报送率：应报、已报、按时、逾期、未报、未到期（csv/json）")
+    s.add_argument("--region", required=True, help="辖区编码或名称")
+    s.add_argument("--year", required=True, help="年度，如 2024")
+    s.add_argument("--frequency", default="月度", help="报表频度：月度、季度 或 年度（默认月度）")
+    s.add_argument("--by", default="region", choices=["region", "period"], help="region 按地区 | period 按期间")
+    s.add_argument("--format", default="csv", choices=["csv", "json"])
+    s.add_argument("--as-of", dest="as_of", default=None, help="按某一时刻统计，如 2024-06-20")
+    s.set_defaults(func=cmd_reporting_rate)
+
     s = sub.add_parser("bulletin", parents=[common], help="生成季度通报（Word、Excel 附表、PDF）")
     s.add_argument("--quarter", required=True, help="季度，如 2024Q3 或 2024年第三季度")
     s.add_argument("--region", default=None, help="地区编码或名称（默认：每个顶层辖区各一套）")
@@ -151,6 +161,14 @@ def cmd_gaps(args) -> int:
     try:
         return run(args)
     except GapsUsageError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def cmd_reporting_rate(args) -> int:
+    from .metrics.reporting_rate import RateUsageError, run
+    try:
+        return run(args)
+    except RateUsageError as exc:
         raise UsageError(str(exc)) from None
 
 

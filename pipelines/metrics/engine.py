@@ -552,6 +552,13 @@ class Metrics:
         return reference.submission_status(self, jurisdiction, year, frequency)
 
     @memoised
+    def reporting_rate(self, jurisdiction: str, year: int, frequency: str = "月度"):
+        """报送率 (reporting_rate.py): owed, received, on time, late, missing, not yet due —
+        counts and rates per region, per period and over the year."""
+        from .reporting_rate import reporting_rate
+        return reporting_rate(self, jurisdiction, year, frequency)
+
+    @memoised
     def targets_table(self, jurisdiction: str) -> pd.DataFrame:
         return reference.targets_table(self, jurisdiction)
 

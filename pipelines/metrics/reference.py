@@ -156,6 +156,20 @@ def _due_date(p: Period, due_day: int) -> dt.date:
     return min(dt.date(y, mo, 1) + dt.timedelta(days=due_day - 1), nxt - dt.timedelta(days=1))
 
 
+def owing_returns(m, jurisdiction: str, frequency: str) -> list[str]:
+    """The regions that owe a return at `frequency` (who reports what: reporting.py), in tree
+    order: every region that reports itself an indicator of that frequency relevant to the
+    jurisdiction."""
+    if frequency not in FREQUENCY_TYPES:
+        raise ValueError(f"报送频度“{frequency}”无效：应为 月度、季度 或 年度")
+    jur = resolve_region(m, jurisdiction)
+    inds = indicators(m, jur)
+    owed_inds = list(inds.loc[inds["frequency"] == frequency, "code"])
+    rep = m.reporting()
+    return sorted({c for i in owed_inds for c in rep.owed_in(jur, i)},
+                  key=lambda c: rep.tree.sort_order.get(c, 0))
+
+
 def submission_status(m, jurisdiction: str, yr: int, frequency: str = "月度") -> pd.DataFrame:
     """Per region that owes a return at `frequency` and period of the year: was it in on time?
 
@@ -165,14 +179,8 @@ def submission_status(m, jurisdiction: str, yr: int, frequency: str = "月度") 
     revised) | 未报送 (due, nothing) | 未到期 (not due yet, nothing). A region that owes
     nothing at `frequency` is not listed, unless it sent something anyway.
     """
-    if frequency not in FREQUENCY_TYPES:
-        raise ValueError(f"报送频度“{frequency}”无效：应为 月度、季度 或 年度")
     jur = resolve_region(m, jurisdiction)
-    inds = indicators(m, jur)
-    owed_inds = list(inds.loc[inds["frequency"] == frequency, "code"])
-    rep = m.reporting()
-    owing = sorted({c for i in owed_inds for c in rep.owed_in(jur, i)},
-                   key=lambda c: rep.tree.sort_order.get(c, 0))
+    owing = owing_returns(m, jur, frequency)
     ptype = FREQUENCY_TYPES[frequency]
     plist = {"M": [month(yr, i) for i in range(1, 13)], "Q": [quarter(yr, q) for q in range(1, 5)],
              "Y": [year(yr)]}[ptype]
