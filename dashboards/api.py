@@ -7,6 +7,11 @@ eight statuses, figure_period, judged_on, reporters …), from the same Metrics 
 authenticate with a Bearer token or their logged-in session (open while no account exists, as
 the dashboards are); a wrong parameter is 400 with {"status": "rejected", "errors": [...]}.
 
+`GET /api/reporting-rate?region=R&year=2024[&frequency=月度][&as_of=…]` answers
+{"status": "ok", "jurisdiction", "year", "frequency", "as_of", "total", "regions", "periods"} —
+the 报送率 summary of pipelines.metrics.reporting_rate (owed, received, on_time, late, missing,
+not_due, early; completeness, timeliness, late_rate, missing_rate in %), same auth and errors.
+
 `POST /api/returns` — submit a return with a Bearer token (multipart field `file`).
 
 Answers JSON {"status": "accepted" | "rejected" | "denied", "rows": n, "errors": [...],
@@ -94,6 +99,29 @@ def get_gaps():
     return flask.jsonify({"status": "ok", "period": period, "region": region, "basis": basis,
                           "as_of": as_of.isoformat() if as_of else None, "columns": CLI_COLUMNS,
                           "records": records})
+
+
+@bp.get("/api/reporting-rate")
+def get_reporting_rate():
+    from pipelines.metrics.export import GapsUsageError, parse_as_of
+    from pipelines.metrics.reporting_rate import RateUsageError, checked_args
+
+    from .store import open_metrics
+    store = _store()
+    if store.run(accounts.count_users) > 0 and _reader(store) is None:
+        return _error(401, "请提供 API 令牌（Authorization: Bearer <令牌>）或先登录后再读取")
+    args = flask.request.args
+    region, year = (args.get("region") or "").strip(), (args.get("year") or "").strip()
+    if not region or not year:
+        return _error(400, "缺少参数 region 或 year：请写成如 ?region=350900&year=2024（可加 &frequency=季度）")
+    try:
+        as_of = parse_as_of(args.get("as_of"))
+        with open_metrics(as_of) as m:
+            code, yr, freq = checked_args(m, region, year, args.get("frequency") or "月度")
+            body = m.reporting_rate(code, yr, freq).as_json()
+    except (GapsUsageError, RateUsageError) as exc:
+        return _error(400, str(exc))
+    return flask.jsonify({"status": "ok", **body})
 
 
 @bp.post("/api/returns")

@@ -196,3 +196,27 @@ def _in_year_labeller(codes):
 
 def _short(name: str, limit: int = 16) -> str:
     return name if len(name) <= limit else name[:limit - 1] + "…"
+
+
+def reporting_rate_figure(periods: pd.DataFrame, *, title: str) -> go.Figure:
+    """报送率 and 及时率 per period (ReportingRate.periods); periods not yet due have no point."""
+    if periods.empty or periods["owed"].sum() == 0:
+        return empty_figure("本年度还没有到期的报表，暂无报送率。", height=300)
+    x = [period_label(p)[5:] if len(period_label(p)) > 5 else period_label(p)
+         for p in periods["period"]]             # 1月, 第一季度: the year is in the title
+    fig = go.Figure()
+    for col, name, color, dash, where in (
+            ("completeness", "报送率", SERIES_COLORS[0], "solid", "top center"),
+            ("timeliness", "及时率", SERIES_COLORS[1], "dash", "bottom center")):
+        y = [None if v is None or v != v else float(v) for v in periods[col]]
+        fig.add_trace(go.Scatter(
+            x=x, y=y, name=name, mode="lines+markers+text", connectgaps=False,
+            line={"color": color, "width": 3, "dash": dash}, marker={"size": 9},
+            text=[None if v is None else f"{v:.0f}%" for v in y], textposition=where,
+            textfont={"color": color, "size": 14},
+            hovertemplate="%{x}<br>" + name + " %{y:.1f}%<extra></extra>"))
+    base_layout(fig, height=340, title={"text": title, "x": 0, "font": {"size": 18}})
+    fig.update_yaxes(range=[-12, 115], tickvals=[0, 20, 40, 60, 80, 100],
+                     ticktext=[f"{v}%" for v in (0, 20, 40, 60, 80, 100)], title=None)
+    fig.update_xaxes(title=None, type="category")
+    return fig

@@ -52,6 +52,9 @@ SUBMISSIONS_MATRIX = "submissions-matrix"
 SUBMISSIONS_CHASE = "submissions-chase"
 SUBMISSIONS_EXPORT = "submissions-export"
 SUBMISSIONS_DOWNLOAD = "submissions-download"
+SUBMISSIONS_RATE = "submissions-rate"
+SUBMISSIONS_RATE_CHART = "submissions-rate-chart"
+SUBMISSIONS_RATE_TABLE = "submissions-rate-table"
 
 # 目标
 TARGETS = "targets"

@@ -121,3 +121,29 @@ def test_reporting_rate_cli_json_and_csv(con, warehouse_path):
     bad = subprocess.run(cmd[:-2] + ["--frequency", "每周"], cwd=ROOT, capture_output=True,
                          text=True, timeout=120)
     assert bad.returncode == 2 and "每周" in bad.stderr and "月度" in bad.stderr, bad.stderr
+
+
+def test_submissions_page_shows_the_rates_it_is_given(con, warehouse_path):
+    """The 报送 page renders Metrics.reporting_rate: the year's rates, the trend, the table."""
+    import sys
+
+    from dashboard_data import create_app
+    _year_of_returns(con)
+    con.close()
+    app = create_app(warehouse_path)
+    try:
+        with app.server.test_request_context():
+            page = sys.modules["dashboards.pages.submissions"].layout(
+                rendering="page", jurisdiction=CITY, period="2024Q2", frequency="月度",
+                as_of="2024-06-20T12:00:00")
+        text = str(page)
+        assert "2024年月度报表报送率" in text
+        assert "18.0%" in text and "已报 9 / 应报 50" in text and "按时报 7 / 应报 50" in text
+        assert "80.0%" in text and "40.0%" in text               # 福安市's row
+        assert "submissions-rate-chart" in text and "submissions-rate-table" in text
+    finally:
+        import threading
+        for t in threading.enumerate():          # the replayed moment's snapshot, built aside
+            if t.name == "freeze-snapshot":
+                t.join(timeout=60)
+        app.server.config["WAREHOUSE"].close()

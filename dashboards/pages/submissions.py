@@ -1,4 +1,5 @@
-"""报送: region × period matrix of returns (按时 / 逾期 / 已更正 / 未报送 / 未到期) against the
+"""报送: the 报送率 summary (reporting rate, timeliness: table per region and a trend per
+period, from Metrics.reporting_rate), the region × period matrix of returns (按时 / 逾期 / 已更正 / 未报送 / 未到期) against the
 due day of each frequency (settings `due_day.月度` …), and the 催报 list of what is outstanding,
 exportable to Excel."""
 from __future__ import annotations
@@ -30,7 +31,8 @@ def layout(rendering=None, **params):
 def _content(m, state: ViewState):
     if state.frequency is None:
         state = state.with_(frequency=default_frequency(m, state.jurisdiction))
-    return state, m.submission_status(state.jurisdiction, state.year, state.frequency)
+    return state, (m.submission_status(state.jurisdiction, state.year, state.frequency),
+                   m.reporting_rate(state.jurisdiction, state.year, state.frequency))
 
 
 def default_frequency(m, jurisdiction: str) -> str:
@@ -49,7 +51,8 @@ def outstanding(status, today: dt.date):
     return out.sort_values(["days_overdue", "region_name"], ascending=[False, True])
 
 
-def build(state: ViewState, choices: Choices, status, error: str | None = None):
+def build(state: ViewState, choices: Choices, content, error: str | None = None):
+    status, rr = content if content is not None else (None, None)
     controls = period_controls(PAGE, state, choices.jurisdictions, choices.years, choices.periods,
                                basis=False)
     controls.append(html.Label([html.Span("报表频度", className="control-label"), dcc.RadioItems(
@@ -74,6 +77,8 @@ def build(state: ViewState, choices: Choices, status, error: str | None = None):
         html.H1(f"{state.year}年{frequency}报表报送情况", className="page-title"),
         html.P(f"截止日：期末次月 {'、'.join(str(d) for d in due_days) or '—'} 日（可在系统设置 due_day.{frequency} 中调整）；"
                f"统计日期 {today:%Y-%m-%d}。", className="note"),
+        _rate_section(rr, frequency),
+        html.H2("逐期报送情况", className="section-title"),
         _matrix(status),
         html.Div(className="actions", children=[
             html.H2(f"催报清单（{len(chase)} 项未报送）", className="section-title"),
@@ -82,6 +87,42 @@ def build(state: ViewState, choices: Choices, status, error: str | None = None):
         else html.Div(empty_state("没有逾期未报的报表。"), id=ids.SUBMISSIONS_CHASE),
     ]
     return page_frame(PAGE, state, controls, tools + body)
+
+
+RATE_COLUMNS = {"region_name": "地区", "owed": "应报", "received": "已报", "on_time": "按时报",
+                "late": "逾期报", "missing": "未报", "not_due": "未到期", "completeness_text": "报送率",
+                "timeliness_text": "及时率"}
+
+
+def _pct(v) -> str:
+    return "—" if v is None or v != v else f"{v:.1f}%"
+
+
+def _rate_section(rr, frequency: str) -> html.Div:
+    """The year's 报送率 and 及时率 in words, the trend per period, and the table per region."""
+    from dashboards.figures import reporting_rate_figure
+    t = rr.total
+    cards = [("报送率", _pct(t["completeness"]), f"已报 {t['received']} / 应报 {t['owed']}"),
+             ("及时率", _pct(t["timeliness"]), f"按时报 {t['on_time']} / 应报 {t['owed']}"),
+             ("逾期报", str(t["late"]), f"逾期率 {_pct(t['late_rate'])}"),
+             ("未报", str(t["missing"]), f"未报率 {_pct(t['missing_rate'])}"),
+             ("未到期", str(t["not_due"]), f"其中提前报送 {t['early']}")]
+    regions = rr.regions.copy()
+    regions["completeness_text"] = [_pct(v) for v in regions["completeness"]]
+    regions["timeliness_text"] = [_pct(v) for v in regions["timeliness"]]
+    return html.Div(id=ids.SUBMISSIONS_RATE, className="rate-section", children=[
+        html.H2(f"{rr.year}年{frequency}报表报送率", className="section-title"),
+        html.P("报送率 = 已报 ÷ 应报，及时率 = 截止日前报送 ÷ 应报；应报只计截止日已过的报表，"
+               "未到期的不计入；更正过的报表按首次报送时间计。", className="note"),
+        html.Div(className="rate-cards", children=[
+            html.Div(className="rate-card", children=[
+                html.Div(name, className="rate-name"), html.Div(value, className="rate-value"),
+                html.Div(sub, className="rate-sub")]) for name, value, sub in cards]),
+        dcc.Graph(id=ids.SUBMISSIONS_RATE_CHART, config={"displayModeBar": False, "responsive": True},
+                  figure=reporting_rate_figure(rr.periods, title=f"{rr.year}年逐期报送率与及时率")),
+        html.Div(className="table-scroll", children=table(
+            regions, RATE_COLUMNS, id=ids.SUBMISSIONS_RATE_TABLE, className="data-table rate-table")),
+    ])
 
 
 def _matrix(status) -> html.Div:
