@@ -15,6 +15,7 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -41,6 +42,9 @@ class User:
     region_code: str | None
     disabled: bool
     created_at: dt.datetime | None = None
+    must_change: bool = False          # an initial or reset password: change it at next login
+    session_gen: int = 0               # sessions signed with another generation are refused
+    email: str | None = None
 
     @property
     def role_label(self) -> str:
@@ -84,22 +88,34 @@ def _check_password(password: str) -> None:
 
 # --- users ---------------------------------------------------------------------------------
 
+_USER_COLUMNS = ("u.name, u.role, u.region_code, u.disabled, u.created_at, "
+                 "coalesce(u.must_change_password, FALSE), coalesce(u.session_gen, 0), u.email")
+
+
 def _row_to_user(row) -> User | None:
     if row is None:
         return None
-    return User(name=row[0], role=row[1], region_code=row[2], disabled=bool(row[3]), created_at=row[4])
+    return User(name=row[0], role=row[1], region_code=row[2], disabled=bool(row[3]), created_at=row[4],
+                must_change=bool(row[5]), session_gen=int(row[6]), email=row[7])
 
 
 def get_user(con, name: str) -> User | None:
     return _row_to_user(con.execute(
-        "SELECT name, role, region_code, disabled, created_at FROM users WHERE name = ?",
-        [name]).fetchone())
+        f"SELECT {_USER_COLUMNS} FROM users u WHERE u.name = ?", [name]).fetchone())
 
 
 def list_users(con) -> list[User]:
-    rows = con.execute("SELECT name, role, region_code, disabled, created_at FROM users "
-                       "ORDER BY role, name").fetchall()
+    rows = con.execute(f"SELECT {_USER_COLUMNS} FROM users u ORDER BY u.role, u.name").fetchall()
     return [_row_to_user(r) for r in rows]
+
+
+def user_rows(con) -> list[tuple]:
+    """(user, region name, live API tokens) per user, for the admin page."""
+    rows = con.execute(
+        f"SELECT {_USER_COLUMNS}, r.name, (SELECT count(*) FROM api_tokens t WHERE t.user_name = u.name "
+        "AND t.revoked_at IS NULL) FROM users u LEFT JOIN regions r ON r.code = u.region_code "
+        "ORDER BY u.role, u.name").fetchall()
+    return [(_row_to_user(r[:8]), r[8], r[9]) for r in rows]
 
 
 def count_users(con) -> int:
@@ -124,40 +140,109 @@ def resolve_region(con, text: str) -> str:
     return row[0][0]
 
 
-def add_user(con, name: str, role: str, password: str, region: str | None = None,
-             actor: str = "cli") -> User:
-    name = (name or "").strip()
+NAME_RULE = "用户名不能为空、不能含空格或斜杠，且不超过 64 个字符"
+EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+
+
+def name_problem(name: str) -> str | None:
     if not name or len(name) > 64 or any(c in name for c in " \t\r\n/\\"):
-        raise AccountError("用户名不能为空、不能含空格或斜杠，且不超过 64 个字符")
+        return NAME_RULE
+    return None
+
+
+def email_problem(email: str | None) -> str | None:
+    if email and not EMAIL_RE.match(email):
+        return f"邮箱“{email}”格式不对：应写成 name@example.gov.cn"
+    return None
+
+
+def role_code(text: str | None) -> str | None:
+    """admin / reporter / viewer from the code or its Chinese label; None if neither."""
+    text = (text or "").strip()
+    if text in ROLES:
+        return text
+    return {label: code for code, label in ROLE_LABELS.items()}.get(text)
+
+
+def add_user(con, name: str, role: str, password: str, region: str | None = None,
+             actor: str = "cli", *, email: str | None = None, must_change: bool = False) -> User:
+    name = (name or "").strip()
+    if name_problem(name):
+        raise AccountError(NAME_RULE)
     if role not in ROLES:
         raise AccountError(f"角色“{role}”无效：应为 admin（管理员）、reporter（填报员）或 viewer（查看者）")
     region_code = resolve_region(con, region) if region else None
     if role == "reporter" and region_code is None:
         raise AccountError("填报员必须指定所属地区：--region 地区编码")
+    email = (email or "").strip() or None
+    if email_problem(email):
+        raise AccountError(email_problem(email))
     _check_password(password)
     if get_user(con, name) is not None:
         raise AccountError(f"用户 {name} 已存在；修改密码请用 users passwd")
-    con.execute("INSERT INTO users (name, role, region_code, password_hash, disabled, created_at) "
-                "VALUES (?, ?, ?, ?, FALSE, ?)",
-                [name, role, region_code, hash_password(password), dt.datetime.now()])
+    con.execute("INSERT INTO users (name, role, region_code, password_hash, disabled, created_at, "
+                "must_change_password, session_gen, email) VALUES (?, ?, ?, ?, FALSE, ?, ?, 0, ?)",
+                [name, role, region_code, hash_password(password), dt.datetime.now(), must_change, email])
     db.audit(con, actor, "user.add", name, "ok", {"role": role, "region": region_code})
     return get_user(con, name)
 
 
+def new_password() -> str:
+    """A random initial password (shown once)."""
+    return secrets.token_urlsafe(9)
+
+
+def _end_sessions(con, name: str) -> None:
+    con.execute("UPDATE users SET session_gen = coalesce(session_gen, 0) + 1 WHERE name = ?", [name])
+
+
 def set_password(con, name: str, password: str, actor: str = "cli") -> None:
+    """A new password chosen by the user (or the CLI): no change needed at next login; every
+    session of the user ends (the one that changed it is re-signed by the caller)."""
     _require_user(con, name)
     _check_password(password)
-    con.execute("UPDATE users SET password_hash = ? WHERE name = ?", [hash_password(password), name])
+    con.execute("UPDATE users SET password_hash = ?, must_change_password = FALSE WHERE name = ?",
+                [hash_password(password), name])
+    _end_sessions(con, name)
     db.audit(con, actor, "user.passwd", name, "ok")
 
 
+def change_own_password(con, name: str, old: str, new: str) -> User:
+    """The logged-in user replaces its password; AccountError if the old one is wrong."""
+    if authenticate(con, name, old) is None:
+        raise AccountError("当前密码不正确，请重新输入")
+    if new == old:
+        raise AccountError("新密码不能与当前密码相同")
+    set_password(con, name, new, actor=name)
+    return get_user(con, name)
+
+
+def reset_password(con, name: str, actor: str = "cli") -> str:
+    """A random new password (returned once), to be changed at next login; sessions end."""
+    _require_user(con, name)
+    password = new_password()
+    con.execute("UPDATE users SET password_hash = ?, must_change_password = TRUE WHERE name = ?",
+                [hash_password(password), name])
+    _end_sessions(con, name)
+    db.audit(con, actor, "user.reset", name, "ok")
+    return password
+
+
 def disable_user(con, name: str, actor: str = "cli") -> int:
-    """Disable the user and revoke its tokens. Returns the number of tokens revoked."""
+    """Disable the user, end its sessions and revoke its tokens. Returns the tokens revoked."""
     _require_user(con, name)
     con.execute("UPDATE users SET disabled = TRUE WHERE name = ?", [name])
+    _end_sessions(con, name)
     revoked = _revoke(con, name)
     db.audit(con, actor, "user.disable", name, "ok", {"tokens_revoked": revoked})
     return revoked
+
+
+def enable_user(con, name: str, actor: str = "cli") -> None:
+    """Re-enable a disabled user (its old tokens stay revoked, its old sessions ended)."""
+    _require_user(con, name)
+    con.execute("UPDATE users SET disabled = FALSE WHERE name = ?", [name])
+    db.audit(con, actor, "user.enable", name, "ok")
 
 
 def authenticate(con, name: str, password: str) -> User | None:
@@ -217,7 +302,7 @@ def user_for_token(con, token: str | None) -> User | None:
     if not token or not token.startswith(TOKEN_PREFIX):
         return None
     row = con.execute(
-        "SELECT u.name, u.role, u.region_code, u.disabled, u.created_at FROM api_tokens t "
+        f"SELECT {_USER_COLUMNS} FROM api_tokens t "
         "JOIN users u ON u.name = t.user_name WHERE t.token_hash = ? AND t.revoked_at IS NULL",
         [_token_hash(token)]).fetchone()
     user = _row_to_user(row)

@@ -259,6 +259,29 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         as_of TIMESTAMP NOT NULL UNIQUE, created_at TIMESTAMP NOT NULL
     );
     """),
+    (5, "accounts on the web (forced password change, session generation, e-mail); region contacts and reminders", """
+    -- must_change_password: an initial or reset password, to be replaced at the next login.
+    -- session_gen: bumped by a password change, a reset or a disable; a session signed with an
+    -- older generation is refused everywhere (dashboards/security.py).
+    ALTER TABLE users ADD COLUMN must_change_password BOOLEAN DEFAULT FALSE;
+    ALTER TABLE users ADD COLUMN session_gen INTEGER DEFAULT 0;
+    ALTER TABLE users ADD COLUMN email VARCHAR;
+    UPDATE users SET must_change_password = FALSE, session_gen = 0;
+    -- Who to call about a region's returns (联系人, 电话, 邮箱), maintained like the region tree.
+    CREATE TABLE region_contacts (
+        region_code VARCHAR PRIMARY KEY,
+        contact VARCHAR, phone VARCHAR, email VARCHAR,
+        updated_at TIMESTAMP NOT NULL, updated_by VARCHAR
+    );
+    -- Reminder e-mails sent: at most one per region, frequency, period and kind (before/after).
+    CREATE TABLE reminders_sent (
+        region_code VARCHAR NOT NULL, frequency VARCHAR NOT NULL, period VARCHAR NOT NULL,
+        kind VARCHAR NOT NULL,            -- before | after (the deadline)
+        due_date DATE NOT NULL, recipients VARCHAR NOT NULL, sent_at TIMESTAMP NOT NULL,
+        PRIMARY KEY (region_code, frequency, period, kind)
+    );
+    INSERT INTO settings VALUES ('reminder.days_before', '3'), ('reminder.days_after', '3');
+    """),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
