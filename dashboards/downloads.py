@@ -49,7 +49,7 @@ def template_download():
         if allowed is not None and region not in allowed:
             return None, (403, f"您只能下载本地区（{user.region_code}）及下级地区的报送模板，"
                                f"不能下载 {region} 的模板")
-        name = con.execute("SELECT name FROM regions WHERE code = ?", [region]).fetchone()[0]
+        name = accounts.region_name(con, region)
         from pipelines.templates import write_template
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "template.xlsx"
@@ -92,7 +92,26 @@ def regions_download():
     return _send_xlsx(_store().run(build), "地区树.xlsx")
 
 
+def accounts_download():
+    """GET /admin/download/accounts?jurisdiction=CODE — suggested reporter accounts for the
+    jurisdiction's units without one (admins)."""
+    from pipelines import account_sheets
+    jur = flask.request.args.get("jurisdiction", "")
+
+    def build(con):
+        buf = io.BytesIO()
+        account_sheets.write_accounts_sheet(con, jur, buf)
+        name = accounts.region_name(con, accounts.resolve_region(con, jur))
+        return buf.getvalue(), name
+    try:
+        data, name = _store().run(build)
+    except accounts.AccountError as exc:
+        return _fail(400, str(exc))
+    return _send_xlsx(data, f"账户表_{name}.xlsx")
+
+
 def register_downloads(server) -> None:
+    server.add_url_rule("/admin/download/accounts", "ybjc_accounts_xlsx", accounts_download)
     server.add_url_rule("/download/template", "ybjc_template", template_download)
     server.add_url_rule("/admin/download/targets", "ybjc_targets_xlsx", targets_download)
     server.add_url_rule("/admin/download/regions", "ybjc_regions_xlsx", regions_download)

@@ -37,6 +37,7 @@ ROLE_LEVEL = {"viewer": 1, "reporter": 2, "admin": 3}
 # (path prefix, level) — first match wins; anything else needs "read".
 PATH_RULES: tuple[tuple[str, str], ...] = (
     ("/login", "public"),
+    ("/password", "read"),                # a logged-in user's own password (forced change too)
     ("/_security/csrf.js", "public"),
     ("/assets/", "public"),
     ("/_dash-component-suites/", "public"),
@@ -52,7 +53,9 @@ CALLBACK_RULES: tuple[tuple[str, str], ...] = (
     ("upload-", "submit"),
     ("admin-", "admin"),
 )
-CSRF_EXEMPT = ("/api/",)                 # Bearer tokens are not ambient credentials
+CSRF_EXEMPT = ("/api/",)
+# What a user who must change its password may still reach (everything else sends it there).
+MUST_CHANGE_OPEN = ("/password", "/logout")                 # Bearer tokens are not ambient credentials
 PAGES_CONTENT_ID = "_pages_content"
 PAGES_LOCATION_ID = "_pages_location"
 
@@ -118,8 +121,8 @@ class Gate:
             flask.session.clear()
             return None
         user = self.store.run(lambda con: accounts.get_user(con, name))
-        if user is None or user.disabled:
-            flask.session.clear()
+        if user is None or user.disabled or flask.session.get("g") != user.session_gen:
+            flask.session.clear()         # disabled, or its password changed since: ended
             return None
         return user
 
@@ -163,6 +166,10 @@ class Gate:
             if req.method == "GET" and "application/json" not in req.headers.get("Accept", ""):
                 return flask.redirect("/login?next=" + quote(req.full_path.rstrip("?")))
             return self._deny(401, "请先登录")
+        if user.must_change and path not in MUST_CHANGE_OPEN:
+            if req.method == "GET" and "application/json" not in req.headers.get("Accept", ""):
+                return flask.redirect("/password?next=" + quote(req.full_path.rstrip("?")))
+            return self._deny(403, "您的密码是初始密码或已被重置，请先在 /password 修改密码")
         if ROLE_LEVEL.get(user.role, 0) < LEVELS[level]:
             need = {"submit": "填报员或管理员", "admin": "管理员"}.get(level, "已登录用户")
             return self._deny(403, f"当前账户（{user.name}，{user.role_label}）无权访问此功能，需要{need}权限")
@@ -234,9 +241,38 @@ class Gate:
             return login_page(self.csrf_token(), nxt, msg, has_users), 429 if why == "locked" else 401
         flask.session.clear()
         flask.session.permanent = True
+        self._start_session(user)
+        if user.must_change:
+            return flask.redirect("/password?next=" + quote(nxt))
+        return flask.redirect(nxt)
+
+    def _start_session(self, user) -> None:
         flask.session["user"] = user.name
+        flask.session["g"] = user.session_gen
         flask.session["t"] = time.time()
         flask.session["csrf"] = secrets.token_urlsafe(32)
+
+    def password(self):
+        """GET/POST /password — the logged-in user changes its own password (forced after an
+        initial or reset password). Every other session of the user ends; this one is re-signed."""
+        from .security_pages import password_page
+        req = flask.request
+        user = flask.g.get("ybjc_user")
+        nxt = req.values.get("next") or "/"
+        if not nxt.startswith("/") or nxt.startswith("//") or "\\" in nxt or nxt.startswith("/password"):
+            nxt = "/"
+        if user is None:
+            return flask.redirect("/login?next=/password")
+        if req.method == "GET":
+            return password_page(self.csrf_token(), nxt, user, None)
+        old, new, again = (req.form.get(k) or "" for k in ("old_password", "new_password", "new_again"))
+        if new != again:
+            return password_page(self.csrf_token(), nxt, user, "两次输入的新密码不一致，请重新输入"), 400
+        try:
+            fresh = self.store.write(lambda con: accounts.change_own_password(con, user.name, old, new))
+        except accounts.AccountError as exc:
+            return password_page(self.csrf_token(), nxt, user, str(exc)), 400
+        self._start_session(fresh)
         return flask.redirect(nxt)
 
     def logout(self):
@@ -306,6 +342,7 @@ def install_security(app, warehouse) -> Gate:
     server.after_request(g.after_request)
     server.add_url_rule("/login", "ybjc_login", g.login, methods=["GET", "POST"])
     server.add_url_rule("/logout", "ybjc_logout", g.logout, methods=["GET", "POST"])
+    server.add_url_rule("/password", "ybjc_password", g.password, methods=["GET", "POST"])
     server.add_url_rule("/_security/csrf.js", "ybjc_csrf_js",
                         lambda: flask.Response(CSRF_JS, mimetype="application/javascript"))
     server.register_error_handler(413, _too_large)

@@ -48,6 +48,29 @@ def login_page(csrf: str, next_url: str, error: str | None, has_users: bool) -> 
 </form>""")
 
 
+def password_page(csrf: str, next_url: str, user, error: str | None) -> str:
+    notes = ""
+    if user.must_change:
+        notes = ('<div class="note" id="password-forced">您正在使用初始密码或管理员重置的密码，'
+                 '请先设置自己的新密码后再继续使用。</div>')
+    if error:
+        notes += f'<div class="err" id="password-error" role="alert">{escape(error)}</div>'
+    return _page("修改密码", f"""
+<h1>修改密码</h1><p class="sub">账户：{escape(user.name)}（{escape(user.role_label)}）。修改后，
+此账户在其他电脑或浏览器上的登录将全部失效。</p>{notes}
+<form method="post" action="/password" id="password-form">
+<input type="hidden" name="csrf_token" value="{escape(csrf)}">
+<input type="hidden" name="next" value="{escape(next_url)}">
+<label for="old_password">当前密码</label>
+<input type="password" id="old_password" name="old_password" autocomplete="current-password" required autofocus>
+<label for="new_password">新密码（至少 8 个字符）</label>
+<input type="password" id="new_password" name="new_password" autocomplete="new-password" required>
+<label for="new_again">再次输入新密码</label>
+<input type="password" id="new_again" name="new_again" autocomplete="new-password" required>
+<button type="submit" id="password-submit">修改密码</button>
+</form>""")
+
+
 def message_page(title: str, message: str, logout_csrf: str | None = None) -> str:
     body = f"<h1>{escape(title)}</h1><p>{escape(message)}</p>"
     if logout_csrf:
@@ -80,6 +103,7 @@ def account_bar(user, has_users: bool, csrf: str) -> str:
         links.append('<a href="/upload" id="ybjc-link-upload">数据报送</a>')
     if user.role == "admin":
         links.append('<a href="/admin" id="ybjc-link-admin">系统管理</a>')
+    links.append('<a href="/password" id="ybjc-link-password">修改密码</a>')
     scope = f" · {escape(user.region_code)}" if user.region_code else ""
     return (f'{_BAR_STYLE}<div id="ybjc-account"><span id="ybjc-user">{escape(user.name)}'
             f'（{escape(user.role_label)}{scope}）</span>{"".join(links)}'

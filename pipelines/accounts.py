@@ -129,6 +129,21 @@ def _require_user(con, name: str) -> User:
     return user
 
 
+def region_choices(con) -> list[tuple[str, str, int]]:
+    """(code, name, depth) of every active region, in tree order (the admin's pickers)."""
+    return con.execute("SELECT code, name, depth FROM regions WHERE active ORDER BY sort_order").fetchall()
+
+
+def region_name(con, code: str) -> str:
+    row = con.execute("SELECT name FROM regions WHERE code = ?", [code]).fetchone()
+    return row[0] if row else code
+
+
+def jurisdiction_choices(con) -> list[tuple[str, str]]:
+    return con.execute("SELECT code, name FROM regions WHERE parent_code IS NULL AND active "
+                       "ORDER BY sort_order").fetchall()
+
+
 def resolve_region(con, text: str) -> str:
     """Region code from a code, name or alias; AccountError if unknown."""
     text = str(text).strip()

@@ -61,6 +61,11 @@ def header(ws, columns) -> None:
         ws.column_dimensions[chr(65 + i)].width = max(10, min(40, len(name) * 4))
 
 
+def plan_choices(con) -> list[tuple[str, str]]:
+    """(code, title) of every plan (the admin page's picker)."""
+    return con.execute("SELECT code, title FROM plans ORDER BY code").fetchall()
+
+
 def neutral_text(value):
     """Cell text from stored data; formula-like strings are neutralised."""
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
