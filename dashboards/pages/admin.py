@@ -29,7 +29,6 @@ ADMIN_APPLY = "admin-apply"
 ADMIN_APPLY_OUTCOME = "admin-apply-outcome"
 ADMIN_AUDIT_ACTION = "admin-audit-action"
 ADMIN_AUDIT = "admin-audit"
-AUDIT_ROWS = 300
 FIELD_LABELS = {"comparator": "比较符", "value": "目标值", "basis": "口径", "clause": "条款", "text": "原文",
                 "deadline": "截止日期", "year_from": "年度", "timing": "期限类型", "effective": "生效日期",
                 "name": "名称", "parent_code": "上级编码", "level": "层级", "aliases": "别名", "active": "启用"}
