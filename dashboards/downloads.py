@@ -110,7 +110,19 @@ def accounts_download():
     return _send_xlsx(data, f"账户表_{name}.xlsx")
 
 
+def contacts_download():
+    """GET /admin/download/contacts — every region's contact as an Excel sheet (admins)."""
+    from pipelines import contacts
+
+    def build(con):
+        buf = io.BytesIO()
+        contacts.write_contacts_sheet(con, buf)
+        return buf.getvalue()
+    return _send_xlsx(_store().run(build), "地区联系人.xlsx")
+
+
 def register_downloads(server) -> None:
+    server.add_url_rule("/admin/download/contacts", "ybjc_contacts_xlsx", contacts_download)
     server.add_url_rule("/admin/download/accounts", "ybjc_accounts_xlsx", accounts_download)
     server.add_url_rule("/download/template", "ybjc_template", template_download)
     server.add_url_rule("/admin/download/targets", "ybjc_targets_xlsx", targets_download)

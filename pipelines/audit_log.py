@@ -18,7 +18,7 @@ ACTION_LABELS = {
     "user.enable": "启用用户", "user.batch": "批量创建账户", "token.create": "签发 API 令牌",
     "token.revoke": "吊销 API 令牌", "targets.load": "载入目标方案", "targets.apply": "修改目标",
     "regions.apply": "修改地区树", "contacts.apply": "修改联系人", "bulletin.export": "生成通报",
-    "reminder.sent": "发送催报邮件", "reminder.failed": "催报邮件发送失败",
+    "reminder.sent": "发送催报邮件", "settings.set": "修改系统设置", "reminder.failed": "催报邮件发送失败",
 }
 OUTCOME_LABELS = {"ok": "成功", "success": "成功", "failure": "失败", "accepted": "已接收",
                   "rejected": "被拒收", "denied": "无权限", "partial": "部分完成"}
@@ -112,8 +112,9 @@ def _where(con, user, action, region, date_from, date_to):
         tree = Tree.read(con)
         codes = [region, *tree.descendants(region)]
         clauses.append("(list_has_any(s.regions, ?::VARCHAR[]) OR us.region_code IN (SELECT unnest(?::VARCHAR[])) "
-                       "OR ua.region_code IN (SELECT unnest(?::VARCHAR[])))")
-        params += [codes, codes, codes]
+                       "OR ua.region_code IN (SELECT unnest(?::VARCHAR[])) "
+                       "OR json_extract_string(a.detail, '$.region') IN (SELECT unnest(?::VARCHAR[])))")
+        params += [codes, codes, codes, codes]
     if date_from:
         clauses.append("a.logged_at >= ?")
         params.append(dt.datetime.combine(date_from, dt.time()))

@@ -111,6 +111,15 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--as-of", dest="as_of", default=None, help="按某一时刻统计，如 2024-06-20")
     s.set_defaults(func=cmd_reporting_rate)
 
+    s = sub.add_parser("remind", parents=[common], help="按系统设置发送到期的催报提醒邮件（需配置 smtp.host）")
+    s.add_argument("--today", default=None, help="按某一天检查，如 2024-06-13（默认今天）")
+    s.set_defaults(func=cmd_remind)
+
+    s = sub.add_parser("settings", parents=[common], help="查看或修改系统设置，如 smtp.host、reminder.days_before")
+    s.add_argument("--set", dest="assign", action="append", default=[], metavar="KEY=VALUE",
+                   help="修改一项设置（可重复）；值为空即删除该项")
+    s.set_defaults(func=cmd_settings)
+
     s = sub.add_parser("bulletin", parents=[common], help="生成季度通报（Word、Excel 附表、PDF）")
     s.add_argument("--quarter", required=True, help="季度，如 2024Q3 或 2024年第三季度")
     s.add_argument("--region", default=None, help="地区编码或名称（默认：每个顶层辖区各一套）")
@@ -170,6 +179,41 @@ def cmd_reporting_rate(args) -> int:
         return run(args)
     except RateUsageError as exc:
         raise UsageError(str(exc)) from None
+
+
+def cmd_remind(args) -> int:
+    from .reminders import run_cli
+    try:
+        return run_cli(args)
+    except ValueError as exc:
+        raise UsageError(f"--today “{args.today}” 无法识别：请写成 2024-06-13") from exc
+
+
+EDITABLE_SETTINGS = ("smtp.host", "smtp.port", "smtp.from", "smtp.user", "smtp.password", "smtp.starttls",
+                     "reminder.days_before", "reminder.days_after", "due_day.月度", "due_day.季度",
+                     "due_day.年度", "rollup.min_share")
+
+
+def cmd_settings(args) -> int:
+    from . import db
+    con = db.connect(args.db)
+    try:
+        db.migrate(con)
+        for item in args.assign:
+            key, sep, value = item.partition("=")
+            key = key.strip()
+            if not sep or key not in EDITABLE_SETTINGS:
+                raise UsageError(f"设置“{item}”无效：请写成 KEY=VALUE，KEY 为 {'、'.join(EDITABLE_SETTINGS)} 之一")
+            con.execute("DELETE FROM settings WHERE key = ?", [key])
+            if value.strip():
+                con.execute("INSERT INTO settings VALUES (?, ?)", [key, value.strip()])
+            db.audit(con, "cli", "settings.set", key, "ok", {"value": "******" if "password" in key else value})
+        for key, value in con.execute("SELECT key, value FROM settings ORDER BY key").fetchall():
+            if key in EDITABLE_SETTINGS:
+                print(f"{key}\t{'******' if 'password' in key else value}")
+    finally:
+        con.close()
+    return 0
 
 
 def cmd_bulletin(args) -> int:

@@ -31,7 +31,7 @@ ADMIN_AUDIT_ACTION = "admin-audit-action"
 ADMIN_AUDIT = "admin-audit"
 FIELD_LABELS = {"comparator": "比较符", "value": "目标值", "basis": "口径", "clause": "条款", "text": "原文",
                 "deadline": "截止日期", "year_from": "年度", "timing": "期限类型", "effective": "生效日期",
-                "name": "名称", "parent_code": "上级编码", "level": "层级", "aliases": "别名", "active": "启用"}
+                "name": "名称", "parent_code": "上级编码", "contact": "联系人", "phone": "电话", "email": "邮箱", "level": "层级", "aliases": "别名", "active": "启用"}
 
 dash.register_page(__name__, path="/admin", name="系统管理", title="系统管理 · 医保便民服务指标监测",
                    order=11)
@@ -69,7 +69,7 @@ def layout(rendering=None, **params):
         html.H1("系统管理", className="page-title"),
         users_section(rendering is not None),
         html.Section([
-            html.H2("目标与地区维护"),
+            html.H2("目标、地区与联系人维护"),
             html.Div(className="controls", children=[
                 html.Label(["目标方案", dcc.Dropdown(id=ADMIN_PLAN, clearable=False, value=plan,
                                                  options=[{"label": f"{t}（{c}）", "value": c} for c, t in plans])],
@@ -77,11 +77,12 @@ def layout(rendering=None, **params):
                 html.A("下载该方案的目标表", id=ADMIN_PLAN_LINK, className="button",
                        href="/admin/download/targets?" + urlencode({"plan": plan or ""})),
                 html.A("下载地区树", href="/admin/download/regions", className="button", id="admin-regions-link"),
+                html.A("下载联系人表", href="/admin/download/contacts", className="button", id="admin-contacts-link"),
             ]),
             dcc.Upload(id=ADMIN_SHEET_UPLOAD, accept=".xlsx", multiple=False, className="upload-drop",
                        style={"border": "2px dashed #7f8c9d", "borderRadius": "8px", "padding": "20px",
                               "textAlign": "center", "cursor": "pointer", "marginTop": "12px"},
-                       children=html.Div(["将修改后的目标表或地区树拖到这里，或 ", html.A("点击选择文件")])),
+                       children=html.Div(["将修改后的目标表、地区树或联系人表拖到这里，或 ", html.A("点击选择文件")])),
             dcc.Loading(html.Div(id=ADMIN_SHEET_CHECK)),
             html.Button("确认应用以上修改", id=ADMIN_APPLY, n_clicks=0, className="button primary",
                         style={"display": "none"}),
@@ -393,6 +394,10 @@ def _read_sheet(con, book):
     """(kind, parsed edit, changes) of a parsed workbook; SheetError if invalid."""
     from pipelines import region_sheets, target_sheets
     names = {s.name for s in book.sheets}
+    if "联系人" in names and "目标" not in names:
+        from pipelines import contacts
+        rows = contacts.read_contacts_workbook(con, book)
+        return "contacts", rows, contacts.diff_contacts(con, rows)
     if "地区" in names and "目标" not in names:
         regions = region_sheets.read_region_workbook(book)
         return "regions", regions, region_sheets.diff_regions(con, regions)
@@ -453,13 +458,16 @@ def _apply(n_clicks, pending):
         kind, edit, _ = _read_sheet(con, book)
         if kind == "regions":
             return region_sheets.apply_regions(con, edit, user.name)
+        if kind == "contacts":
+            from pipelines import contacts
+            return contacts.apply_contacts(con, edit, user.name)
         return target_sheets.apply_plan(con, edit, user.name)
     try:
         book = _parse_sheet(pending["contents"], pending.get("filename"))
         changes = _store().write(apply)
     except target_sheets.SheetError as exc:
         return html.Ul([html.Li(p) for p in exc.problems]), None, {"display": "none"}
-    summary = json.dumps({c: sum(1 for ch in changes if ch["change"] == c) for c in ("新增", "修改", "停用")},
-                         ensure_ascii=False)
+    summary = "（" + "、".join(f"{c} {n}" for c in ("新增", "修改", "停用", "删除")
+                               if (n := sum(1 for ch in changes if ch["change"] == c))) + "）"
     return (html.P(f"已应用 {len(changes)} 处修改 {summary}，已记入审计日志。", id="admin-applied"),
             None, {"display": "none"})

@@ -559,6 +559,22 @@ class Metrics:
         return reporting_rate(self, jurisdiction, year, frequency)
 
     @memoised
+    def chase_list(self, jurisdiction: str, year: int, frequency: str = "月度") -> pd.DataFrame:
+        """催报: returns due and not in, oldest first, with the region's contact (chase.py)."""
+        from .chase import chase_list
+        return chase_list(self, jurisdiction, year, frequency)
+
+    @memoised
+    def owed_by(self, region: str) -> pd.DataFrame:
+        """What one region owes: overdue returns and those due soon (chase.py)."""
+        from .chase import owed_by
+        return owed_by(self, region)
+
+    def reminders_due(self, days_before: int, days_after: int, catch_up_days: int = 30) -> pd.DataFrame:
+        from .chase import reminders_due
+        return reminders_due(self, days_before, days_after, catch_up_days)
+
+    @memoised
     def targets_table(self, jurisdiction: str) -> pd.DataFrame:
         return reference.targets_table(self, jurisdiction)
 
