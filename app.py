@@ -106,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     from dashboards.store import CONFIG_KEY
     warehouse = app.server.config[CONFIG_KEY]
     threading.Thread(target=_warm_up, args=(warehouse,), name="warm-up", daemon=True).start()
+    from pipelines.reminders import ReminderTimer   # hourly; idle while no SMTP server is set
+    reminders = ReminderTimer(app.server.extensions["ybjc_store"]).start()
     from waitress import serve
     print(f"看板服务已启动：http://{args.host}:{args.port}/（数据仓库 {args.db}；按 Ctrl+C 停止）",
           flush=True)
@@ -115,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        reminders.stop()
         warehouse.parser.close()          # the parse workers go with the server
     return 0
 

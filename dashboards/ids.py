@@ -55,6 +55,8 @@ SUBMISSIONS_DOWNLOAD = "submissions-download"
 SUBMISSIONS_RATE = "submissions-rate"
 SUBMISSIONS_RATE_CHART = "submissions-rate-chart"
 SUBMISSIONS_RATE_TABLE = "submissions-rate-table"
+SUBMISSIONS_NOTICE = "submissions-notice"
+SUBMISSIONS_NOTICE_DOWNLOAD = "submissions-notice-download"
 
 # 目标
 TARGETS = "targets"

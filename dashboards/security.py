@@ -242,6 +242,8 @@ class Gate:
         flask.session.clear()
         flask.session.permanent = True
         self._start_session(user)
+        if nxt == "/" and user.role == "reporter":
+            nxt = "/upload"                  # a reporter lands on what it owes and by when
         if user.must_change:
             return flask.redirect("/password?next=" + quote(nxt))
         return flask.redirect(nxt)

@@ -133,6 +133,8 @@ def test_batch_accounts_forced_change_upload_and_sessions_ended_by_a_reset(_init
             driver.find_element(By.ID, "password-submit").click()
             _wait(driver, "#ybjc-user", "tb350982")
             assert "/upload" in driver.current_url
+            owed = _wait(driver, "#upload-owed", "本单位待报送（福鼎市")     # what it owes, by when
+            assert "逾期未报" in owed.text and "截止日期" in owed.text
             _wait(driver, "#upload-file input[type=file]").send_keys(str(ret))
             _wait(driver, "#upload-confirm", "确认提交").click()
             accepted = _wait(driver, "#upload-accepted", "已接收")

@@ -178,3 +178,23 @@ def test_reminders_arrive_once_with_region_period_and_deadline(con, warehouse_pa
         con.close()
     assert page.total == 5 and region.total == 2
     assert page.rows[0][2] == "发送催报邮件" and "截止前提醒：2024年6月，截止 2024-07-10" in page.rows[0][5]
+
+
+def test_what_a_reporter_owes_and_by_when(con):
+    """福安市 as of 2024-06-20: last year's 12 months and 4 quarters were never sent; this year
+    April (due 05-10, 41 days late) and Q1 (due 04-15, 66 days late) are missing; Q2 is due on
+    07-15 (25 days left, within 45); July (due 08-10, 51 days) is too far off to list; June was in early."""
+    import datetime as dt
+
+    from pipelines.metrics import Metrics
+    _year_of_returns(con)
+    owed = Metrics(con, as_of=dt.datetime(2024, 6, 20, 12)).owed_by("福安市")
+    late = owed[owed.status == "逾期未报"]
+    assert len(late) == 12 + 4 + 2
+    assert set(late[late.period.str.startswith("2024")].period) == {"2024-04", "2024Q1"}
+    assert late.set_index("period").loc["2024-04", "days"] == 41
+    assert late.set_index("period").loc["2024Q1", "days"] == 66
+    soon = owed[owed.status == "待报送"]
+    assert list(soon.period) == ["2024Q2"] and list(soon.days) == [25]
+    assert str(soon.due_date.iloc[0]) == "2024-07-15"
+    assert list(owed.due_date) == sorted(owed.due_date)           # by deadline

@@ -19,7 +19,7 @@ from dashboards.theme import SUBMISSION_CLASS, SUBMISSION_SYMBOL
 PAGE = ids.SUBMISSIONS
 FREQUENCIES = ("月度", "季度", "年度")
 CHASE_COLUMNS = {"region_name": "地区", "period_label": "期间", "due_date": "截止日期",
-                 "days_overdue": "逾期天数"}
+                 "days_overdue": "逾期天数", "contact": "联系人", "phone": "电话", "email": "邮箱"}
 dash.register_page(__name__, path="/submissions", name="报送", title="报送 · 医保便民服务指标监测", order=3)
 register_controls(PAGE, basis=False, extra={"frequency": (ids.SUBMISSIONS_FREQUENCY, "value")})
 
@@ -32,7 +32,8 @@ def _content(m, state: ViewState):
     if state.frequency is None:
         state = state.with_(frequency=default_frequency(m, state.jurisdiction))
     return state, (m.submission_status(state.jurisdiction, state.year, state.frequency),
-                   m.reporting_rate(state.jurisdiction, state.year, state.frequency))
+                   m.reporting_rate(state.jurisdiction, state.year, state.frequency),
+                   m.chase_list(state.jurisdiction, state.year, state.frequency))
 
 
 def default_frequency(m, jurisdiction: str) -> str:
@@ -41,37 +42,28 @@ def default_frequency(m, jurisdiction: str) -> str:
     return next((f for f in FREQUENCIES if f in present), FREQUENCIES[0])
 
 
-def outstanding(status, today: dt.date):
-    """The 催报 list (DataFrame): returns due and not received, oldest first, with days overdue."""
-    import pandas as pd
-    out = status[status["status"] == "未报送"].copy()
-    out["period_label"] = [period_label(p) for p in out["period"]]
-    out["days_overdue"] = [(today - pd.Timestamp(d).date()).days for d in out["due_date"]]
-    out["due_date"] = [pd.Timestamp(d).strftime("%Y-%m-%d") for d in out["due_date"]]
-    return out.sort_values(["days_overdue", "region_name"], ascending=[False, True])
-
-
 def build(state: ViewState, choices: Choices, content, error: str | None = None):
-    status, rr = content if content is not None else (None, None)
+    status, rr, chase = content if content is not None else (None, None, None)
     controls = period_controls(PAGE, state, choices.jurisdictions, choices.years, choices.periods,
                                basis=False)
     controls.append(html.Label([html.Span("报表频度", className="control-label"), dcc.RadioItems(
         id=ids.SUBMISSIONS_FREQUENCY, value=state.frequency or "月度", className="basis-switch",
         inputClassName="basis-input", labelClassName="basis-label",
         options=[{"label": f, "value": f} for f in FREQUENCIES])], className="control"))
-    tools = [dcc.Download(id=ids.SUBMISSIONS_DOWNLOAD)]
+    tools = [dcc.Download(id=ids.SUBMISSIONS_DOWNLOAD), dcc.Download(id=ids.SUBMISSIONS_NOTICE_DOWNLOAD)]
+    hidden_notice = html.Button(id=ids.SUBMISSIONS_NOTICE, hidden=True)
     if error or status is None:
         msg = error or "数据仓库中还没有地区：请先运行 python -m pipelines init。"
         return page_frame(PAGE, state, controls, tools + [
-            empty_state(msg), html.Button(id=ids.SUBMISSIONS_EXPORT, hidden=True)])
+            empty_state(msg), html.Button(id=ids.SUBMISSIONS_EXPORT, hidden=True), hidden_notice])
     frequency = state.frequency or "月度"
     today = (state.as_of_time or dt.datetime.now()).date()
     if status.empty:
         return page_frame(PAGE, state, controls, tools + [
             empty_state(f"本地区没有按{frequency}报送的指标，无需{frequency}报表。",
                         "请在上方选择其他报表频度。"),
-            html.Button(id=ids.SUBMISSIONS_EXPORT, hidden=True)])
-    chase = outstanding(status, today)
+            html.Button(id=ids.SUBMISSIONS_EXPORT, hidden=True), hidden_notice])
+    chase = _chase_rows(chase)
     due_days = sorted({d.day for d in status["due_date"]}) if not status.empty else []
     body = [
         html.H1(f"{state.year}年{frequency}报表报送情况", className="page-title"),
@@ -82,9 +74,12 @@ def build(state: ViewState, choices: Choices, content, error: str | None = None)
         _matrix(status),
         html.Div(className="actions", children=[
             html.H2(f"催报清单（{len(chase)} 项未报送）", className="section-title"),
-            html.Button("导出催报清单 Excel", id=ids.SUBMISSIONS_EXPORT, className="button")]),
-        table(chase, CHASE_COLUMNS, id=ids.SUBMISSIONS_CHASE) if not chase.empty
-        else html.Div(empty_state("没有逾期未报的报表。"), id=ids.SUBMISSIONS_CHASE),
+            html.Button("导出催报清单 Excel", id=ids.SUBMISSIONS_EXPORT, className="button"),
+            html.Button("生成催报通知 Word", id=ids.SUBMISSIONS_NOTICE, className="button")]),
+        html.P("联系人在“系统管理 → 下载联系人表”中维护；催报通知每个地区一页，可直接打印盖章下发。",
+               className="note"),
+        html.Div(className="table-scroll", children=table(chase, CHASE_COLUMNS, id=ids.SUBMISSIONS_CHASE))
+        if not chase.empty else html.Div(empty_state("没有逾期未报的报表。"), id=ids.SUBMISSIONS_CHASE),
     ]
     return page_frame(PAGE, state, controls, tools + body)
 
@@ -125,6 +120,15 @@ def _rate_section(rr, frequency: str) -> html.Div:
     ])
 
 
+def _chase_rows(chase):
+    """The chase list as shown: dates as text, no contact shown as 未登记."""
+    out = chase.copy()
+    out["due_date"] = [d.strftime("%Y-%m-%d") for d in out["due_date"]]
+    for col in ("contact", "phone", "email"):
+        out[col] = [v if isinstance(v, str) and v else "未登记" for v in out[col]]
+    return out
+
+
 def _matrix(status) -> html.Div:
     if status.empty:
         return empty_state("该年度没有应报的报表。")
@@ -150,21 +154,45 @@ def _short_label(code: str) -> str:
     return label[5:] if len(label) > 5 else label
 
 
+def _chase_for(search):
+    """(state, jurisdiction name, frequency, chase list) of the page the button is on."""
+    state = state_from_search(search)
+    with open_metrics(state.as_of_time) as m:
+        state, choices = resolve(m, state)
+        if choices.empty:
+            return None
+        frequency = state.frequency or default_frequency(m, state.jurisdiction)
+        chase = m.chase_list(state.jurisdiction, state.year, frequency)
+        name = choices.jurisdictions.set_index("code").loc[state.jurisdiction, "name"]
+        notice = None
+        if not chase.empty:
+            from pipelines.chase_notice import chase_notice_docx
+            notice = chase_notice_docx(m, state.jurisdiction, chase)
+    return state, name, frequency, chase, notice
+
+
 @callback(Output(ids.SUBMISSIONS_DOWNLOAD, "data"), Input(ids.SUBMISSIONS_EXPORT, "n_clicks"),
           State(PAGES_LOCATION, "search"), prevent_initial_call=True)
 def _export(clicks, search):
     if not clicks:
         return no_update
-    state = state_from_search(search)
-    with open_metrics(state.as_of_time) as m:
-        state, choices = resolve(m, state)
-        if choices.empty:
-            return no_update
-        frequency = state.frequency or default_frequency(m, state.jurisdiction)
-        status = m.submission_status(state.jurisdiction, state.year, frequency)
-        name = choices.jurisdictions.set_index("code").loc[state.jurisdiction, "name"]
+    found = _chase_for(search)
+    if found is None:
+        return no_update
+    state, name, frequency, chase, _ = found
     from dashboards.export import frame_to_xlsx
-    chase = outstanding(status, (state.as_of_time or dt.datetime.now()).date())
-    data = frame_to_xlsx(chase, CHASE_COLUMNS, sheet="催报清单",
+    data = frame_to_xlsx(_chase_rows(chase), CHASE_COLUMNS, sheet="催报清单",
                          title=f"{name} {state.year}年{frequency}报表催报清单")
     return dcc.send_bytes(data, f"{name}_{state.year}年{frequency}_催报清单.xlsx")
+
+
+@callback(Output(ids.SUBMISSIONS_NOTICE_DOWNLOAD, "data"), Input(ids.SUBMISSIONS_NOTICE, "n_clicks"),
+          State(PAGES_LOCATION, "search"), prevent_initial_call=True)
+def _notice(clicks, search):
+    if not clicks:
+        return no_update
+    found = _chase_for(search)
+    if found is None or found[4] is None:
+        return no_update
+    state, name, frequency, _, notice = found
+    return dcc.send_bytes(notice, f"{name}_{state.year}年{frequency}_催报通知.docx")

@@ -65,7 +65,7 @@ def period_options(today: dt.date | None = None) -> list[dict]:
 def region_options(user) -> list[dict]:
     def read(con):
         allowed = accounts.allowed_regions(con, user)
-        rows = con.execute("SELECT code, name, depth FROM regions WHERE active ORDER BY sort_order").fetchall()
+        rows = accounts.region_choices(con)
         return [{"label": ("　" * depth) + f"{name}（{code}）", "value": code}
                 for code, name, depth in rows if allowed is None or code in allowed]
     return _store().run(read)
@@ -97,6 +97,7 @@ def layout(rendering=None, **params):
     return html.Div(className="page page-upload", children=[html.Main(className="page-body", children=[
         html.H1("数据报送", className="page-title"),
         html.P(scope, className="note", id="upload-scope"),
+        owed_panel(user) if rendering is not None and user is not None and user.region_code else None,
         html.Section(className="upload-step", children=[
             html.H2("第一步：下载报送模板"),
             html.Div(className="controls", children=[
@@ -122,6 +123,31 @@ def layout(rendering=None, **params):
             dcc.Store(id=UPLOAD_PENDING),
         ]),
     ])])
+
+
+def owed_panel(user) -> html.Section:
+    """What the reporter's region owes and by when (Metrics.owed_by): overdue, then due soon."""
+    from dashboards.store import open_metrics
+    with open_metrics() as m:
+        owed = m.owed_by(user.region_code)
+        name = m.reporting().tree.name.get(user.region_code, user.region_code)
+    if owed.empty:
+        body = html.P(f"{name}目前没有逾期或近期到期的报表。", className="note")
+    else:
+        rows = []
+        for rec in owed.to_dict("records"):
+            late = rec["status"] == "逾期未报"
+            when = f"已逾期 {rec['days']} 天" if late else ("今天截止" if rec["days"] == 0 else f"还有 {rec['days']} 天")
+            rows.append(html.Tr([
+                html.Td(f"{rec['period_label']}{rec['frequency']}报表"),
+                html.Td(f"{rec['due_date']:%Y-%m-%d}"),
+                html.Td(rec["status"], className="status-short" if late else "status-near"),
+                html.Td(when),
+                html.Td(dcc.Link("填报此期", href="/upload?" + urlencode({"period": rec["period"]})))]))
+        body = html.Table([html.Thead(html.Tr([html.Th(h) for h in ("报表", "截止日期", "状态", "时限", "")])),
+                           html.Tbody(rows)], className="data-table", id="upload-owed-table")
+    return html.Section(className="upload-step", id="upload-owed", children=[
+        html.H2(f"本单位待报送（{name}，{len(owed)} 项）"), body])
 
 
 def template_href(region, period) -> str:
