@@ -56,8 +56,7 @@ def password_page(csrf: str, next_url: str, user, error: str | None) -> str:
     if error:
         notes += f'<div class="err" id="password-error" role="alert">{escape(error)}</div>'
     return _page("修改密码", f"""
-<h1>修改密码</h1><p class="sub">账户：{escape(user.name)}（{escape(user.role_label)}）。修改后，
-此账户在其他电脑或浏览器上的登录将全部失效。</p>{notes}
+<h1>修改密码</h1><p class="sub">账户：{escape(user.name)}（{escape(user.role_label)}）。修改后，此账户在其他电脑或浏览器上的登录将全部失效。</p>{notes}
 <form method="post" action="/password" id="password-form">
 <input type="hidden" name="csrf_token" value="{escape(csrf)}">
 <input type="hidden" name="next" value="{escape(next_url)}">
@@ -68,7 +67,7 @@ def password_page(csrf: str, next_url: str, user, error: str | None) -> str:
 <label for="new_again">再次输入新密码</label>
 <input type="password" id="new_again" name="new_again" autocomplete="new-password" required>
 <button type="submit" id="password-submit">修改密码</button>
-</form>""")
+</form>{'' if user.must_change else '<p><a href="/">返回首页</a></p>'}""")
 
 
 def message_page(title: str, message: str, logout_csrf: str | None = None) -> str:

@@ -135,7 +135,7 @@ def owed_panel(user) -> html.Section:
         body = html.P(f"{name}目前没有逾期或近期到期的报表。", className="note")
     else:
         rows = []
-        for rec in owed.to_dict("records"):
+        for rec in owed.iloc[::-1].to_dict("records"):      # the nearest deadline first
             late = rec["status"] == "逾期未报"
             when = f"已逾期 {rec['days']} 天" if late else ("今天截止" if rec["days"] == 0 else f"还有 {rec['days']} 天")
             rows.append(html.Tr([
@@ -145,7 +145,8 @@ def owed_panel(user) -> html.Section:
                 html.Td(when),
                 html.Td(dcc.Link("填报此期", href="/upload?" + urlencode({"period": rec["period"]})))]))
         body = html.Table([html.Thead(html.Tr([html.Th(h) for h in ("报表", "截止日期", "状态", "时限", "")])),
-                           html.Tbody(rows)], className="data-table", id="upload-owed-table")
+                           html.Tbody(rows)], className="data-table owed-table", id="upload-owed-table")
+        body = html.Div(body, className="owed-scroll")
     return html.Section(className="upload-step", id="upload-owed", children=[
         html.H2(f"本单位待报送（{name}，{len(owed)} 项）"), body])
 
