@@ -92,3 +92,26 @@ def test_reset_and_disable_end_sessions_and_enable_restores_login(con):
     assert accounts.get_user(con, "u1").session_gen == gen + 2
     accounts.enable_user(con, "u1", actor="admin")
     assert accounts.authenticate(con, "u1", fresh) is not None
+
+
+def test_migration_5_keeps_existing_users_able_to_log_in(tmp_path):
+    """A warehouse of the last release (migrations 1–4) with a user: after migration 5 the user
+    logs in as before, needs no password change and has session generation 0."""
+    import duckdb
+
+    from pipelines import db
+    con = duckdb.connect(str(tmp_path / "old.duckdb"))
+    try:
+        con.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, description VARCHAR, "
+                    "applied_at TIMESTAMP DEFAULT current_timestamp)")
+        for version, description, sql in db.MIGRATIONS[:4]:
+            con.execute(sql)
+            con.execute("INSERT INTO schema_version (version, description) VALUES (?, ?)", [version, description])
+        con.execute("INSERT INTO users VALUES ('old', 'viewer', NULL, ?, FALSE, TIMESTAMP '2024-01-01')",
+                    [accounts.hash_password("old-password")])
+        assert db.migrate(con) == [5]
+        user = accounts.authenticate(con, "old", "old-password")
+        assert user is not None and not user.must_change and user.session_gen == 0 and user.email is None
+        assert con.execute("SELECT value FROM settings WHERE key = 'reminder.days_before'").fetchone() == ("3",)
+    finally:
+        con.close()

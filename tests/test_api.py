@@ -153,6 +153,30 @@ def test_gap_table_over_http(api):
     assert bad.status_code == 400 and "basis" in bad.json()["errors"][0]
 
 
+def test_reporting_rate_api(api):
+    url = api["url"] + "/api/reporting-rate"
+    auth = {"Authorization": f"Bearer {api['tokens']['viewer']}"}
+    assert requests.get(url, params={"region": "350900", "year": "2024"}, timeout=60).status_code == 401
+    # As of the last day of 2024 nothing of this module's uploads (made today) was in: January to
+    # November were due (December's returns are due 2025-01-10) from each of 宁德's 10 units.
+    r = requests.get(url, params={"region": "宁德市", "year": "2024", "as_of": "2024-12-31"},
+                     headers=auth, timeout=60)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["status"] == "ok" and body["jurisdiction"] == "350900" and body["frequency"] == "月度"
+    t = body["total"]
+    assert (t["owed"], t["received"], t["missing"], t["not_due"]) == (110, 0, 110, 10)
+    assert t["completeness"] == 0.0 and t["timeliness"] == 0.0
+    assert len(body["regions"]) == 10 and [p["period"] for p in body["periods"]][-1] == "2024-12"
+    assert body["periods"][-1]["completeness"] is None
+    for params, word in (({"region": "350900"}, "year"), ({"region": "火星市", "year": "2024"}, "火星市"),
+                         ({"region": "350900", "year": "2024", "frequency": "每周"}, "每周"),
+                         ({"region": "350902", "year": "2024"}, "不是辖区")):
+        r = requests.get(url, params=params, headers=auth, timeout=60)
+        assert r.status_code == 400 and r.json()["status"] == "rejected", r.text
+        assert word in r.json()["errors"][0]
+
+
 def test_warehouse_after_server_stops(api):
     """Everything the answers claimed, read back from the DuckDB file itself."""
     api["srv"].__exit__(None, None, None)
@@ -200,26 +224,3 @@ def test_warehouse_after_server_stops(api):
     assert rows[(REGION_A, "evoucher_activation_rate")]["actual"] == pytest.approx(95.0)
     assert rows[(REGION_A, "evoucher_settlement_rate")]["actual"] == pytest.approx(95.0)
 
-
-def test_reporting_rate_api(api):
-    url = api["url"] + "/api/reporting-rate"
-    auth = {"Authorization": f"Bearer {api['tokens']['viewer']}"}
-    assert requests.get(url, params={"region": "350900", "year": "2024"}, timeout=60).status_code == 401
-    # As of the last day of 2024 nothing of this module's uploads (made today) was in: January to
-    # November were due (December's returns are due 2025-01-10) from each of 宁德's 10 units.
-    r = requests.get(url, params={"region": "宁德市", "year": "2024", "as_of": "2024-12-31"},
-                     headers=auth, timeout=60)
-    assert r.status_code == 200, r.text
-    body = r.json()
-    assert body["status"] == "ok" and body["jurisdiction"] == "350900" and body["frequency"] == "月度"
-    t = body["total"]
-    assert (t["owed"], t["received"], t["missing"], t["not_due"]) == (110, 0, 110, 10)
-    assert t["completeness"] == 0.0 and t["timeliness"] == 0.0
-    assert len(body["regions"]) == 10 and [p["period"] for p in body["periods"]][-1] == "2024-12"
-    assert body["periods"][-1]["completeness"] is None
-    for params, word in (({"region": "350900"}, "year"), ({"region": "火星市", "year": "2024"}, "火星市"),
-                         ({"region": "350900", "year": "2024", "frequency": "每周"}, "每周"),
-                         ({"region": "350902", "year": "2024"}, "不是辖区")):
-        r = requests.get(url, params=params, headers=auth, timeout=60)
-        assert r.status_code == 400 and r.json()["status"] == "rejected", r.text
-        assert word in r.json()["errors"][0]
