@@ -210,7 +210,7 @@ def reporting_rate_figure(periods: pd.DataFrame, *, title: str) -> go.Figure:
             ("timeliness", "及时率", SERIES_COLORS[1], "dash", "bottom center")):
         y = [None if v is None or v != v else float(v) for v in periods[col]]
         fig.add_trace(go.Scatter(
-            x=x, y=y, name=name, mode="lines+markers+text", connectgaps=False,
+            x=x, y=y, name=name, mode="lines+markers+text" if len(x) <= 4 else "lines+markers", connectgaps=False,
             line={"color": color, "width": 3, "dash": dash}, marker={"size": 9},
             text=[None if v is None else f"{v:.0f}%" for v in y], textposition=where,
             textfont={"color": color, "size": 14},

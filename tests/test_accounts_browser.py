@@ -75,6 +75,8 @@ def test_batch_accounts_forced_change_upload_and_sessions_ended_by_a_reset(_init
         old = Client(srv.url)                 # reporter_a, logged in elsewhere
         assert old.login("reporter_a").status_code == 302
         assert old.get("/upload").status_code == 200
+        viewer = Client(srv.url)              # the viewer, logged in elsewhere too
+        assert viewer.login("viewer").status_code == 302 and viewer.get("/").status_code == 200
         driver = _driver(downloads)
         try:
             _login(driver, srv.url, "admin", PASSWORD)
@@ -121,6 +123,16 @@ def test_batch_accounts_forced_change_upload_and_sessions_ended_by_a_reset(_init
             refused = old.get("/upload")
             assert refused.status_code == 302 and "/login" in refused.headers["Location"]
             assert old.get("/", headers={"Accept": "application/json"}).status_code == 401
+            # ... and disabling the viewer ends its session; re-enabled, it logs in again
+            _pick(driver, "admin-pick-user", "viewer（查看者）")
+            driver.find_element(By.ID, "admin-disable").click()
+            _wait(driver, "#admin-user-outcome", "已停用用户 viewer")
+            assert viewer.get("/").status_code == 302
+            assert Client(srv.url).login("viewer").status_code == 401
+            _pick(driver, "admin-pick-user", "viewer（查看者，已停用）")
+            driver.find_element(By.ID, "admin-enable").click()
+            _wait(driver, "#admin-user-outcome", "已启用用户 viewer")
+            assert Client(srv.url).login("viewer").status_code == 302
 
             # 3. a new reporter: forced to change its initial password, then uploads
             _login(driver, srv.url, "tb350982", passwords["tb350982"])

@@ -128,7 +128,10 @@ def test_submissions_page_shows_the_rates_it_is_given(con, warehouse_path):
     import sys
 
     from dashboard_data import create_app
+    from pipelines import contacts
     _year_of_returns(con)
+    contacts.apply_contacts(con, [{"region_code": "350982", "contact": "张三", "phone": "0593-7851234",
+                                   "email": None}], "admin")
     con.close()
     app = create_app(warehouse_path)
     try:
@@ -141,6 +144,8 @@ def test_submissions_page_shows_the_rates_it_is_given(con, warehouse_path):
         assert "18.0%" in text and "已报 9 / 应报 50" in text and "按时报 7 / 应报 50" in text
         assert "80.0%" in text and "40.0%" in text               # 福安市's row
         assert "submissions-rate-chart" in text and "submissions-rate-table" in text
+        assert "催报清单（41 项未报送）" in text and "张三" in text and "0593-7851234" in text
+        assert "未登记" in text                                   # the units without a contact
     finally:
         import threading
         for t in threading.enumerate():          # the replayed moment's snapshot, built aside
