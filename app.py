@@ -107,7 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     warehouse = app.server.config[CONFIG_KEY]
     threading.Thread(target=_warm_up, args=(warehouse,), name="warm-up", daemon=True).start()
     from pipelines.reminders import ReminderTimer   # hourly; idle while no SMTP server is set
-    reminders = ReminderTimer(app.server.extensions["ybjc_store"]).start()
+    reminders = ReminderTimer(app.server.extensions["ybjc_store"],
+                              float(os.environ.get("YBJC_REMINDER_INTERVAL_S") or 3600),
+                              float(os.environ.get("YBJC_REMINDER_FIRST_S") or 30)).start()
     from waitress import serve
     print(f"看板服务已启动：http://{args.host}:{args.port}/（数据仓库 {args.db}；按 Ctrl+C 停止）",
           flush=True)

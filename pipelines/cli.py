@@ -190,7 +190,7 @@ def cmd_remind(args) -> int:
 
 
 EDITABLE_SETTINGS = ("smtp.host", "smtp.port", "smtp.from", "smtp.user", "smtp.password", "smtp.starttls",
-                     "reminder.days_before", "reminder.days_after", "due_day.月度", "due_day.季度",
+                     "reminder.days_before", "reminder.days_after", "reminder.catch_up_days", "due_day.月度", "due_day.季度",
                      "due_day.年度", "rollup.min_share")
 
 

@@ -2,12 +2,14 @@
 
 Off unless an SMTP server is configured in the settings table (none by default):
 `smtp.host`, `smtp.port` (25), `smtp.from`, optional `smtp.user` / `smtp.password`,
-`smtp.starttls` (1 = yes); `reminder.days_before` (3) and `reminder.days_after` (3).
+`smtp.starttls` (1 = yes); `reminder.days_before` (3), `reminder.days_after` (3) and
+`reminder.catch_up_days` (30: how long after the first `after` day a missed one is still sent).
 Which reminders are due is read off the metrics (metrics/chase.py: who owes which return,
 due when, not in yet). Each goes once per region, frequency, period and kind (`reminders_sent`),
 to the region's contact e-mail and the e-mail of each enabled reporter of the region; each is
 recorded in the audit log (`reminder.sent`, or `reminder.failed` — tried again next time).
-The server checks once an hour (`ReminderTimer`); `python -m pipelines remind` checks once.
+The server checks once an hour (`ReminderTimer`; YBJC_REMINDER_INTERVAL_S, first check after
+YBJC_REMINDER_FIRST_S = 30 s); `python -m pipelines remind` checks once.
 """
 from __future__ import annotations
 
@@ -98,9 +100,10 @@ def send_reminders(con, today: dt.date | None = None, smtp_factory=smtplib.SMTP)
         return run
     s = _settings(con)
     before, after = int(s.get("reminder.days_before") or 3), int(s.get("reminder.days_after") or 3)
+    catch_up = int(s.get("reminder.catch_up_days") or 30)
     as_of = dt.datetime.combine(today, dt.time(12)) if today else None
     m = Metrics(con, as_of=as_of)
-    due = m.reminders_due(before, after)
+    due = m.reminders_due(before, after, catch_up)
     if due.empty:
         return run
     sent = {tuple(r) for r in con.execute(

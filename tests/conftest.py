@@ -72,3 +72,26 @@ def demo_warehouse(tmp_path_factory) -> Path:
     stats = build_demo(path)
     (path.parent / "demo_stats.json").write_text(json.dumps(stats, ensure_ascii=False), encoding="utf-8")
     return path
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server (aiosmtpd) on a free local port: (handler with .messages, port)."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Message
+
+    class Collect(Message):
+        def __init__(self):
+            super().__init__()
+            self.messages = []
+
+        def handle_message(self, message):
+            self.messages.append(message)
+    from webserver import free_port
+    handler, port = Collect(), free_port()
+    ctl = Controller(handler, hostname="127.0.0.1", port=port)
+    ctl.start()
+    try:
+        yield handler, port
+    finally:
+        ctl.stop()

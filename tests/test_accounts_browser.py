@@ -6,7 +6,11 @@
 2. an old session of reporter_a (a second client) is refused after the admin resets
    reporter_a's password in the browser;
 3. one of the new reporters logs in with its initial password, is sent to change it (every
-   other page sends it back there), changes it, and uploads its return.
+   other page sends it back there), changes it, and uploads its return;
+4. meanwhile the server's reminder timer (every second here) sends 福鼎市's contact the
+   reminder of its overdue monthly return to a real local SMTP server, once. The monthly due
+   day is set so that the return is exactly 5 days late today (reminder.days_after 5, no
+   catch-up days), so the one e-mail expected is worked out from today's date alone.
 """
 from __future__ import annotations
 
@@ -57,21 +61,39 @@ def _pick(driver, dropdown_id, label):
     raise AssertionError(f"option {label!r} not shown in #{dropdown_id}")
 
 
-def test_batch_accounts_forced_change_upload_and_sessions_ended_by_a_reset(_initialised_template, tmp_path):
+def test_batch_accounts_forced_change_upload_and_sessions_ended_by_a_reset(_initialised_template, tmp_path,
+                                                                        smtp_server):
+    import datetime as dt
+    from email.header import decode_header, make_header
+
     from selenium.webdriver.common.by import By
+
+    from pipelines import contacts
     from test_upload_browser import _driver, _wait
     db_path = tmp_path / "warehouse.duckdb"
     shutil.copy(_initialised_template, db_path)
     add_accounts(db_path)                     # viewer, reporter_a (蕉城区), reporter_b (福安市), admin
     from pipelines import db
     con = db.connect(db_path)
+    mails, smtp_port = smtp_server
+    due = dt.date.today() - dt.timedelta(days=5)          # the return due 5 days ago ...
+    owed = due.replace(day=1) - dt.timedelta(days=1)       # ... is that of the month before
+    expected = f"【逾期催报】福鼎市 {owed.year}年{owed.month}月月度报表（截止 {due:%Y-%m-%d}）"
     try:
         ret = fill_template(con, "350982", "2024-03", tmp_path / "福鼎市_2024年3月.xlsx", 90, 100)
+        for key, value in (("smtp.host", "127.0.0.1"), ("smtp.port", str(smtp_port)),
+                           ("smtp.from", "ybjc@example.gov.cn"), ("due_day.月度", str(due.day)),
+                           ("reminder.days_after", "5"), ("reminder.days_before", "0"),
+                           ("reminder.catch_up_days", "0")):
+            con.execute("DELETE FROM settings WHERE key = ?", [key])
+            con.execute("INSERT INTO settings VALUES (?, ?)", [key, value])
+        contacts.apply_contacts(con, [{"region_code": "350982", "contact": "张三", "phone": None,
+                                       "email": "fd@example.gov.cn"}], "admin")
     finally:
         con.close()
     downloads = tmp_path / "downloads"
     downloads.mkdir()
-    with ServerProcess(db_path) as srv:
+    with ServerProcess(db_path, env={"YBJC_REMINDER_FIRST_S": "1", "YBJC_REMINDER_INTERVAL_S": "1"}) as srv:
         old = Client(srv.url)                 # reporter_a, logged in elsewhere
         assert old.login("reporter_a").status_code == 302
         assert old.get("/upload").status_code == 200
@@ -155,6 +177,25 @@ def test_batch_accounts_forced_change_upload_and_sessions_ended_by_a_reset(_init
             assert errors == [], errors
         finally:
             driver.quit()
+        # 4. the reminder arrived once, though the timer checked every second meanwhile
+        def subjects():
+            return [str(make_header(decode_header(m["Subject"]))) for m in mails.messages]
+        deadline = time.time() + 30
+        while expected not in subjects() and time.time() < deadline:
+            time.sleep(0.5)
+        time.sleep(3)
+        monthly = [x for x in subjects() if "月度报表" in x]
+        assert monthly == [expected], subjects()
+        assert len(subjects()) == len(set(subjects()))                 # nothing went twice
+        mail = next(m for m in mails.messages if str(make_header(decode_header(m["Subject"]))) == expected)
+        assert mail["X-RcptTo"] == "fd@example.gov.cn"
         # the old password no longer logs in; the new one does
         assert Client(srv.url).login("tb350982", passwords["tb350982"]).status_code == 401
         assert Client(srv.url).login("tb350982", "fuding-new-2024").status_code == 302
+    from pipelines import audit_log
+    con = db.connect(db_path, read_only=True)
+    try:
+        sent = audit_log.query(con, action="reminder.sent", region="350982")
+    finally:
+        con.close()
+    assert sent.total == len(mails.messages) and any(f"截止 {due:%Y-%m-%d}" in r[5] for r in sent.rows)

@@ -101,28 +101,6 @@ def test_chase_list_names_contacts_and_the_notice_has_a_page_per_region(con, tmp
     assert breaks == len(regions) - 1                          # one page per region
 
 
-@pytest.fixture
-def smtp_server():
-    from aiosmtpd.controller import Controller
-    from aiosmtpd.handlers import Message
-
-    class Collect(Message):
-        def __init__(self):
-            super().__init__()
-            self.messages = []
-
-        def handle_message(self, message):
-            self.messages.append(message)
-    from webserver import free_port
-    handler, port = Collect(), free_port()
-    ctl = Controller(handler, hostname="127.0.0.1", port=port)
-    ctl.start()
-    try:
-        yield handler, port
-    finally:
-        ctl.stop()
-
-
 def _cli(db_path, *args):
     out = subprocess.run([sys.executable, "-m", "pipelines", *args, "--db", str(db_path)], cwd=ROOT,
                          capture_output=True, text=True, timeout=120)

@@ -29,8 +29,9 @@ def free_port() -> int:
 class ServerProcess:
     """`python app.py --db DB --port P` as a subprocess; stopped on exit."""
 
-    def __init__(self, db_path: Path, threads: int = 8):
+    def __init__(self, db_path: Path, threads: int = 8, env: dict | None = None):
         self.db_path = Path(db_path)
+        self.env = env or {}
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.threads = threads
@@ -41,7 +42,7 @@ class ServerProcess:
         self.proc = subprocess.Popen(
             [sys.executable, "app.py", "--db", str(self.db_path), "--port", str(self.port),
              "--threads", str(self.threads)], cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
-            env={"GX_ANALYTICS_ENABLED": "false", "PATH": "/usr/bin:/bin"})
+            env={"GX_ANALYTICS_ENABLED": "false", "PATH": "/usr/bin:/bin", **self.env})
         deadline = time.time() + 60
         while time.time() < deadline:
             if self.proc.poll() is not None:
