@@ -439,6 +439,7 @@ class Metrics:
         wanted = sorted({c for c in fps.values() if c} | {str(y) for y in years})
         info = self._indicator_rows()     # read first: a query on the connection ends `cur`
         cur = self.con.execute(STORED_SQL, {"s": sid, "b": basis, "rows": list(rows), "fps": wanted,
+                                            "lo": min(rows), "hi": max(rows),
                                             "inds": None if indicators is None else list(indicators)})
         names = [d[0] for d in cur.description] + list(_INFO_FIELDS)
         found = {(r[0], r[1], r[2]): r + info[r[1]] for r in cur.fetchall()}

@@ -172,6 +172,8 @@ SELECT f.region_code, f.indicator_code, f.figure_period, row_kind, judged_on, nu
        expected, on_track, forecast, needed_per_month, months_left
 FROM figures f
 WHERE f.snapshot_id = $s AND f.view_basis = $b
+  -- implied by the list, but a range lets DuckDB skip the row groups of other jurisdictions
+  AND f.region_code BETWEEN $lo AND $hi
   AND list_contains($rows::VARCHAR[], f.region_code) AND list_contains($fps::VARCHAR[], f.figure_period)
   AND ($inds::VARCHAR[] IS NULL OR list_contains($inds::VARCHAR[], f.indicator_code))
 """
