@@ -105,15 +105,25 @@ def _run(parser) -> list[dict]:
             wb.save(t)
             typical.append(t)
         ingest_files(con, typical[:1], archive_dir=tmp / "raw", today=TODAY, parser=parser)      # warm-up
-        times = []
+        from pipelines.metrics import figure_table
+        figure_table.refresh(con)
+        times, refreshes = [], []
         for p in typical[1:]:
+            # as the server answers an upload: checked and loaded; the figures refresh follows
+            # in the background (dashboards.store.Warehouse.refresh_soon), timed apart here
             t0 = time.perf_counter()
-            [out] = ingest_files(con, [p], archive_dir=tmp / "raw", today=TODAY, parser=parser)
+            [out] = ingest_files(con, [p], archive_dir=tmp / "raw", today=TODAY, parser=parser, refresh=False)
             times.append(time.perf_counter() - t0)
             assert out.status == "accepted", out.line()
+            t0 = time.perf_counter()
+            figure_table.refresh(con)
+            refreshes.append(time.perf_counter() - t0)
         ref = _calamine_read(typical[1:]) / len(typical[1:])
         figures.append({"name": "ingest: typical return (template, warm)", "value": round(statistics.median(times) * 1000, 1),
-                        "unit": "ms", "budget": 150, "reference_value": round(ref * 1000, 2)})
+                        "unit": "ms", "budget": 100, "reference_value": round(ref * 1000, 2)})
+        figures.append({"name": "ingest: figures refresh after a typical return", "value":
+                        round(statistics.median(refreshes) * 1000, 1), "unit": "ms", "budget": None,
+                        "reference_value": round(statistics.median(times) * 1000, 1)})
         worker, local = _round_trip(parser, typical[1])
         figures.append({"name": "parse worker: typical return round trip (warm)", "value": round(worker * 1000, 2),
                         "unit": "ms", "budget": None, "reference_value": round(local * 1000, 2)})
@@ -147,7 +157,7 @@ def _run(parser) -> list[dict]:
         bad = [o.line() for o in outs if o.status != "accepted"]
         assert not bad, bad[:3]
         figures.append({"name": "ingest: 1,000 returns in one batch", "value": round(batch_time, 2), "unit": "s",
-                        "budget": 20, "reference_value": round(_calamine_read(files), 3)})
+                        "budget": 10, "reference_value": round(_calamine_read(files), 3)})
         con.close()
     return figures
 

@@ -377,10 +377,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--villages", action="store_true", help="再细分到村（社区）级并在该级报送（数千万个数值）")
     p.add_argument("--native-frequency", action="store_true", help="季度指标按季度报送（默认每月报送全部指标）")
     p.add_argument("--seed", type=int, default=20240, help="随机种子（同一种子生成的数据完全相同）")
+    p.add_argument("--no-figures", action="store_true",
+                   help="不预先计算指标结果表（全国规模约需 4 分钟）；查询时按原始数值实时计算")
     args = p.parse_args(argv)
     try:
         stats = build_national(args.out, villages=args.villages, native_frequency=args.native_frequency,
-                               seed=args.seed, progress=lambda m: print(m, flush=True))
+                               seed=args.seed, figures=not args.no_figures,
+                               progress=lambda m: print(m, flush=True))
     except FileExistsError as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 2
@@ -388,7 +391,8 @@ def main(argv: list[str] | None = None) -> int:
           + (f"、村（社区） {stats['villages']} 个" if stats["villages"] else "")
           + f"；指标 {stats['indicators']} 个、{stats['months']} 个月；报送 {stats['submissions']:,} 份、"
           f"数值 {stats['values']:,} 个、目标 {stats['targets']} 条；用时 {stats['seconds']} 秒，"
-          f"文件 {stats['bytes'] / 2**20:.0f} MB")
+          f"文件 {stats['bytes'] / 2**20:.0f} MB"
+          + (f"；指标结果表用时 {stats['figures_seconds']} 秒" if stats.get("figures_seconds") else ""))
     return 0
 
 

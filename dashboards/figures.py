@@ -137,41 +137,72 @@ def trend_figure(series: dict[str, pd.DataFrame], *, unit: str, title: str,
 
 def small_multiples(panels: list[tuple[str, str, pd.DataFrame]], *, meeting: bool = False,
                     columns: int = 3) -> go.Figure:
-    """One small trend chart per indicator: (indicator name, unit, metrics.series frame)."""
+    """One small trend chart per indicator: (indicator name, unit, metrics.series frame).
+
+    Laid out as plain figure data (axes domains and titles as make_subplots would place them)
+    and handed to plotly unvalidated: a district's dozen panels cost plotly's property
+    machinery ~100 ms through make_subplots/add_trace, a few ms this way."""
     panels = [p for p in panels if not p[2].empty]
     if not panels:
         return empty_figure("该地区本年度暂无数据", meeting=meeting)
     rows = (len(panels) + columns - 1) // columns
-    fig = make_subplots(rows=rows, cols=columns, subplot_titles=[_short(p[0]) for p in panels],
-                        vertical_spacing=min(0.12, 0.5 / rows), horizontal_spacing=0.06)
+    v_gap, h_gap = min(0.12, 0.5 / rows), 0.06
+    width = (1 - h_gap * (columns - 1)) / columns
+    height_share = (1 - v_gap * (rows - 1)) / rows
+    fg, bg = ("#F5F5F5", "#111418") if meeting else ("#1A1A1A", "#FFFFFF")
+    grid = "#3A3F47" if meeting else "#E3E3E3"
+    height = max(360, 280 * rows + 150)
+    layout = {
+        "font": {"family": FONT_FAMILY, "size": 20 if meeting else 16, "color": fg},
+        "paper_bgcolor": bg, "plot_bgcolor": bg, "height": height,
+        "margin": {"l": 16, "r": 24, "t": 110, "b": 40},
+        "hoverlabel": {"font": {"family": FONT_FAMILY, "size": 16}},
+        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1 + 64 / (height - 150), "x": 0},
+        "annotations": [],
+    }
+    data = []
     for i, (name, unit, df) in enumerate(panels):
-        r, c = i // columns + 1, i % columns + 1
+        r, c = i // columns, i % columns
+        n = "" if i == 0 else str(i + 1)
+        x0 = c * (width + h_gap)
+        y1 = 1 - r * (height_share + v_gap)
+        axis = {"gridcolor": grid, "zerolinecolor": grid, "automargin": True}
+        layout[f"xaxis{n}"] = {**axis, "domain": _domain(x0, x0 + width), "anchor": f"y{n}"}
+        layout[f"yaxis{n}"] = {**axis, "domain": _domain(y1 - height_share, y1), "anchor": f"x{n}"}
+        layout["annotations"].append({
+            "text": _short(name), "x": x0 + width / 2, "y": y1, "xref": "paper", "yref": "paper",
+            "xanchor": "center", "yanchor": "bottom", "showarrow": False,
+            "font": {"size": 18 if meeting else 16}})
+        on = {"xaxis": f"x{n}", "yaxis": f"y{n}"}
         x = [period_label(p)[5:] or period_label(p) for p in df["period"]]
         if df["target"].notna().any():
-            fig.add_trace(go.Scatter(x=x, y=df["target"], mode="lines", name="目标",
-                                     line={"color": "#D55E00", "width": 2, "shape": "hv"},
-                                     showlegend=i == 0, legendgroup="target"), row=r, col=c)
+            data.append({"type": "scatter", "x": x, "y": _floats(df["target"]), "mode": "lines",
+                         "name": "目标", "line": {"color": "#D55E00", "width": 2, "shape": "hv"},
+                         "showlegend": i == 0, "legendgroup": "target", **on})
         if "expected" in df and df["expected"].notna().any():
-            fig.add_trace(go.Scatter(x=x, y=df["expected"], mode="lines", name="序时进度",
-                                     line={"color": "#888888", "width": 2, "dash": "dash"},
-                                     showlegend=i == 0, legendgroup="expected"), row=r, col=c)
+            data.append({"type": "scatter", "x": x, "y": _floats(df["expected"]), "mode": "lines",
+                         "name": "序时进度", "line": {"color": "#888888", "width": 2, "dash": "dash"},
+                         "showlegend": i == 0, "legendgroup": "expected", **on})
         whole, part = _split_partial(df)
-        fig.add_trace(go.Scatter(
-            x=x, y=whole, mode="lines+markers", name="实际值",
-            line={"color": "#FFFFFF" if meeting else "#0072B2", "width": 3},
-            marker={"size": 6}, showlegend=i == 0, legendgroup="actual",
-            hovertemplate=name + "<br>%{x} %{y:.2f}" + unit + "<extra></extra>"), row=r, col=c)
+        data.append({"type": "scatter", "x": x, "y": whole, "mode": "lines+markers", "name": "实际值",
+                     "line": {"color": "#FFFFFF" if meeting else "#0072B2", "width": 3},
+                     "marker": {"size": 6}, "showlegend": i == 0, "legendgroup": "actual",
+                     "hovertemplate": name + "<br>%{x} %{y:.2f}" + unit + "<extra></extra>", **on})
         if any(v is not None for v in part):
-            fig.add_trace(go.Scatter(
-                x=x, y=part, mode="markers", name="数据不全", showlegend=False,
-                marker={"size": 9, "symbol": "circle-open", "line": {"width": 2}},
-                hovertemplate=name + "<br>%{x} %{y:.2f}" + unit + "（数据不全）<extra></extra>"),
-                row=r, col=c)
-    fig.update_annotations(font={"size": 18 if meeting else 16})
-    height = max(360, 280 * rows + 150)
-    base_layout(fig, height=height, meeting=meeting)
-    fig.update_layout(margin={"t": 110}, legend={"y": 1 + 64 / (height - 150), "yanchor": "bottom"})
-    return fig
+            data.append({"type": "scatter", "x": x, "y": part, "mode": "markers", "name": "数据不全",
+                         "showlegend": False,
+                         "marker": {"size": 9, "symbol": "circle-open", "line": {"width": 2}},
+                         "hovertemplate": name + "<br>%{x} %{y:.2f}" + unit + "（数据不全）<extra></extra>",
+                         **on})
+    return go.Figure({"data": data, "layout": layout}, _validate=False)
+
+
+def _domain(lo: float, hi: float) -> list[float]:
+    return [min(max(round(lo, 6), 0.0), 1.0), min(max(round(hi, 6), 0.0), 1.0)]
+
+
+def _floats(values) -> list:
+    return [None if is_missing(v) else float(v) for v in values]
 
 
 def _split_partial(df: pd.DataFrame) -> tuple[list, list]:

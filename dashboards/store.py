@@ -30,6 +30,9 @@ class Warehouse:
         self.parser = ParsePool(parse_limits)    # workers start on first use or warm_up()
         self._freezing: set = set()              # (as_of, jurisdiction) snapshots being built
         self._freezing_lock = threading.Lock()
+        self._refresh_lock = threading.Lock()
+        self._refresh_wanted = False             # a write marked figures stale since the last round
+        self._refreshing = False                 # a refresher thread is running
 
     def freeze_soon(self, as_of: dt.datetime, jurisdiction: str) -> None:
         """Build, in the background, the frozen snapshot of a replayed moment for one
@@ -57,6 +60,41 @@ class Warehouse:
                 with self._freezing_lock:
                     self._freezing.discard(key)
         threading.Thread(target=build, name="freeze-snapshot", daemon=True).start()
+
+    def refresh_soon(self) -> None:
+        """Bring the figures table up to date in the background after a write marked figures
+        stale (metrics.figure_table.refresh), so the upload is answered as soon as its values
+        are committed. Until the refresh commits, readers find the marks and compute from the
+        values: no view shows a figure that disagrees with them. One refresher runs at a time;
+        it goes round again while writes keep marking."""
+        import threading
+        with self._refresh_lock:
+            self._refresh_wanted = True
+            if self._refreshing:
+                return
+            self._refreshing = True
+
+        def run():
+            import logging
+
+            from pipelines.metrics import figure_table
+            while True:
+                with self._refresh_lock:
+                    if not self._refresh_wanted:
+                        self._refreshing = False
+                        return
+                    self._refresh_wanted = False
+                try:
+                    with self.write_lock:
+                        cur = self.con.cursor()
+                        try:
+                            figure_table.refresh(cur)
+                        finally:
+                            cur.close()
+                    self.changed()
+                except Exception:          # the marks stay: readers compute, the next write retries
+                    logging.getLogger(__name__).exception("指标结果表刷新失败")
+        threading.Thread(target=run, name="figures-refresh", daemon=True).start()
 
     def changed(self) -> None:
         """Called by the write path once a change is committed: cached answers are stale."""

@@ -17,11 +17,14 @@ from pathlib import Path
 
 class WebStore:
     def __init__(self, con, write_lock: threading.Lock | None = None, db_path: str | None = None,
-                 on_change=None, parser=None):
+                 on_change=None, parser=None, refresh_soon=None):
         self.con = con
         self.write_lock = write_lock or threading.Lock()
         self.on_change = on_change          # called after every write (metrics caches drop answers)
         self.parser = parser                # ParsePool of the server (None: one per call)
+        # figures refresh after a load: in the background where the warehouse offers it (the
+        # server's), else inside the load's write
+        self.refresh_soon = refresh_soon
         self.db_path = Path(db_path) if db_path else _db_file(con)
         self._warming: threading.Thread | None = None
 
@@ -43,7 +46,7 @@ class WebStore:
                 break
         path = getattr(warehouse, "db_path", None) or getattr(warehouse, "path", None)
         return cls(con, lock, str(path) if path else None, getattr(warehouse, "changed", None),
-                   getattr(warehouse, "parser", None))
+                   getattr(warehouse, "parser", None), getattr(warehouse, "refresh_soon", None))
 
     @property
     def archive_dir(self) -> Path:
@@ -105,14 +108,18 @@ class WebStore:
 
         def load(con):
             if not dry_run:
-                load_checked(con, batch, user=user, channel=channel)
+                load_checked(con, batch, user=user, channel=channel, refresh=self.refresh_soon is None)
             for out in batch.outcomes:
                 if out.status == "duplicate" and allowed_regions is not None:
                     _check_duplicate_scope(con, out, allowed_regions, user, channel)
             return batch.outcomes
         if dry_run and not (allowed_regions is not None and any(o.status == "duplicate" for o in batch.outcomes)):
             return batch.outcomes
-        return self.write(load)
+        outcomes = self.write(load)
+        if self.refresh_soon is not None and any(o.status == "accepted" and (o.new or o.revisions)
+                                                 for o in outcomes):
+            self.refresh_soon()
+        return outcomes
 
 
 def _db_file(con) -> Path:

@@ -336,9 +336,16 @@ def first_row(result):
 def audit(con: duckdb.DuckDBPyConnection, actor: str, action: str, subject: str | None,
           outcome: str, detail: dict | None = None) -> None:
     """Append one line to the audit log (never updated or deleted by the app)."""
+    audit_many(con, [(actor, action, subject, outcome, detail)])
+
+
+def audit_many(con: duckdb.DuckDBPyConnection, lines: list[tuple]) -> None:
+    """Append lines (actor, action, subject, outcome, detail) to the audit log, in one statement."""
     import json
+    if not lines:
+        return
+    cols = list(zip(*[(a, b, c, d, json.dumps(e or {}, ensure_ascii=False)) for a, b, c, d, e in lines]))
     con.execute(
         "INSERT INTO audit_log (logged_at, actor, action, subject, outcome, detail) "
-        "VALUES (now()::TIMESTAMP, ?, ?, ?, ?, ?)",
-        [actor, action, subject, outcome, json.dumps(detail or {}, ensure_ascii=False)],
-    )
+        "SELECT now()::TIMESTAMP, unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), "
+        "unnest(?::VARCHAR[]), unnest(?::VARCHAR[])", [list(c) for c in cols])

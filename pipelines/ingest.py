@@ -17,7 +17,7 @@ from pathlib import Path
 
 from . import db
 from .extract import Extraction, Issue
-from .load import SubmissionMeta, load_rows, record_rejection
+from .load import SubmissionMeta, load_many, record_rejection
 from .parse_worker import ParsePool, RegionIndex
 from .validate import CatalogView, FileValidation, validate
 from .workbook import WorkbookError
@@ -193,24 +193,29 @@ def load_checked(con, batch: CheckedBatch, *, user: str = "cli", channel: str = 
                  fail_after: int | None = None,
                  now: dt.datetime | list[dt.datetime] | None = None,
                  refresh: bool = True) -> list[FileOutcome]:
-    """Record the rejected files and load the accepted ones, each in one transaction (the only
-    step that writes: the server holds its write lock for this alone); then, with `refresh`,
-    bring the figures the loads marked stale up to date (metrics/figure_table.py)."""
+    """Record the rejected files, then load the accepted ones together in one transaction
+    (load.load_many: set-based, the only step that writes — the server holds its write lock for
+    this alone); then, with `refresh`, bring the figures the loads marked stale up to date
+    (metrics/figure_table.py)."""
+    files, accepted = [], []
     for index, _, ex, result in batch.pending:
         out = batch.outcomes[index]
         at = now[index] if isinstance(now, (list, tuple)) else now
         if out.status == "rejected":
             _record_rejected(con, out, user, channel, at)
             continue
-        meta = SubmissionMeta(out.file_name, out.content_hash, user, channel, ex.layout, out.archive_path,
-                              [w.as_dict() for w in out.warnings])
+        files.append((result.rows, SubmissionMeta(out.file_name, out.content_hash, user, channel, ex.layout,
+                                                  out.archive_path, [w.as_dict() for w in out.warnings]), at))
+        accepted.append(out)
 
-        def audit(con, loaded, out=out):
-            db.audit(con, user, "ingest", out.file_name, "accepted",
-                     {"channel": channel, "content_hash": out.content_hash,
-                      "submission_id": loaded.submission_id, "rows": loaded.rows, "new": loaded.new,
-                      "revisions": loaded.revisions, "warnings": len(out.warnings)})
-        loaded = load_rows(con, result.rows, meta, fail_after=fail_after, now=at, also=audit)
+    def audit(con, results):
+        db.audit_many(con, [(user, "ingest", out.file_name, "accepted",
+                             {"channel": channel, "content_hash": out.content_hash,
+                              "submission_id": loaded.submission_id, "rows": loaded.rows, "new": loaded.new,
+                              "revisions": loaded.revisions, "warnings": len(out.warnings)})
+                            for out, loaded in zip(accepted, results) if not loaded.duplicate_file])
+    results = load_many(con, files, fail_after=fail_after, also=audit) if files else []
+    for out, loaded in zip(accepted, results):
         out.submission_id = loaded.submission_id
         if loaded.duplicate_file:
             out.status = "duplicate"

@@ -44,14 +44,42 @@ def returns(tmp_path_factory, _initialised_template):
     ref_dir.mkdir()
     ref = ref_dir / "warehouse.duckdb"
     shutil.copy(_initialised_template, ref)
-    t0 = time.perf_counter()
-    proc = _run_ingest(ref, files)
-    duration = time.perf_counter() - t0
+    proc, duration, writing = _timed_ingest(ref, files)
     assert proc.returncode == 0, proc.stderr + proc.stdout
     state = invariants(ref)
     assert state["files"] == rows_of, "a clean ingest must load every row of every file once"
     return {"files": files, "rows_of": rows_of, "clean": state, "duration": duration,
-            "template": _initialised_template, "tmp": tmp}
+            "writing": writing, "template": _initialised_template, "tmp": tmp}
+
+
+def _wal(db: Path) -> Path:
+    return db.with_name(db.name + ".wal")
+
+
+def _wait_for_wal(db: Path, proc: subprocess.Popen, timeout: float) -> float | None:
+    """Seconds until the process starts writing (DuckDB's WAL appears), or None if it ended or
+    the time ran out first."""
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < timeout:
+        if _wal(db).exists():
+            return time.perf_counter() - t0
+        if proc.poll() is not None:
+            return None
+        time.sleep(0.002)
+    return None
+
+
+def _timed_ingest(db: Path, files: list[Path]):
+    """A clean ingest, timed: (process, seconds in all, seconds from its first write to its exit)."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(_ingest_cmd(db, files), cwd=db.parent, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "GX_ANALYTICS_ENABLED": "false"})
+    first_write = _wait_for_wal(db, proc, timeout=300)
+    out, err = proc.communicate(timeout=300)
+    duration = time.perf_counter() - t0
+    proc.stdout, proc.stderr = out, err
+    writing = duration - (first_write if first_write is not None else duration)
+    return proc, duration, max(writing, 0.05)
 
 
 def _kill_runs(returns, n_runs: int, seed: int, rerun_via_cli: bool) -> dict:
@@ -64,11 +92,15 @@ def _kill_runs(returns, n_runs: int, seed: int, rerun_via_cli: bool) -> dict:
         shutil.copy(returns["template"], db)
         proc = subprocess.Popen(_ingest_cmd(db, returns["files"]), cwd=run_dir, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, env={**os.environ, "GX_ANALYTICS_ENABLED": "false"})
-        # Most of a run is start-up (imports); aim most kills at the loading that follows it.
-        delay = rng.uniform(0.55, 1.02) * returns["duration"]
+        # Most of a run is start-up (imports); aim the kill inside the writing that follows:
+        # a random share of the writing time measured in the clean run, after the first write,
+        # skewed to its start (u²): the batch's load is short, the figures refresh after it long.
+        started = _wait_for_wal(db, proc, timeout=4 * returns["duration"] + 30)
+        delay = rng.uniform(0.0, 1.0) ** 2 * returns["writing"]
         time.sleep(delay)
-        if proc.poll() is None:
+        if started is not None and proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
+            tally["killed_mid_write"] = tally.get("killed_mid_write", 0) + 1
         else:
             tally["exited_before_kill"] += 1
         proc.wait()
@@ -107,13 +139,15 @@ def _rerun_in_process(db: Path, files: list[Path]) -> None:
 def _report(name: str, tally: dict, artifacts_dir: Path) -> None:
     (artifacts_dir / f"{name}.json").write_text(json.dumps(tally, ensure_ascii=False, indent=1))
     print(f"\n{name}: {tally['runs']} runs killed; files complete at kill: {tally['files_complete_at_kill']}; "
-          f"finished before the kill: {tally['exited_before_kill']}")
+          f"finished before the kill: {tally['exited_before_kill']}; killed while writing: "
+          f"{tally.get('killed_mid_write', 0)}")
 
 
 def test_kill_9_during_ingest_leaves_all_or_nothing(returns, artifacts_dir):
     tally = _kill_runs(returns, n_runs=15, seed=1, rerun_via_cli=False)
     _report("reliability_kill9", tally, artifacts_dir)
     assert tally["runs"] == 15
+    assert tally.get("killed_mid_write", 0) >= 10, "the kills must land inside the writing"
 
 
 @pytest.mark.soak
@@ -121,6 +155,7 @@ def test_kill_9_soak(returns, artifacts_dir):
     tally = _kill_runs(returns, n_runs=200, seed=2, rerun_via_cli=True)
     _report("reliability_kill9_soak", tally, artifacts_dir)
     assert tally["runs"] == 200
+    assert tally.get("killed_mid_write", 0) >= 150, "the kills must land inside the writing"
 
 
 def test_a_file_ingested_twice_changes_nothing(returns, tmp_path):

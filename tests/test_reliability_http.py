@@ -60,13 +60,14 @@ def _login(base: str) -> requests.Session:
 
 def _files_for(tmp: Path, n_uploaders: int, per_uploader: int) -> list[list[Path]]:
     """Disjoint returns: uploader u reports district u % 10 for its own years (no two files share
-    a key, so the final state does not depend on the order the server took them in)."""
+    a key, so the final state does not depend on the order the server took them in). The first
+    ten uploaders report 2022 onwards, the next ten the years before 2022 (never a future year)."""
     out = []
     for u in range(n_uploaders):
         district = NINGDE_DISTRICTS[u % len(NINGDE_DISTRICTS)]
         files = []
         for k in range(per_uploader):
-            year = 2000 + (u // len(NINGDE_DISTRICTS)) * per_uploader + k + 22
+            year = 2022 - (u // len(NINGDE_DISTRICTS)) * per_uploader + k
             files.append(write_long_table(tmp / f"u{u:02d}_{year}.xlsx", long_rows(year, districts=[district])))
         out.append(files)
     return out
@@ -141,7 +142,14 @@ def test_concurrent_uploads_and_reads_soak(server_db, tmp_path, artifacts_dir):
 def _kill_mid_upload(server_db, tmp_path, runs: int, seed: int) -> dict:
     db, token = server_db
     rng = random.Random(seed)
-    tally = {"runs": 0, "landed_before_kill": 0, "answered_before_kill": 0}
+    tally = {"runs": 0, "landed_before_kill": 0, "answered_before_kill": 0, "delays": []}
+    # Aim each kill inside the upload: a random share of the time a whole upload of such a file
+    # takes, measured first on a file of other keys and then on every retry that loaded anew.
+    calib = write_long_table(tmp_path / "calibration.xlsx", long_rows(2021, seed=99))
+    with serve_app(db) as (proc, base, _):
+        status, _, took = _post(base, token, calib)
+    assert status == 200
+    whole = [took]
     for i in range(runs):
         # Each run corrects every value of the run before (seed shifts them): all rows are written.
         rows = long_rows(2022, seed=i + 1) + long_rows(2023, seed=i + 1) + long_rows(2024, seed=i + 1)
@@ -152,7 +160,9 @@ def _kill_mid_upload(server_db, tmp_path, runs: int, seed: int) -> dict:
             t = threading.Thread(target=lambda: result.update(
                 zip(("status", "body", "took"), _safe_post(base, token, path))))
             t.start()
-            time.sleep(rng.uniform(0.05, 6.0))
+            delay = rng.uniform(0.1, 0.9) * statistics.median(whole)
+            tally["delays"].append(round(delay, 2))
+            time.sleep(delay)
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait()
             t.join(60)
@@ -163,8 +173,10 @@ def _kill_mid_upload(server_db, tmp_path, runs: int, seed: int) -> dict:
         assert held in (None, len(rows)), f"run {i}: {held} of {len(rows)} rows"
         tally["landed_before_kill"] += held == len(rows)
         with serve_app(db) as (proc, base, _):                    # restart; the client retries
-            status, body, _ = _post(base, token, path)
+            status, body, took = _post(base, token, path)
         assert status == 200 and body["status"] == "accepted" and body["duplicate"] == (held is not None)
+        if held is None:
+            whole.append(took)
         assert invariants(db)["files"][digest] == len(rows)
     return tally
 
@@ -181,6 +193,7 @@ def test_server_killed_mid_upload_leaves_nothing_half_written(server_db, tmp_pat
     (artifacts_dir / "reliability_restart.json").write_text(json.dumps(tally))
     print(f"\nrestart mid-upload: {tally}")
     assert tally["runs"] == 3
+    assert tally["landed_before_kill"] <= 1, "the kills must land inside the uploads"
 
 
 @pytest.mark.soak
@@ -188,4 +201,5 @@ def test_server_killed_mid_upload_soak(server_db, tmp_path, artifacts_dir):
     tally = _kill_mid_upload(server_db, tmp_path, runs=30, seed=4)
     (artifacts_dir / "reliability_restart_soak.json").write_text(json.dumps(tally))
     assert tally["runs"] == 30
+    assert tally["landed_before_kill"] <= 6, "the kills must land inside the uploads"
 

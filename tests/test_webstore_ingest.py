@@ -69,3 +69,37 @@ def test_a_hostile_upload_is_answered_and_leaves_nothing(store, tmp_path):
     rows = store.run(lambda con: con.execute("SELECT status, file_name FROM submissions").fetchall())
     assert rows == [("rejected", "far.xlsx")]
     assert store.run(lambda con: con.execute("SELECT count(*) FROM return_values").fetchone()[0]) == 0
+
+
+def test_an_upload_is_answered_before_the_figures_refresh_which_follows_in_the_background(store, tmp_path):
+    """The server answers once the values are committed; its figures table catches up in the
+    background, and meanwhile a reader finds the marks and computes the same figures."""
+    from pipelines.metrics import Metrics, figure_table
+    path = write_long_table(tmp_path / "蕉城区2024.xlsx", long_rows(2024, districts=["350902"]))
+    marks = lambda con: con.execute("SELECT count(*) FROM figure_dirty").fetchone()[0]   # noqa: E731
+    [out] = store.ingest([(path.name, path.read_bytes())], user="admin", channel="web")
+    assert out.status == "accepted" and out.new == 52
+    assert store.run(marks) > 0, "answered before the refresh (the first one of a city takes ~1 s)"
+    # June 2024 of 蕉城区 as the generator wrote it, computed by hand
+    [(_, _, _, num, den, _)] = [r for r in long_rows(2024, districts=["350902"])
+                                if r[1] == "2024-06" and r[2] == "evoucher_activation_rate"]
+
+    def june(con):
+        gaps = Metrics(con).gaps("2024-06", region="350900")
+        return gaps.set_index(["region_code", "indicator_code"]).loc[("350902", "evoucher_activation_rate"), "actual"]
+    assert store.run(june) == pytest.approx(100 * num / den)          # computed meanwhile
+    deadline = time.monotonic() + 60
+    while store.run(marks) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert store.run(marks) == 0, "the background refresh cleared the marks"
+    assert store.run(lambda con: figure_table.readable(con, figure_table.PRESENT, ["350900"], [2024]))
+    assert store.run(june) == pytest.approx(100 * num / den)          # read from the table
+
+    def both(con):
+        cols = ["region_code", "indicator_code", "status", "actual", "target", "rank", "streak"]
+        stored = Metrics(con).gaps("2024Q2", region="350900")[cols]
+        engine = Metrics(con, stored=False).gaps("2024Q2", region="350900")[cols]
+        return stored.astype(object).where(stored.notna(), None).values.tolist(), \
+            engine.astype(object).where(engine.notna(), None).values.tolist()
+    stored, engine = store.run(both)
+    assert stored == engine and len(stored) > 10

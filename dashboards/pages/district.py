@@ -41,13 +41,15 @@ def _content(m, state: ViewState) -> dict:
     gaps = m.gaps(state.period, region=region, basis=state.basis)
     own = gaps[gaps["is_parent"]]
     inds = m.indicators(state.jurisdiction).set_index("code")
-    panels = []
-    for code in own["indicator_code"]:
-        if code not in inds.index or not inds.loc[code, "has_data"]:
-            continue
+    shown = [c for c in own["indicator_code"] if c in inds.index and inds.loc[c, "has_data"]]
+    windows: dict[tuple, list[str]] = {}             # one read per series window (M / Q / Y)
+    for code in shown:
         freq, start, end, _ = series_window(inds.loc[code, "frequency"], state.year)
-        panels.append((inds.loc[code, "name"], inds.loc[code, "unit"],
-                       m.series(region, code, start, end, freq=freq, basis=state.basis)))
+        windows.setdefault((freq, start, end), []).append(code)
+    series = {}
+    for (freq, start, end), codes in windows.items():
+        series.update(m.series_many(region, codes, start, end, freq=freq, basis=state.basis))
+    panels = [(inds.loc[c, "name"], inds.loc[c, "unit"], series[c]) for c in shown]
     history = []
     for frequency in ("月度", "季度", "年度"):
         status = m.submission_status(state.jurisdiction, state.year, frequency)

@@ -132,6 +132,12 @@ class Metrics:
             "aggregation, direction, scale, tolerance AS tolerance_setting, is_share, "
             "sort_order AS indicator_order FROM indicators", {}))
 
+    def _indicator_rows(self) -> dict[str, tuple]:
+        """Indicator code → its `_INFO_FIELDS` (what a stored row shows of its indicator)."""
+        return self._once("indicator_rows", lambda: {r[0]: tuple(r[1:]) for r in self.con.execute(
+            "SELECT code, name, unit, kind, aggregation, frequency, direction, sort_order "
+            "FROM indicators").fetchall()})
+
     @memoised
     def min_share(self) -> float:
         """Share of the owing units a roll-up needs complete to be rated (setting; 1 = all)."""
@@ -149,7 +155,8 @@ class Metrics:
         tree = self.reporting().tree
         if region is None:
             return tree.roots(), None
-        code = self.resolve_region(region)
+        # an active region's code is itself (a code match wins over names and aliases)
+        code = region if isinstance(region, str) and region in tree.name else self.resolve_region(region)
         if code not in tree.name:
             raise ValueError(f"地区“{region}”已停用：请选择现行地区")
         return [code, *tree.children.get(code, [])], code
@@ -430,10 +437,12 @@ class Metrics:
                for p in [figure_period(v, f)]}
         # every (region, indicator) has a row for each year: those tell which rows a view has
         wanted = sorted({c for c in fps.values() if c} | {str(y) for y in years})
+        info = self._indicator_rows()     # read first: a query on the connection ends `cur`
         cur = self.con.execute(STORED_SQL, {"s": sid, "b": basis, "rows": list(rows), "fps": wanted,
+                                            "lo": min(rows), "hi": max(rows),
                                             "inds": None if indicators is None else list(indicators)})
-        names = [d[0] for d in cur.description]
-        found = {(r[0], r[1], r[2]): r for r in cur.fetchall()}
+        names = [d[0] for d in cur.description] + list(_INFO_FIELDS)
+        found = {(r[0], r[1], r[2]): r + info[r[1]] for r in cur.fetchall()}
         k_kind, k_freq, k_order = names.index("row_kind"), names.index("frequency"), names.index("indicator_order")
         out = []
         for v in views:
@@ -501,22 +510,31 @@ class Metrics:
     def series(self, region: str, indicator: str, start, end, freq: str = "M",
                basis: str = "period", tier: str = DEFAULT_TIER) -> pd.DataFrame:
         """One region's figure for each period of type freq (M/Q/Y) from start to end."""
+        return self.series_many(region, [indicator], start, end, freq, basis, tier)[indicator]
+
+    @memoised
+    def series_many(self, region: str, indicators, start, end, freq: str = "M",
+                    basis: str = "period", tier: str = DEFAULT_TIER) -> dict[str, pd.DataFrame]:
+        """`series` of several indicators of one region over the same periods, read at once
+        (a district page's trend panels): indicator code → its frame."""
         if freq not in ("M", "Q", "Y"):
             raise ValueError(f"频度“{freq}”无效：应为 M（月）、Q（季）或 Y（年）")
         if basis not in BASES:
             raise ValueError(f"口径“{basis}”无效：应为 period（当期）或 ytd（累计）")
         code = self.resolve_region(region)
+        inds = list(dict.fromkeys(indicators))
         views = periods_between(as_period(start), as_period(end), freq)
-        if not views:
-            return pd.DataFrame(columns=SERIES_COLUMNS)
+        if not views or not inds:
+            return {i: pd.DataFrame(columns=SERIES_COLUMNS) for i in inds}
         with self._answer():
-            view = self._stored([code], None, views, basis, [indicator], tier)
-            if view is not None:
-                return _finish_stored(view, SERIES_COLUMNS)
-            view, _ = self._evaluate([code], None, views, basis, [indicator], tier)
+            stored = self._stored([code], None, views, basis, inds, tier)
+            if stored is not None:
+                return {i: _finish_stored([r for r in stored if r["indicator_code"] == i], SERIES_COLUMNS)
+                        for i in inds}
+            view, _ = self._evaluate([code], None, views, basis, inds, tier)
         order = {v.code: i for i, v in enumerate(views)}
         view = view.sort_values("period", key=lambda s: s.map(order), kind="stable")
-        return _finish(view, SERIES_COLUMNS)
+        return {i: _finish(view[view["indicator_code"] == i], SERIES_COLUMNS) for i in inds}
 
     # ---------------------------------------------------------------- reference data
     @memoised
@@ -614,23 +632,30 @@ def _dates(yyyymmdd: pd.Series) -> list:
 
 def _finish_stored(records: list[dict], columns: list[str]) -> pd.DataFrame:
     """A frame of rows read from the figures table, typed as `_finish` types them (built column
-    by column from typed arrays: a view is small, and pandas' per-column conversions are not)."""
-    data = {}
+    by column from typed numpy arrays: a view is small, and pandas' per-column conversions are
+    not)."""
+    typed, text = {}, {}
     for col in columns:
         values = [r.get(col) for r in records]
         if col in _FLOAT_COLUMNS:
-            data[col] = np.array([np.nan if v is None else v for v in values], dtype=float)
+            typed[col] = np.array([np.nan if v is None else v for v in values], dtype=float)
         elif col in _INT_COLUMNS:
-            data[col] = np.array([0 if v is None else v for v in values], dtype=np.int64)
+            typed[col] = np.array([0 if v is None else v for v in values], dtype=np.int64)
         elif col in _BOOL_COLUMNS:
-            data[col] = np.array([bool(v) for v in values], dtype=bool)
+            typed[col] = np.array([bool(v) for v in values], dtype=bool)
         elif col == "on_track":
-            data[col] = pd.array(values, dtype="boolean")
+            typed[col] = pd.array(values, dtype="boolean")
         else:
-            data[col] = pd.Series(values, dtype=object)
-    return pd.DataFrame(data, columns=columns)
+            text[col] = values
+    # text columns stay object with None (pandas 3 would infer str with NaN): one object block
+    index = pd.RangeIndex(len(records))
+    frame = pd.concat([pd.DataFrame(text, dtype=object, index=index),
+                       pd.DataFrame(typed, index=index)], axis=1)
+    return frame[columns]
 
 
+# the indicator's own fields a stored row carries (Metrics._indicator_rows), in that order
+_INFO_FIELDS = ("indicator_name", "unit", "kind", "aggregation", "frequency", "direction", "indicator_order")
 _BOOL_COLUMNS = ("complete", "rated", "standing", "is_parent")
 _INT_COLUMNS = ("reporters", "expected_reporters", "partial_reporters", "streak")
 # What a row the table holds no figure for (未到期) shows in place of the figure's columns.

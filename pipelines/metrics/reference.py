@@ -163,7 +163,7 @@ def owing_returns(m, jurisdiction: str, frequency: str) -> list[str]:
     if frequency not in FREQUENCY_TYPES:
         raise ValueError(f"报送频度“{frequency}”无效：应为 月度、季度 或 年度")
     jur = resolve_region(m, jurisdiction)
-    inds = indicators(m, jur)
+    inds = m.indicators(jur)           # memoised with the answer cache
     owed_inds = list(inds.loc[inds["frequency"] == frequency, "code"])
     rep = m.reporting()
     return sorted({c for i in owed_inds for c in rep.owed_in(jur, i)},
@@ -237,7 +237,7 @@ def targets_table(m, jurisdiction: str) -> pd.DataFrame:
 def reporting_table(m, jurisdiction: str) -> pd.DataFrame:
     """Who reports each indicator relevant to the jurisdiction, with the plan's reason."""
     jur = resolve_region(m, jurisdiction)
-    inds = indicators(m, jur)
+    inds = m.indicators(jur)           # memoised with the answer cache
     rep = m.reporting()
     lines = m._frame("SELECT indicator_code, reported_by, reason FROM reporting "
                      "WHERE jurisdiction_code = $jur", {"jur": jur}).set_index("indicator_code")

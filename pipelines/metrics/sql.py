@@ -169,11 +169,11 @@ SELECT f.region_code, f.indicator_code, f.figure_period, row_kind, judged_on, nu
        missing_months, reporters, expected_reporters, partial_reporters, target, comparator, tier,
        target_scope, target_plan, target_source, target_deadline, target_basis, judge, standing,
        gap, completion, status, rated, f.tolerance, rank, rank_of, rank_ties, streak, baseline,
-       expected, on_track, forecast, needed_per_month, months_left,
-       i.name AS indicator_name, i.unit, i.kind, i.aggregation, i.frequency, i.direction,
-       i.sort_order AS indicator_order
-FROM figures f JOIN indicators i ON i.code = f.indicator_code
+       expected, on_track, forecast, needed_per_month, months_left
+FROM figures f
 WHERE f.snapshot_id = $s AND f.view_basis = $b
+  -- implied by the list, but a range lets DuckDB skip the row groups of other jurisdictions
+  AND f.region_code BETWEEN $lo AND $hi
   AND list_contains($rows::VARCHAR[], f.region_code) AND list_contains($fps::VARCHAR[], f.figure_period)
   AND ($inds::VARCHAR[] IS NULL OR list_contains($inds::VARCHAR[], f.indicator_code))
 """
