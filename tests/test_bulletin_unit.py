@@ -163,7 +163,7 @@ def test_figures_not_rated_say_so_and_never_read_as_all_reported():
                 aggregation="stock", last_month=8)]
     s = _section(rows)
     assert T.value_sentence(b, "全市", s.info.name, s.parent) == (
-        "全市医保电子凭证激活率为69.10%（10个县（市、区）中9个数据齐全），数据不全，暂不评价。")
+        "全市医保电子凭证激活率为69.10%，10个县（市、区）中9个数据齐全，数据不全，暂不评价。")  # no nested （（）） (GB/T 15834)
     text = T.districts_sentence(b, s)
     assert "达标1个、数据不全1个" in text and "周宁县本期不作评价、不参与排名" in text
     assert "均已报送" not in "".join(T.indicator_paragraphs(b, s))
