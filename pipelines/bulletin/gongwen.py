@@ -192,8 +192,8 @@ def setup_page(doc, demo_mark: bool = False, page_numbers: bool = True) -> None:
     sec.top_margin, sec.bottom_margin = Mm(TOP_MM), Mm(BOTTOM_MM)
     sec.left_margin, sec.right_margin = Mm(LEFT_MM), Mm(RIGHT_MM)
     sec.header_distance = Mm(15)
-    # the number's bottom 7 mm below the 版心: footer line box (14 pt) ends ~1 mm below the digits
-    sec.footer_distance = Mm(BOTTOM_MM - 7 - 5.2)
+    # the digits' bottom 7 mm below the 版心 (measured: they end 1.2 mm above the footer's bottom)
+    sec.footer_distance = Mm(BOTTOM_MM - 7 - 1.2)
     _doc_grid(sec)
     normal = doc.styles["Normal"]
     normal.font.name = FANGSONG
@@ -250,10 +250,10 @@ def masthead(doc, mark: str, doc_number: str) -> None:
     number.paragraph_format.keep_with_next = True
 
 
-def title(doc, lines) -> None:
+def title(doc, lines, before: int = 2, after: int = 1) -> None:
     """红色分隔线下空二行, 2号小标宋 centred (several lines: 梯形, broken between words);
     标题下空一行."""
-    blank(doc, 2, keep=True)
+    blank(doc, before, keep=True)
     lines = [lines] if isinstance(lines, str) else list(lines)
     p = para(doc, "", XBS, 22, indent=False, align=WD_ALIGN_PARAGRAPH.CENTER, line=LINE_PT * 1.25)
     for i, text in enumerate(lines):
@@ -262,7 +262,7 @@ def title(doc, lines) -> None:
         if i < len(lines) - 1:
             r.add_break()
     p.paragraph_format.keep_with_next = True
-    blank(doc, 1, keep=True)
+    blank(doc, after, keep=True)
 
 
 def recipients(doc, text: str) -> None:
@@ -297,7 +297,7 @@ def _cell_text(cell, text: str, header: bool, align=WD_ALIGN_PARAGRAPH.CENTER, s
     p.paragraph_format.space_before = Pt(1)
     p.paragraph_format.space_after = Pt(1)
     p.paragraph_format.line_spacing_rule = WD_LINE_SPACING.EXACTLY
-    p.paragraph_format.line_spacing = Pt(size * 1.25)
+    p.paragraph_format.line_spacing = Pt(size * 1.2)
     set_font(p.add_run(text), HEITI if header else FANGSONG, size)
     no_grid(p)
 
@@ -372,10 +372,10 @@ def annex_note(doc, names: list[str]) -> None:
         run(p, label + name)
 
 
-def signature(doc, authority: str, date_text: str) -> None:
+def signature(doc, authority: str, date_text: str, before: int = 2) -> None:
     """署名 and 成文日期 (加盖印章的公文, 7.3.5.1): the date 右空四字; the authority centred on
     the date; two lines left for the seal, which must touch the text above."""
-    blank(doc, 2, keep=True)
+    blank(doc, before, keep=True)
     date_w = sum(DIGIT_EM if ch.isdigit() else 1.0 for ch in date_text)
     sign_w = len(authority)
     sign = para(doc, authority, indent=False, align=WD_ALIGN_PARAGRAPH.RIGHT)
@@ -415,34 +415,69 @@ def _cell_borders(cell, top: int | None, bottom: int | None) -> None:
 COLOPHON_PT = 14                      # 4号
 
 
+BOX_XML = (
+    '<mc:AlternateContent xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006" '
+    'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" '
+    'xmlns:wp="http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing" '
+    'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" '
+    'xmlns:wps="http://schemas.microsoft.com/office/word/2010/wordprocessingShape">'
+    '<mc:Choice Requires="wps"><w:drawing>'
+    '<wp:anchor distT="0" distB="0" distL="0" distR="0" simplePos="0" relativeHeight="251659264" '
+    'behindDoc="0" locked="1" layoutInCell="1" allowOverlap="0">'
+    '<wp:simplePos x="0" y="0"/>'
+    '<wp:positionH relativeFrom="margin"><wp:align>center</wp:align></wp:positionH>'
+    '<wp:positionV relativeFrom="margin"><wp:align>bottom</wp:align></wp:positionV>'
+    '<wp:extent cx="{cx}" cy="{cy}"/><wp:effectExtent l="0" t="0" r="0" b="0"/>'
+    '<wp:wrapTopAndBottom/><wp:docPr id="{id}" name="版记"/><wp:cNvGraphicFramePr/>'
+    '<a:graphic><a:graphicData uri="http://schemas.microsoft.com/office/word/2010/wordprocessingShape">'
+    '<wps:wsp><wps:cNvSpPr txBox="1"/><wps:spPr><a:xfrm><a:off x="0" y="0"/>'
+    '<a:ext cx="{cx}" cy="{cy}"/></a:xfrm><a:prstGeom prst="rect"><a:avLst/></a:prstGeom>'
+    '<a:noFill/><a:ln><a:noFill/></a:ln></wps:spPr><wps:txbx><w:txbxContent/></wps:txbx>'
+    '<wps:bodyPr rot="0" vert="horz" wrap="square" lIns="0" tIns="0" rIns="0" bIns="0" anchor="b" '
+    'anchorCtr="0"><a:noAutofit/></wps:bodyPr></wps:wsp></a:graphicData></a:graphic>'
+    '</wp:anchor></w:drawing></mc:Choice></mc:AlternateContent>')
+EMU_PT = 12700
+
+
 def colophon(doc, cc: tuple[str, ...], printer: str, print_date: str) -> None:
-    """版记: 抄送 (左右各空一字, 回行与冒号后首字对齐, 句号结尾) and 印发机关 (左空一字) with the
-    印发日期 (右空一字); 4号仿宋; rules as wide as the 版心, the first and last thick (0.35 mm),
-    the middle thin (0.25 mm). Set after the 附注 on the last page: LibreOffice 7.4 keeps a
-    bottom-anchored frame or floating table inline, so it is not pushed to the page's foot."""
+    """版记 at the foot of the last page: 抄送 (左右各空一字, 回行与冒号后首字对齐, 句号结尾) and
+    印发机关 (左空一字) with the 印发日期 (右空一字); 4号仿宋; rules as wide as the 版心, the
+    first and last thick (0.35 mm), the middle thin (0.25 mm). The lines sit in a text box
+    anchored to the last paragraph and aligned to the bottom of the 版心 (wrap top and
+    bottom: text above never runs under it), so the 版记's last line is the page's last."""
+    from docx.oxml import parse_xml
     size = COLOPHON_PT
     names = "，".join(cc) + "。" if cc else ""
     width = TEXT_W_MM * MM_PT
     thick, thin = 8, 6          # eighths of a point: 1 pt ≈ 0.35 mm, 0.75 pt ≈ 0.26 mm
-    blank(doc, 1, keep=True)
+    made = []
 
     def line(first, last, hang=0.0):
         p = para(doc, indent=False, size=size, line=LINE_PT)
         fmt = p.paragraph_format
         fmt.left_indent, fmt.right_indent = Pt(size + hang), Pt(size)
-        fmt.keep_with_next = not last
         if hang:
             fmt.first_line_indent = Pt(-hang)
         if first:
             _border(p, "top", "000000", thick, space=0)
         _border(p, "bottom", "000000", thick if last else thin, space=0)
+        made.append(p)
         return p
 
+    lines = 1
     if names:
         p = line(True, False, hang=3 * size)
         set_font(p.add_run("抄送：" + names), FANGSONG, size)
+        per_line = int((width - 2 * size) / size) - 3
+        lines += -(-len(names) // per_line)
     p = line(not names, True)
-    # LibreOffice measures tab stops from the indent, Word from the margin: a right tab at the
-    # right indent works in both (Word: 14 pt short of the edge; LibreOffice: at the edge)
-    p.paragraph_format.tab_stops.add_tab_stop(Pt(width - 2 * size), WD_TAB_ALIGNMENT.RIGHT)
+    # a right tab stop at the right indent (tab positions count from the margin)
+    p.paragraph_format.tab_stops.add_tab_stop(Pt(width - size), WD_TAB_ALIGNMENT.RIGHT)
     set_font(p.add_run(f"{printer}\t{print_date}印发"), FANGSONG, size)
+    height = lines * LINE_PT + 3
+    box = parse_xml(BOX_XML.format(cx=round(width * EMU_PT), cy=round(height * EMU_PT), id=900))
+    content = box.find(".//" + qn("w:txbxContent"))
+    for q in made:
+        content.append(q._p)          # moves the paragraph out of the body into the box
+    anchor = para(doc, indent=False, line=1, size=1)
+    anchor.add_run()._r.append(box)

@@ -30,22 +30,22 @@ def rank_text(f: Figure) -> str:
         return "—"
     if f.all_tied:
         return "并列"
-    return f"{f.rank}/{f.rank_of}" + ("（并列）" if (f.rank_ties or 1) > 1 else "")
+    return ("并列" if (f.rank_ties or 1) > 1 else "") + f"{f.rank}/{f.rank_of}"
 
 
 def summary_sentence(b: Bulletin, name: str, figs: list[tuple[object, Figure]]) -> str:
     rated = [f for _, f in figs if f.rated]
     met = [f for f in rated if f.status == "达标"]
-    text = f"{b.quarter.label}，{name}纳入通报的医保便民服务指标{len(figs)}项"
+    text = f"你单位纳入通报的医保便民服务指标{len(figs)}项"
     if rated:
-        text += f"，参与评价的{len(rated)}项中达标{len(met)}项"
-        short = len(rated) - len(met)
-        if short:
-            text += f"、未达标或接近目标{short}项"
+        parts = [f"{word}{n}项" for word, n in
+                 (("达标", len(met)), ("接近目标", sum(f.status == "接近" for f in rated)),
+                  ("未达标", sum(f.status == "未达标" for f in rated))) if n]
+        text += f"，参与评价的{len(rated)}项中" + "、".join(parts)
     unrated = [f for _, f in figs if not f.rated and f.status != "无目标"]
     if unrated:
         text += f"；{len(unrated)}项{('、'.join(sorted({f.status for f in unrated})))}，不作评价"
-    return text + "。具体情况见下表。"
+    return text + "。"
 
 
 def fix_sentences(b: Bulletin, figs, report_by: str) -> list[str]:
@@ -53,33 +53,35 @@ def fix_sentences(b: Bulletin, figs, report_by: str) -> list[str]:
     for s, f in figs:
         if f.status in ("未达标", "接近") and f.gap is not None:
             v = T.verb(s.info.direction, s.info.unit)
-            items.append(f"{s.info.name}为{f.actual_u}，{T.short_against(f)}，需{v}{f.gap_abs_u}")
-        elif f.status == "未报送":
-            items.append(f"{s.info.name}未报送数据，请尽快补报")
-        elif f.status == "数据不全":
-            items.append(f"{s.info.name}数据不全（{f.note}），请补齐" if f.note else
-                         f"{s.info.name}数据不全，请补齐")
+            items.append(f"{s.info.name}需{v}{f.gap_abs_u}方能达到目标（{f.target_u}）")
+    missing = [s.info.name for s, f in figs if f.status == "未报送"]
+    partial = [s.info.name for s, f in figs if f.status == "数据不全"]
+    if missing:
+        items.append(f"{T.join_names(missing, 12)}未报送数据，请补报")
+    if partial:
+        items.append(f"{T.join_names(partial, 12)}数据不全，请补齐缺报月份")
     if not items:
         return ["本季度你单位参与评价的指标均已达标，请继续保持。"]
-    lead = "请对以下指标逐项整改，" + ("于" + report_by + "前将整改情况书面报送" + b.authority + "：")
-    return [lead] + [f"{i}．{t}。" for i, t in enumerate(items, 1)]
+    return [f"需整改的指标：{'；'.join(items)}。请逐项制定整改措施，于{report_by}前将整改情况"
+            f"书面报送{b.authority}。"]
 
 
 def write_notice(b: Bulletin, code: str, name: str, path: Path, report_by: str) -> Path:
     figs = unit_figures(b, code)
     doc = Document()
     G.setup_page(doc, demo_mark=b.is_demo)
-    G.para(doc, indent=False, line=G.LINE_PT)
-    G.title(doc, [f"{name}{b.quarter.label}", "医保便民服务指标完成情况通知单"])
+    G.title(doc, [f"{name}{b.quarter.label}", "医保便民服务指标完成情况通知单"], before=0, after=0)
     G.recipients(doc, f"{name}：")
-    G.para(doc, f"根据{b.authority}{b.doc_number.strip()}通报，" + summary_sentence(b, name, figs))
+    number = b.doc_number
+    cite = f"《{b.title}》" + (f"（{number}）" if b.serial is not None else "")
+    G.para(doc, f"根据{b.authority}{cite}，" + summary_sentence(b, name, figs))
     rows = [[str(i), s.info.name, f.actual_u if f.has_value else "—",
              f.target_u if f.target is not None else "—",
              T.with_gap_unit(f.gap_s, s.info.unit) if f.gap is not None else "—",
              f.status, rank_text(f)] for i, (s, f) in enumerate(figs, 1)]
-    G.table(doc, HEADER, rows, [0.9, 4.6, 2.2, 1.9, 2.8, 1.5, 1.6], size=10.5)
+    G.table(doc, HEADER, rows, [1.2, 3.8, 2.0, 1.6, 3.0, 1.5, 2.5], size=10)
     for text in fix_sentences(b, figs, report_by):
         G.para(doc, text)
-    G.signature(doc, b.authority, G.cn_date(b.issue_date))
+    G.signature(doc, b.authority, G.cn_date(b.issue_date), before=1)
     doc.save(str(path))
     return path

@@ -323,7 +323,8 @@ def plan_citation(b: Bulletin) -> str:
     if not plan:
         return ""
     title, number = plan.get("title"), plan.get("doc_number") or ""
-    cite = f"《{title}》"
+    # GB/T 15834: a title inside a title takes 〈〉
+    cite = "《" + title.replace("《", "〈").replace("》", "〉") + "》"
     if DOC_NUMBER.search(number):
         cite += f"（{number}）"
     return cite
