@@ -90,7 +90,8 @@ def generated(tmp_path_factory):
     build_warehouse(db_path)
     out = base / "out"
     proc = subprocess.run([sys.executable, "-m", "pipelines", "bulletin", "--db", str(db_path),
-                           "--quarter", "2024Q3", "--region", "宁德市", "--out", str(out)],
+                           "--quarter", "2024Q3", "--region", "宁德市", "--issue-date", "2024-10-15",
+                           "--out", str(out)],
                           capture_output=True, text=True, cwd=ROOT, env=_env(), timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "已生成2024年第三季度通报" in proc.stdout
@@ -168,42 +169,46 @@ def test_overview_table_equals_metrics_gaps(document, gaps):
     assert full[3:10] == ["74.80", "80", "-5.20", "93.5", "80.00", "-5.20", "未达标"]
 
 
-def test_ranking_table_and_worst_district(document, gaps):
+def test_rankings_in_the_annex_and_the_behind_named_in_the_text(document, generated, gaps):
+    """The main text has one table (the overview); the ranking per indicator is in the annex.
+    周宁县 is last on the activation rate (6000/10000 = 60.00 %, 10.00 pp short of 70 %)."""
+    from openpyxl import load_workbook
+    assert len(document.tables) == 1
     text = _body_text(document)
-    # the ranking table of the activation rate: 8 ranked districts then the 2 unreported
-    table = next(t for t in document.tables
-                 if t.rows[0].cells[0].text == "排名" and any(
-                     r.cells[1].text == "周宁县" and r.cells[2].text == "60.00" for r in t.rows[1:]))
-    rows = [[c.text for c in r.cells] for r in table.rows[1:]]
-    assert rows[0][:3] == ["1", "蕉城区", "76.00"]
-    assert rows[7][:3] == ["8", "周宁县", "60.00"]
-    assert {r[1] for r in rows[8:]} == {"柘荣县", "东侨经济技术开发区"}
-    assert all(r[6] == "未报送" and r[2] == "—" for r in rows[8:])
-    for r in rows:
-        code = gaps[(gaps["region_name"] == r[1]) & (gaps["indicator_code"] == ACT)].iloc[0]
-        assert r[6] == code["status"]
-        if r[2] != "—":
-            assert float(r[2]) == pytest.approx(code["actual"], abs=0.005)
-    assert "周宁县居末位（60.00%）" in text
-    assert "蕉城区居首位（76.00%）" in text
+    ws = load_workbook(generated["xlsx"])["分地区明细"]
+    header = [c.value for c in ws[3]]
+    col = {h: i for i, h in enumerate(header)}
+    act = {r[col["地区"]]: r for r in ws.iter_rows(min_row=4, values_only=True)
+           if r[col["指标编码"]] == ACT and r[col["层级"]] == "下级"}
+    assert act["蕉城区"][col["排名"]] == 1 and act["周宁县"][col["排名"]] == 8
+    assert act["柘荣县"][col["状态"]] == "未报送" and act["柘荣县"][col["本期值"]] is None
+    for name, r in act.items():
+        g = gaps[(gaps["region_name"] == name) & (gaps["indicator_code"] == ACT)].iloc[0]
+        assert r[col["状态"]] == g["status"]
+    assert "医保电子凭证激活率2个县（市、区）未达标：周宁县为60.00%，差10.00个百分点；屏南县为65.00%，差5.00个百分点" in text
+    # 全程网办 Q3: seven units at 37/50 = 74.00 % tie and are named together, none before the others
+    assert "福鼎市、霞浦县、古田县、屏南县、寿宁县、柘荣县、东侨经济技术开发区均为74.00%，差6.00个百分点" in text
 
 
 def test_text_sentences_and_streak(document):
     text = _body_text(document)
-    assert "关于2024年第三季度医保便民服务指标完成情况的通报" in text
-    assert "全市医保电子凭证激活率为69.50%（10个县（市、区）中8个数据齐全），数据不全，暂不评价。" in text
-    assert "均已报送" not in text.split("二、分项指标情况")[1].split("（二）")[0]
+    assert "关于2024年第三季度医保便民服务指标\n完成情况的通报" in text
+    assert "各县（市、区）医疗保障局，东侨经济技术开发区：" in text
+    assert "（宁政办规〔2022〕8号）要求" in text                        # the plan's 文号 cited
+    assert "全程网办事项占比为74.80%，低于目标值（80%）5.20个百分点" in text
     assert "医保电子凭证激活率：周宁县连续两个季度未达标" in text
-    assert ("全市全程网办事项占比为74.80%（10个县（市、区）均已报送），低于目标（80%）"
-            "5.20个百分点，完成率93.5%，未达标。较上季度（80.00%）下降5.20个百分点。") in text
+    assert "蕉城区、福安市参与评价的2项指标全部达标，予以表扬" in text      # 76 %, 90 % / 72 %, 80 %
     # 3 months × 10 units: July on time (8), August late (8), September on time (7) + 蕉城 revised
     assert ("本季度应报月报30份，其中按时报送15份、逾期报送8份、报送后更正1份、未报送6份。"
             "未报送的单位：柘荣县、东侨经济技术开发区。") in text
     assert "提交更正数据的单位：蕉城区" in text
+    assert "医保电子凭证激活率柘荣县、东侨经济技术开发区未报送数据" in text
     assert "示例数据" in text                       # one return came through the demo channel
-    assert "未报送" in text and "柘荣县" in text
-    for heading in ("一、总体情况", "二、分项指标情况", "三、报送情况", "四、存在问题", "五、下一步工作建议"):
+    assert "确保按期达标" not in text
+    for heading in ("一、总体情况", "二、表扬和通报", "三、报送情况", "四、整改要求"):
         assert heading in text
+    from pipelines.bulletin.text import nested_brackets
+    assert nested_brackets(text.replace("\n", "")) == []
 
 
 def test_excel_annex_equals_gaps_and_cli(generated, gaps):
@@ -286,9 +291,9 @@ def test_as_of_reproduces_earlier_numbers_and_missing_office(generated, tmp_path
     con = db.connect(db_copy)
     try:
         paths = write_bulletin(con, "2024Q3", region="350900", out_dir=tmp_path / "a",
-                               as_of=dt.datetime(2024, 10, 11), user="analyst")
+                               as_of=dt.datetime(2024, 10, 11), user="analyst", serial=3)
         again = write_bulletin(con, "2024Q3", region="350900", out_dir=tmp_path / "b",
-                               as_of=dt.datetime(2024, 10, 11), user="analyst")
+                               as_of=dt.datetime(2024, 10, 11), user="analyst", serial=3)
         outcome = con.execute("SELECT outcome FROM audit_log WHERE action = 'bulletin.export' "
                               "AND actor = 'analyst'").fetchall()
     finally:
@@ -307,8 +312,8 @@ def test_as_of_reproduces_earlier_numbers_and_missing_office(generated, tmp_path
 
 
 def test_every_jurisdiction_without_region(generated, tmp_path):
-    """No --region: one set of files per jurisdiction; an empty jurisdiction still reads well."""
-    from docx import Document
+    """No --region: one set of files per jurisdiction with data; one without data this quarter
+    is skipped with a Chinese note, nothing written for it."""
     from pipelines import db
     from pipelines.bulletin import write_bulletin
     from pipelines.metrics import Metrics
@@ -317,15 +322,15 @@ def test_every_jurisdiction_without_region(generated, tmp_path):
     con = db.connect(db_copy)
     try:
         roots = list(Metrics(con).jurisdictions()["code"])
-        result = write_bulletin(con, "2024Q3", out_dir=tmp_path / "all", pdf=False)
+        result = write_bulletin(con, "2024Q3", out_dir=tmp_path / "all", pdf=False,
+                                issue_date=dt.date(2024, 10, 15))
     finally:
         con.close()
     assert list(result) == roots and len(roots) == 5
-    for code, paths in result.items():
-        assert paths["docx"].exists() and paths["xlsx"].exists() and paths["pdf"] is None
-    wenling = "\n".join(p.text for p in Document(str(result["331081"]["docx"])).paragraphs)
-    assert "温岭市医疗保障局" in wenling and "各镇（街道）" in wenling
-    assert "本期未报送数据" in wenling and "为0" not in wenling      # 未报送, never zero
+    assert result["350900"]["docx"].exists() and result["350900"]["xlsx"].exists()
+    wenling = result["331081"]
+    assert wenling["docx"] is None and "2024年第三季度没有任何报送数据" in wenling["notes"][0]
+    assert [p.name for p in (tmp_path / "all").iterdir() if "温岭" in p.name] == []
 
 
 def test_bulletin_on_the_demo_warehouse(request, tmp_path):

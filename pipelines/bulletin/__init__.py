@@ -87,7 +87,17 @@ def write_bulletin(con, quarter, region: str | None = None, out_dir=".", as_of=N
     out = Path(out_dir)
     codes = [m.resolve_region(region)] if region is not None else list(m.jurisdictions()["code"])
     results = {}
+    from .collect import BulletinInputError
     for code in codes:
+        if region is None:          # every jurisdiction: skip one with nothing this quarter
+            try:
+                from .collect import check_inputs
+                check_inputs(m, q, code, issue_date or (m.as_of.date() if m.as_of else dt.date.today()))
+            except BulletinInputError as exc:
+                name = m.regions(code).iloc[0]["name"]
+                results[code] = {"docx": None, "xlsx": None, "pdf": None, "skipped": True,
+                                 "notes": [f"{name}：{exc}，未生成"]}
+                continue
         b, paths = write_one(m, q, code, out, pdf=pdf, issue_date=issue_date, serial=serial,
                              per_region=per_region)
         detail = {"quarter": q.code, "as_of": as_of.isoformat() if as_of else None,

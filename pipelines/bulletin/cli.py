@@ -65,6 +65,10 @@ def run(args, usage_error) -> int:
         con.close()
     sets = [result] if args.region is not None else list(result.values())
     for paths in sets:
+        if paths.get("skipped"):
+            for note in paths["notes"]:
+                print(f"提示：{note}", file=sys.stderr)
+            continue
         files = "、".join(str(paths[k]) for k in ("docx", "xlsx", "pdf") if paths.get(k))
         print(f"已生成{quarter.label}通报：{files}")
         if paths.get("notices"):

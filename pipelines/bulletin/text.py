@@ -6,6 +6,8 @@ that starts with a sub-heading is returned as (heading, body).
 """
 from __future__ import annotations
 
+import re
+
 from .fmt import cn_count, gap_unit, with_gap_unit, with_unit
 from .model import Bulletin, Figure, IndicatorSection
 
@@ -13,10 +15,11 @@ STATUS_WORDS = {"达标": "已达标", "接近": "接近目标", "未达标": "�
 PERIOD_WORD = {"M": "个月", "Q": "个季度", "Y": "年"}
 
 
-def join_names(names: list[str], limit: int = 8) -> str:
+def join_names(names: list[str], limit: int = 8, noun: str = "个") -> str:
+    """'A、B、C'; beyond `limit`, 'A、…、H等12个' (noun: 个 for units, 项指标 for indicators)."""
     names = list(dict.fromkeys(names))
     if len(names) > limit:
-        return "、".join(names[:limit]) + f"等{len(names)}个"
+        return "、".join(names[:limit]) + f"等{len(names)}{noun}"
     return "、".join(names)
 
 
@@ -87,118 +90,6 @@ def change_sentence(s: IndicatorSection) -> str:
     return f"较上季度（{prev}）{word}{with_gap_unit(s.change_s, unit)}。"
 
 
-def _ranking(s: IndicatorSection) -> str:
-    """'从排名看，A居首位（x），B、C并列末位（y）。' — ties named as ties, nobody first or last
-    when all share one value."""
-    best, worst = s.best, s.worst
-    if not best or not worst:
-        ranked = s.ranked
-        if len(ranked) >= 2 and ranked[0].all_tied:
-            return f"各{len(ranked)}个已评价单位均为{ranked[0].actual_u}，并列。"
-        return ""
-    def names(figs):
-        joined = join_names([f.region_name for f in figs])
-        return joined + ("并列" if len(figs) > 1 else "")
-    return (f"从排名看，{names(best)}居首位（{best[0].actual_u}），"
-            f"{names(worst)}居末位（{worst[0].actual_u}）。")
-
-
-NAMED_STATUSES = (("达标", "达标"), ("接近", "接近目标"), ("未达标", "未达标"),
-                  ("数据不全", "数据不全"), ("无业务", "无业务"), ("未报送", "未报送"))
-
-
-def districts_sentence(b: Bulletin, s: IndicatorSection) -> str:
-    kids = [k for k in s.children if k.status != "未到期"]
-    if not kids:
-        return ""
-    term = b.child_term
-    counts = {st: len(s.children_with(st)) for st, _ in NAMED_STATUSES}
-    parts = [f"{label}{counts[st]}个" for st, label in NAMED_STATUSES if counts[st]]
-    text = ""
-    reported = [k for k in kids if k.status != "未报送"]
-    if not reported:
-        text = f"各{term}均未报送数据。"
-    elif all(k.status == "无目标" for k in reported):
-        text = f"该指标目标未分解到各{term}，{len(kids)}个{term}中{len(reported)}个报送了数据"
-        if counts["未报送"]:
-            text += f"，{join_names([k.region_name for k in s.children_with('未报送')])}未报送"
-        text += "。"
-    elif parts:
-        text = f"{len(kids)}个{term}中，" + "、".join(parts) + "。"
-        unrated = [k.region_name for k in kids if k.status in ("数据不全", "无业务")]
-        if unrated:
-            text += f"{join_names(unrated)}本期不作评价、不参与排名。"
-    return text + _ranking(s)
-
-
-def overall_paragraphs(b: Bulletin) -> list[str]:
-    q, area = b.quarter.label, b.area
-    n = len(b.sections)
-    if n == 0:
-        return [f"{q}，{area}暂无纳入监测且有目标或数据的医保便民服务指标。"]
-    c = b.status_counts()
-    judged = c["达标"] + c["接近"] + c["未达标"]
-    first = f"{q}，{area}纳入监测的医保便民服务指标共{n}项。"
-    if judged:
-        parts = [f"{label}{c[st]}项" for st, label in
-                 (("达标", "达标"), ("接近", "接近目标"), ("未达标", "未达标")) if c[st]]
-        first += f"已设定目标且数据齐全的{judged}项中，" + "、".join(parts) + "。"
-    extra = []
-    if c["数据不全"]:
-        extra.append(f"{c['数据不全']}项数据不全、暂不评价")
-    if c["无业务"]:
-        extra.append(f"{c['无业务']}项本期无业务")
-    if c["未报送"]:
-        extra.append(f"{c['未报送']}项本期未报送数据")
-    if c["无目标"]:
-        extra.append(f"{c['无目标']}项暂无目标值、仅作监测")
-    if extra:
-        first += "另有" + "，".join(extra) + "。"
-    paragraphs = [first]
-    met = [s.info.name for s in b.sections if s.parent.status == "达标"]
-    if met:
-        paragraphs.append(f"已达标的指标为：{join_names(met, 20)}。")
-    for s in b.sections:
-        if s.parent.status in ("未达标", "接近"):
-            paragraphs.append(value_sentence(b, area, s.info.name, s.parent) + change_sentence(s))
-    paragraphs.append(f"各项指标{area}完成情况及与上季度的比较见表1。")
-    if b.is_demo:
-        paragraphs.append(demo_note())
-    return paragraphs
-
-
-def indicator_paragraphs(b: Bulletin, s: IndicatorSection) -> list[str]:
-    first = value_sentence(b, b.area, s.info.name, s.parent) + change_sentence(s)
-    out = [first]
-    d = districts_sentence(b, s)
-    if d:
-        out.append(d)
-    return out
-
-
-def submission_paragraphs(b: Bulletin) -> list[str]:
-    out = []
-    for summary in b.submissions:
-        total = sum(summary.counts.values())
-        if total == 0:
-            continue
-        c = summary.counts
-        parts = [f"{label}{c[st]}份" for st, label in
-                 (("按时", "按时报送"), ("逾期", "逾期报送"), ("已更正", "报送后更正"),
-                  ("未报送", "未报送"), ("未到期", "尚未到报送期限")) if c[st]]
-        text = f"本季度应报{summary.label}{total}份，其中" + "、".join(parts) + "。"
-        if summary.names["未报送"]:
-            text += f"未报送的单位：{join_names(summary.names['未报送'], 12)}。"
-        if summary.names["逾期"]:
-            text += f"逾期报送的单位：{join_names(summary.names['逾期'], 12)}。"
-        if summary.names["已更正"]:
-            text += f"提交更正数据的单位：{join_names(summary.names['已更正'], 12)}，以更正后的数据为准。"
-        out.append(text)
-    if not out:
-        out.append("本季度暂无应报数据的报送记录。")
-    return out
-
-
 def streak_items(b: Bulletin) -> list[str]:
     """'医保电子凭证激活率：周宁县、寿宁县连续两个季度未达标' for every streak of two or more."""
     items = []
@@ -215,87 +106,10 @@ def streak_items(b: Bulletin) -> list[str]:
     return items
 
 
-def problem_paragraphs(b: Bulletin) -> list[tuple[str, str]]:
-    out: list[tuple[str, str]] = []
-    short = [s for s in b.sections if s.parent.status == "未达标"]
-    if short:
-        body = "；".join(f"{s.info.name}为{s.parent.actual_u}，{against_target(s.parent)}"
-                        for s in short)
-        out.append(("部分指标未达到目标。", f"{b.area}{body}。"))
-    lines = []
-    for s in b.sections:
-        shorts = s.children_with("未达标")
-        if not shorts:
-            continue
-        worst = min(shorts, key=lambda f: f.gap if f.gap is not None else 0.0)
-        line = f"{s.info.name}：{join_names([f.region_name for f in shorts])}未达标"
-        if worst.gap is not None and len(shorts) > 1:
-            line += f"，其中{worst.region_name}差距最大（{worst.actual_u}，差{worst.gap_abs_u}）"
-        elif worst.gap is not None:
-            line += f"（{worst.actual_u}，差{worst.gap_abs_u}）"
-        lines.append(line)
-    if lines:
-        out.append((f"部分{b.child_term}差距较大。", "；".join(lines) + "。"))
-    streaks = streak_items(b)
-    if streaks:
-        out.append(("部分指标持续未达标。", "；".join(streaks) + "。"))
-    missing = []
-    for s in b.sections:
-        names = [f.region_name for f in s.children_with("未报送") + s.children_with("数据不全")]
-        if names and len(names) < len(s.children):
-            missing.append(f"{s.info.name}：{join_names(names)}")
-    late = [n for sub in b.submissions for n in sub.names["未报送"] + sub.names["逾期"]]
-    if missing or late:
-        body = ""
-        if missing:
-            body += ("以下指标有单位未报送或数据不全（不作评价，不计为零；汇总数只含数据齐全的单位）："
-                     + "；".join(missing) + "。")
-        if late:
-            body += f"{join_names(late, 12)}存在逾期或未报送情况。"
-        out.append(("数据报送不够及时完整。", body))
-    if not out:
-        out.append(("总体运行平稳。", f"本季度{b.area}各项已设目标的指标均达到目标，未发现突出问题。"))
-    return out
-
-
-def suggestion_paragraphs(b: Bulletin) -> list[tuple[str, str]]:
-    out: list[tuple[str, str]] = []
-    for s in b.sections:
-        p = s.parent
-        shorts = [f.region_name for f in s.children if f.status in ("未达标", "接近")]
-        if p.status not in ("未达标", "接近") and not shorts:
-            continue
-        body = ""
-        if p.status in ("未达标", "接近") and p.gap is not None:
-            body += f"{b.area}距目标（{p.target_u}）尚差{p.gap_abs_u}"
-            if p.needed_per_month is not None and p.months_left:
-                verb = "降低" if p.direction == "lower" else "提高"
-                body += (f"，{b.quarter.year}年剩余{p.months_left}个月需平均每月{verb}"
-                         f"{p.needed_s}{gap_unit(p.unit)}")
-            body += "。"
-        if shorts:
-            body += f"请{join_names(shorts)}对照目标查找差距，制定针对性措施，确保按期达标。"
-        verb = "压缩" if s.info.direction == "lower" else "提升"
-        out.append((f"加快{verb}{s.info.name}。", body))
-    missing = [n for sub in b.submissions for n in sub.names["未报送"]]
-    late = [n for sub in b.submissions for n in sub.names["逾期"]]
-    if missing or late:
-        body = ""
-        if missing:
-            body += f"请{join_names(missing, 12)}尽快补报未报送的数据。"
-        if late:
-            body += f"请{join_names(late, 12)}严格按规定时限报送。"
-        out.append(("规范数据报送。", body + "报送数据须真实准确，发现差错及时提交更正。"))
-    units = f"各{b.child_term}" if b.child_term else "各相关单位"
-    out.append(("持续跟踪问效。", f"{units}要对照年度目标逐项梳理进度，"
-                                   f"{b.authority}将按季度通报完成情况。"))
-    return out
-
-
-# ---- the short 通报 (GB/T 9704 form): data-driven sentences --------------------------------
+# ---- the 通报's paragraphs: data-driven sentences ------------------------------------------
 
 COUNT_UNITS = {"家", "个", "项", "次"}
-DOC_NUMBER = __import__("re").compile(r"〔\d{4}〕\d+号$")
+DOC_NUMBER = re.compile(r"〔\d{4}〕\d+号$")
 
 
 def verb(direction: str, unit: str) -> str:
@@ -372,7 +186,7 @@ def overall_short(b: Bulletin) -> list[str]:
         first += "；另有" + "，".join(extra)
     first += "。"
     if b.not_due:
-        first += f"{join_names(b.not_due, 6)}为年度指标，本季度未到期，将在第四季度通报。"
+        first += f"{join_names(b.not_due, 6, '项指标')}为年度指标，本季度未到期，将在第四季度通报。"
     out = [first]
     short = [s for s in b.sections if s.parent.status in ("未达标", "接近")]
     if short:
@@ -404,7 +218,7 @@ def final_paragraph(b: Bulletin) -> str | None:
             f"{s.info.name}{short_against(s.parent)}" for s in missed)
     text += "。"
     if unrated:
-        text += f"{join_names([s.info.name for s in unrated], 6)}数据不全或未报送，无法评定终期完成情况。"
+        text += f"{join_names([s.info.name for s in unrated], 6, '项指标')}数据不全或未报送，无法评定终期完成情况。"
     return text
 
 
@@ -429,51 +243,77 @@ def praise_paragraph(b: Bulletin) -> str | None:
         counts = {tally[n][1] for n in perfect}
         each = f"参与评价的{counts.pop()}项指标全部达标" if len(counts) == 1 else "参与评价的指标全部达标"
         parts.append(f"{units_phrase(perfect, len(order), b.child_term, 8)}{each}，予以表扬。")
+    level = [f"{s.info.name}各{b.child_term}均为{s.ranked[0].actual_u}"
+             for s in b.sections if len(s.ranked) >= 2 and s.ranked[0].all_tied
+             and all(f.status == "达标" for f in s.ranked)]
+    if level:
+        parts.append("；".join(level) + "，全部达标。")
     firsts = []
     for s in b.sections:
         best = s.best
-        if best and s.parent.rated:
+        if best:
             names = "、".join(f.region_name for f in best)
-            firsts.append(f"{s.info.name}{names}{'并列' if len(best) > 1 else ''}第一（{best[0].actual_u}）")
+            firsts.append(f"{s.info.name}为{names}{'（并列，' if len(best) > 1 else '（'}{best[0].actual_u}）")
     if firsts:
-        parts.append("各项指标排名第一的单位：" + "；".join(firsts) + "。")
+        parts.append("各项指标居首位的单位：" + "；".join(firsts) + "。")
     return "".join(parts) or None
 
 
+def value_groups(figs: list[Figure]) -> list[list[Figure]]:
+    """Figures grouped on their value as displayed (ties stay together), in the given order."""
+    groups: list[list[Figure]] = []
+    for f in figs:
+        if groups and groups[-1][0].actual_s == f.actual_s:
+            groups[-1].append(f)
+        else:
+            groups.append([f])
+    return groups
+
+
 def behind_paragraph(b: Bulletin) -> str | None:
-    """通报: per indicator, the units short of the target and by how much (largest gap first)."""
+    """通报: per indicator, the units short of the target and by how much (largest gap first;
+    units with the same value named together, never one of them before the others)."""
     items = []
     for s in b.sections:
         shorts = sorted(s.children_with("未达标"), key=lambda f: f.gap if f.gap is not None else 0.0)
         if not shorts:
             continue
-        shown = "、".join(f"{f.region_name}（{f.actual_u}，差{f.gap_abs_u}）" for f in shorts[:3])
-        more = f"等{len(shorts)}个{b.child_term}" if len(shorts) > 3 else ""
-        items.append(f"{s.info.name}：{shown}{more}未达标")
+        groups = value_groups(shorts)
+        parts = []
+        for g in groups[:3]:
+            names = "、".join(f.region_name for f in g)
+            parts.append(f"{names}{'均' if len(g) > 1 else ''}为{g[0].actual_u}，差{g[0].gap_abs_u}")
+        text = f"{s.info.name}{len(shorts)}个{b.child_term}未达标：" + "；".join(parts)
+        if len(groups) > 3:
+            text += f"；另有{sum(len(g) for g in groups[3:])}个{b.child_term}差距较小"
+        items.append(text)
     streaks = streak_items(b)
     if not items and not streaks:
         return None
-    text = "；".join(items) + ("。" if items else "")
+    text = "。".join(items) + ("。" if items else "")
     if streaks:
         text += "其中，" + "；".join(streaks) + "。"
     return text
 
 
 def honest_status_paragraph(b: Bulletin) -> str | None:
-    """报送情况 for the figures: what is 数据不全, 无业务, 未报送 (never counted as zero)."""
-    parts = []
-    for st, word in (("数据不全", "数据不全，暂不评价"), ("无业务", "本期无业务，不作评价"),
-                     ("未报送", "未报送数据，不计为零")):
-        items = []
+    """报送情况 for the figures: what is 未报送, 数据不全, 无业务 — never counted as zero."""
+    out = []
+    term = b.child_term
+    none_in = [s.info.name for s in b.sections if s.children and
+               all(f.status == "未报送" for f in s.children)]
+    if none_in:
+        out.append(f"{join_names(none_in, 8, '项指标')}各{term}均未报送数据")
+    for st, word in (("未报送", "未报送数据"), ("数据不全", "数据不全"), ("无业务", "本期无业务")):
         for s in b.sections:
+            if st == "未报送" and s.info.name in none_in:
+                continue
             names = [f.region_name for f in s.children_with(st)]
             if names:
-                items.append(f"{s.info.name}{units_phrase(names, len(s.children), b.child_term)}")
-        if items:
-            parts.append("；".join(items) + word)
-    if not parts:
+                out.append(f"{s.info.name}{units_phrase(names, len(s.children), term, 8)}{word}")
+    if not out:
         return None
-    return "分指标看，" + "。".join(parts) + "。"
+    return "分指标看，" + "；".join(out) + "。未报送和数据不全的不计为零，不参与评价和排名。"
 
 
 def submission_short(b: Bulletin) -> list[str]:
@@ -491,11 +331,11 @@ def submission_short(b: Bulletin) -> list[str]:
                   ("未报送", "未报送"), ("未到期", "尚未到报送期限")) if c[st]]
         text = f"本季度应报{summary.label}{total}份，其中" + "、".join(parts) + "。"
         if summary.names["未报送"]:
-            text += f"未报送的单位：{join_names(summary.names['未报送'], 12)}。"
+            text += f"未报送的单位：{join_names(summary.names['未报送'], 12, '个单位')}。"
         if summary.names["逾期"]:
-            text += f"逾期报送的单位：{join_names(summary.names['逾期'], 12)}。"
+            text += f"逾期报送的单位：{join_names(summary.names['逾期'], 12, '个单位')}。"
         if summary.names["已更正"]:
-            text += f"提交更正数据的单位：{join_names(summary.names['已更正'], 12)}，以更正后的数据为准。"
+            text += f"提交更正数据的单位：{join_names(summary.names['已更正'], 12, '个单位')}，以更正后的数据为准。"
         out.append(text)
     honest = honest_status_paragraph(b)
     if honest:
@@ -547,9 +387,9 @@ def rectification(b: Bulletin, report_by: str) -> list[tuple[str, str]]:
     if missing or late:
         body = ""
         if missing:
-            body += f"请{join_names(missing, 8)}于{report_by}前补报未报送的数据。"
+            body += f"请{join_names(missing, 8, '个单位')}于{report_by}前补报未报送的数据。"
         if late:
-            body += f"请{join_names(late, 8)}严格按规定时限报送。"
+            body += f"请{join_names(late, 8, '个单位')}严格按规定时限报送。"
         out.append(("规范数据报送。", body + "报送数据须真实准确，发现差错及时提交更正。"))
     if not b.closes_plan:
         units = f"各{b.child_term}" if b.child_term else "各相关单位"
