@@ -213,6 +213,7 @@ def test_text_sentences_and_streak(document):
 
 def test_excel_annex_equals_gaps_and_cli(generated, gaps):
     from openpyxl import load_workbook
+    from openpyxl.utils import get_column_letter
     wb = load_workbook(generated["xlsx"])
     assert {"总体情况", "分地区明细", "地区×指标", "报送情况", "指标口径", "目标来源"} <= set(wb.sheetnames)
     ws = wb["分地区明细"]
@@ -238,11 +239,24 @@ def test_excel_annex_equals_gaps_and_cli(generated, gaps):
         assert row[col["状态"]] == g["status"] == cli[key]["status"]
         seen += 1
     assert seen >= 2 * 11
-    city = next(r for r in ws.iter_rows(min_row=4) if r[0].value == "350900" and r[3].value == ACT)
+    city = next(r for r in ws.iter_rows(min_row=4)
+                if r[col["地区编码"]].value == "350900" and r[col["指标编码"]].value == ACT)
     assert city[col["本期值"]].number_format == "0.00"
+    assert header[:2] == ["地区", "指标"]                     # Chinese names first, codes last
+    # print setup: A4 landscape, one page wide, title and header rows repeated
+    for sheet in wb.worksheets:
+        assert sheet.page_setup.orientation == "landscape" and sheet.page_setup.paperSize == 9
+        assert sheet.page_setup.fitToWidth == 1 and sheet.page_setup.fitToHeight == 0
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage
+        assert sheet.print_title_rows == "$1:$3"
+        last = get_column_letter(sheet.max_column)
+        assert sheet.print_area == f"'{sheet.title}'!$A$1:${last}${sheet.max_row}"
+    subs = wb["报送情况"]
+    due = [r[3] for r in subs.iter_rows(min_row=4)]
+    assert due and all(isinstance(c.value, dt.date) and c.number_format == "yyyy-mm-dd" for c in due)
     assert ws.conditional_formatting                 # statuses coloured
     src = wb["目标来源"]
-    docs = [r[2] for r in src.iter_rows(min_row=4, values_only=True)]
+    docs = [r[1] for r in src.iter_rows(min_row=4, values_only=True)]
     assert "宁政办规〔2022〕8号" in docs
 
 
@@ -307,8 +321,8 @@ def test_as_of_reproduces_earlier_numbers_and_missing_office(generated, tmp_path
         return [row for row in ws.iter_rows(min_row=4, values_only=True)]
     first, second = figures(paths["xlsx"]), figures(again["xlsx"])
     assert first == second
-    jiaocheng = next(r for r in first if r[0] == "350902" and r[3] == ACT)
-    assert jiaocheng[6] == pytest.approx(75.0)
+    jiaocheng = next(r for r in first if r[12] == "350902" and r[13] == ACT)   # codes last
+    assert jiaocheng[4] == pytest.approx(75.0)
 
 
 def test_every_jurisdiction_without_region(generated, tmp_path):
@@ -355,7 +369,7 @@ def test_bulletin_on_the_demo_warehouse(request, tmp_path):
     assert "示例数据" in "\n".join(p.text for p in Document(str(paths["docx"])).paragraphs)
     ws = load_workbook(paths["xlsx"])["分地区明细"]
     for row in ws.iter_rows(min_row=4, values_only=True):
-        g = _row(gaps, row[0], row[3])
-        assert row[10] == g["status"]
-        if row[6] is not None:
-            assert row[6] == pytest.approx(g["actual"], rel=1e-12)
+        g = _row(gaps, row[12], row[13])
+        assert row[8] == g["status"]
+        if row[4] is not None:
+            assert row[4] == pytest.approx(g["actual"], rel=1e-12)

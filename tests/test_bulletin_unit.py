@@ -228,19 +228,20 @@ def test_excel_annex_neutralises_formulas(tmp_path):
     path = write_xlsx(bulletin(), tmp_path / "b.xlsx")
     wb = load_workbook(path)
     ws = wb["分地区明细"]
-    names = [r[1] for r in ws.iter_rows(min_row=4, values_only=True)]
+    names = [r[0] for r in ws.iter_rows(min_row=4, values_only=True)]
     assert "'=屏南县" in names
     for sheet in wb.worksheets:
         for r in sheet.iter_rows():
             for c in r:
                 assert c.data_type != "f", f"{sheet.title}!{c.coordinate} is a formula"
-    city = next(r for r in ws.iter_rows(min_row=4) if r[0].value == "350900" and r[3].value == ACT)
-    assert city[6].value == 67.55 and city[6].number_format == "0.00"
-    assert city[10].value == "未达标"
+    city = next(r for r in ws.iter_rows(min_row=4) if r[12].value == "350900" and r[13].value == ACT)
+    assert city[4].value == 67.55 and city[4].number_format == "0.00"
+    assert city[8].value == "未达标"
     assert ws.freeze_panes == "C4"
     overview = wb["总体情况"]
-    assert [c.value for c in overview[4]][:8] == [ACT, "医保电子凭证激活率", "%", 67.55, 70, -2.45, 96.5, "未达标"]
-    assert wb["指标口径"]["K4"].value == "宁政办规〔2022〕8号 十、（二十一）"
+    assert [c.value for c in overview[4]][:7] == ["医保电子凭证激活率", "%", 67.55, 70, -2.45, 96.5, "未达标"]
+    assert overview.cell(row=4, column=17).value == ACT
+    assert wb["指标口径"]["J4"].value == "宁政办规〔2022〕8号 十、（二十一）"
 
 
 def test_charts_draw_chinese_without_missing_glyphs(tmp_path):
