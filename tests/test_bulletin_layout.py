@@ -196,6 +196,9 @@ def test_docx_xml_margins_grid_fonts_and_numbers(made):
     fmt = annex.paragraph_format
     assert (fmt.left_indent + fmt.first_line_indent) / 12700 == pytest.approx(2 * 442.2 / 28, abs=0.1)
     assert fmt.left_indent.pt == pytest.approx(5 * 442.2 / 28, abs=0.1)  # 回行 aligns with the name
+    for table in doc.tables:                       # no table wider than the 版心 (156 mm)
+        widths = [int(c.get(qn("w:w"))) for c in table._tbl.tblGrid.findall(qn("w:gridCol"))]
+        assert sum(widths) / 1440 * 25.4 <= 156.5
     # every pPr child in schema order (Word refuses a file with them out of order)
     from pipelines.bulletin.gongwen import PPR_ORDER
     for p in doc.paragraphs:

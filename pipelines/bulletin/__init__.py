@@ -66,6 +66,9 @@ def write_one(m, quarter, region: str, out_dir: Path, pdf: bool = True, issue_da
                     notice["pdf"] = p
             except PdfUnavailable as exc:
                 result["notes"].append(str(exc))
+    if b.data_as_of is not None and b.data_as_of.date() > b.issue_date:
+        result["notes"].append(f"数据截至{b.data_as_of:%Y-%m-%d %H:%M}，晚于成文日期{b.issue_date:%Y-%m-%d}："
+                               "请核对成文日期，或用 --as-of 按成文日期当时的数据生成")
     if b.serial is None:
         result["notes"].append("未指定发文字号序号（--serial），发文字号中的序号已留空，请由文书填写")
     return b, result

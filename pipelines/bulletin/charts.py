@@ -130,6 +130,7 @@ HEAT_GREY = "#d9d9d9"
 def status_heatmap(sections, term: str, path: Path) -> Path | None:
     """Units (rows) × indicators (columns), each cell coloured by its status: the one picture
     of who is behind where. Cells not rated are grey and say why in one character."""
+    numbers = [i for i, s in enumerate(sections, 1) if s.children]   # 表1's 序号
     shown = [s for s in sections if s.children]
     if len(shown) < 2:
         return None
@@ -157,7 +158,7 @@ def status_heatmap(sections, term: str, path: Path) -> Path | None:
         ax = fig.add_subplot(1, 1, 1)
         ax.imshow(grid, aspect="auto", interpolation="nearest")
         ax.set_yticks(range(len(units)), units, fontsize=8)
-        ax.set_xticks(range(len(shown)), [str(k + 1) for k in range(len(shown))], fontsize=8)
+        ax.set_xticks(range(len(shown)), [str(k) for k in numbers], fontsize=8)
         ax.xaxis.tick_top()
         ax.set_xticks([x - 0.5 for x in range(1, len(shown))], minor=True)
         ax.set_yticks([y - 0.5 for y in range(1, len(units))], minor=True)

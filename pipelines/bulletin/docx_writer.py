@@ -81,8 +81,9 @@ def write_docx(b: Bulletin, path: Path, charts: dict) -> Path:
     if final:
         G.para(doc, final)
     G.caption(doc, f"表1　{b.quarter.label}{b.jurisdiction_name}医保便民服务指标完成情况")
-    G.table(doc, OVERVIEW_HEADER, overview_rows(b), [0.9, 4.6, 1.1, 1.5, 1.3, 1.4, 1.5, 1.5, 1.5, 1.3],
-            size=10.5)
+    # 15.6 cm = the 版心's width
+    G.table(doc, OVERVIEW_HEADER, overview_rows(b), [0.8, 3.7, 0.9, 1.6, 1.2, 1.3, 1.4, 1.6, 1.3, 1.8],
+            size=10)
     if b.has_heatmap:
         G.caption(doc, f"图1　各{b.child_term}指标达标情况（列号同表1序号）")
         G.picture(doc, charts["heatmap"], 15.0)

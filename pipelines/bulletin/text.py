@@ -211,8 +211,10 @@ def final_paragraph(b: Bulletin) -> str | None:
     missed = [s for s in judged if s.parent.status != "达标"]
     unrated = [s for s in b.sections if not s.parent.rated and s.parent.status != "无目标"]
     cite = plan_citation(b) or "工作方案"
-    text = (f"{b.quarter.label}是{cite}实施期的最后一个季度。方案确定的指标中，"
-            f"{len(judged)}项可以评定终期完成情况：完成终期目标{len(met)}项")
+    text = f"{b.quarter.label}是{cite}实施期的最后一个季度。"
+    if judged and len(met) == len(judged) == len(b.sections):
+        return text + f"方案确定的{len(met)}项指标全部完成终期目标。"
+    text += f"方案确定的指标中，{len(judged)}项可以评定终期完成情况：完成终期目标{len(met)}项"
     if missed:
         text += f"，未完成{len(missed)}项：" + "；".join(
             f"{s.info.name}{short_against(s.parent)}" for s in missed)
