@@ -30,6 +30,9 @@ class Warehouse:
         self.parser = ParsePool(parse_limits)    # workers start on first use or warm_up()
         self._freezing: set = set()              # (as_of, jurisdiction) snapshots being built
         self._freezing_lock = threading.Lock()
+        self._reader_lock = threading.Lock()     # the reader snapshot: one build at a time,
+        self._reader_state = "idle"              # idle | running | dirty (rebuild when done)
+        self.snapshot_for_readers()
 
     def freeze_soon(self, as_of: dt.datetime, jurisdiction: str) -> None:
         """Build, in the background, the frozen snapshot of a replayed moment for one
@@ -59,8 +62,41 @@ class Warehouse:
         threading.Thread(target=build, name="freeze-snapshot", daemon=True).start()
 
     def changed(self) -> None:
-        """Called by the write path once a change is committed: cached answers are stale."""
+        """Called by the write path once a change is committed: cached answers are stale, and
+        the reading commands' snapshot is rewritten (pipelines/reader_snapshot.py)."""
         self.cache.changed()
+        self.snapshot_for_readers()
+
+    def snapshot_for_readers(self) -> None:
+        """Rewrite, in the background and under the write lock, the read-only copy that the
+        CLI's reading commands open while this server holds the file. Changes made while a
+        copy is being written mark it dirty: one more copy follows, never a pile-up."""
+        import threading
+        with self._reader_lock:
+            if self._reader_state != "idle":
+                self._reader_state = "dirty"
+                return
+            self._reader_state = "running"
+
+        def build():
+            from pipelines.reader_snapshot import write_snapshot
+            while True:
+                try:
+                    with self.write_lock:
+                        cur = self.con.cursor()
+                        try:
+                            write_snapshot(cur, self.path)
+                        finally:
+                            cur.close()
+                except Exception:       # a failed copy leaves the previous one; readers say its age
+                    pass
+                with self._reader_lock:
+                    if self._reader_state == "dirty":
+                        self._reader_state = "running"
+                        continue
+                    self._reader_state = "idle"
+                    return
+        threading.Thread(target=build, name="reader-snapshot", daemon=True).start()
 
     def cursor(self):
         return self.con.cursor()

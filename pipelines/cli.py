@@ -194,8 +194,11 @@ def cmd_template(args) -> int:
     from . import db
     from .periods import PeriodError, parse_period
     from .templates import template_indicators, write_template
+    from .reader_snapshot import connect_for_reading
     from .validate import CatalogView
-    con = db.connect(args.db, read_only=True)
+    con, note = connect_for_reading(args.db)
+    if note:
+        print(f"提示：{note}", file=sys.stderr)
     try:
         code = CatalogView.load(con).region(args.region)
         if code is None:

@@ -76,7 +76,7 @@ def write_one(m, quarter, region: str, out_dir: Path, pdf: bool = True, issue_da
 
 def write_bulletin(con, quarter, region: str | None = None, out_dir=".", as_of=None,
                    user: str = "cli", pdf: bool = True, issue_date=None, serial: int | None = None,
-                   per_region: bool = False) -> dict:
+                   per_region: bool = False, audit: bool = True) -> dict:
     """Write the bulletin files for `region` (code or name) and `quarter` (e.g. '2024Q3').
 
     With a region: {'docx', 'xlsx', 'pdf' (None when LibreOffice is unavailable), 'notes'}.
@@ -110,7 +110,8 @@ def write_bulletin(con, quarter, region: str | None = None, out_dir=".", as_of=N
                             if k in ("docx", "xlsx", "pdf") and v is not None},
                   "doc_number": b.doc_number, "issue_date": b.issue_date.isoformat(),
                   "notes": paths["notes"]}
-        db.audit(con, user, "bulletin.export", f"{code} {q.code}",
-                 "ok" if paths["pdf"] is not None or not pdf else "partial", detail)
+        if audit:
+            db.audit(con, user, "bulletin.export", f"{code} {q.code}",
+                     "ok" if paths["pdf"] is not None or not pdf else "partial", detail)
         results[code] = paths
     return results[codes[0]] if region is not None else results

@@ -47,7 +47,14 @@ def run(args, usage_error) -> int:
     as_of = parse_as_of(args.as_of, usage_error)
     issue_date = parse_issue_date(getattr(args, "issue_date", None), usage_error)
     serial = parse_serial(getattr(args, "serial", None), usage_error)
-    con = db.connect(args.db)
+    from ..reader_snapshot import connect_for_reading
+    note = None
+    try:
+        con = db.connect(args.db)
+    except db.WarehouseBusy:            # the server holds it: read its snapshot, no audit line
+        con, note = connect_for_reading(args.db)
+        note += "；本次导出未写入审计日志（请从网页导出以留痕）"
+        print(f"提示：{note}", file=sys.stderr)
     try:
         from ..metrics import Metrics
         if args.region is not None:
@@ -58,7 +65,8 @@ def run(args, usage_error) -> int:
         try:
             result = write_bulletin(con, quarter, region=args.region, out_dir=args.out, as_of=as_of,
                                     user=args.user, issue_date=issue_date, serial=serial,
-                                    per_region=getattr(args, "per_region", False))
+                                    per_region=getattr(args, "per_region", False),
+                                    audit=note is None)
         except (BulletinInputError, SettingsError) as exc:
             raise usage_error(str(exc)) from None
     finally:
