@@ -2,7 +2,7 @@
 `bulletin` read the server's read-only snapshot (pipelines/reader_snapshot.py) instead of
 failing on DuckDB's lock, and say so. Real `python app.py` process, real CLI processes.
 
-Figures: the 宁德市 returns of test_bulletin_e2e — 全程网办事项占比 2024Q3 for the city
+Figures: the 宁德市 returns of tests/bulletin_data.py — 全程网办事项占比 2024Q3 for the city
 (45 + 40 + 30 + 7·37) / 500 = 374 / 500 = 74.80 %, 未达标.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ import time
 import pytest
 
 from bench.run import serve_app
-from test_bulletin_e2e import FULL, ROOT, _env, build_warehouse
+from bulletin_data import FULL, ROOT, _env, build_warehouse
 
 
 def _cli(*args):

@@ -1,8 +1,8 @@
 """GB/T 9704-2012 layout of the bulletin, measured on the real PDF (pdftotext -bbox, pdftohtml
 -xml fonts, pixels of the rendered first page) and on the .docx XML.
 
-One warehouse (宁德市, the hand-made returns of test_bulletin_e2e) and one CLI run with
---issue-date 2024-10-15 --serial 12 --per-region. Expected positions, worked out from the
+The 宁德市 warehouse and the one CLI run (--issue-date 2024-10-15 --serial 12 --per-region)
+of tests/bulletin_data.py, shared with test_bulletin_e2e.py. Expected positions, worked out from the
 standard: 版心 left edge 28 mm = 79.37 pt, width 156 mm = 442.20 pt (right edge 521.57 pt),
 top 37 mm = 104.88 pt, bottom 37 + 225 = 262 mm = 742.68 pt; 28 characters a line → 15.79 pt
 each; 22 lines → pitch 225 mm / 22 = 28.99 pt (the grid uses 579 twips = 28.95 pt).
@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 from collections import OrderedDict
 from pathlib import Path
 
 import pytest
 
-from test_bulletin_e2e import ROOT, _env, build_warehouse
 
 MM = 72 / 25.4
 LEFT, RIGHT = 28 * MM, (28 + 156) * MM
@@ -27,24 +25,15 @@ CJK = re.compile(r"^[\u4e00-\u9fff，。、：；（）“”]+$")
 
 
 @pytest.fixture(scope="module")
-def made(tmp_path_factory):
+def made(ningde_bulletin, tmp_path_factory):
     base = tmp_path_factory.mktemp("layout")
-    db_path = base / "warehouse.duckdb"
-    build_warehouse(db_path)
-    out = base / "out"
-    proc = subprocess.run([sys.executable, "-m", "pipelines", "bulletin", "--db", str(db_path),
-                           "--quarter", "2024Q3", "--region", "宁德市", "--issue-date", "2024-10-15",
-                           "--serial", "12", "--per-region", "--out", str(out)],
-                          capture_output=True, text=True, cwd=ROOT, env=_env(), timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    stem = "宁德市_2024Q3_医保便民服务指标通报"
-    pdf = out / f"{stem}.pdf"
+    out, pdf = ningde_bulletin["out"], ningde_bulletin["pdf"]
     bbox = base / "bbox.html"
     subprocess.run(["pdftotext", "-bbox", str(pdf), str(bbox)], check=True)
     xml = subprocess.run(["pdftohtml", "-xml", "-i", "-zoom", "1", "-stdout", str(pdf)],
                          capture_output=True, text=True, check=True).stdout
-    return {"base": base, "out": out, "docx": out / f"{stem}.docx", "pdf": pdf,
-            "pages": _lines(bbox.read_text(encoding="utf-8")), "xml": xml, "db": db_path}
+    return {"base": base, "out": out, "docx": ningde_bulletin["docx"], "pdf": pdf,
+            "pages": _lines(bbox.read_text(encoding="utf-8")), "xml": xml}
 
 
 def _lines(html: str) -> list[list[dict]]:

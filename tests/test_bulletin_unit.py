@@ -262,3 +262,22 @@ def test_charts_draw_chinese_without_missing_glyphs(tmp_path):
         assert img.width > 600
         colours = img.getcolors(maxcolors=1 << 20)
         assert len(colours) > 20                 # drawn, not blank
+
+
+def test_settings_and_serial_are_validated_strictly():
+    import pytest
+
+    from pipelines.bulletin.cli import parse_serial
+    from pipelines.bulletin.settings import SettingsError, parse
+    good = {"authority": "温岭市医疗保障局", "doc_prefix": "温医保发", "printer": "温岭市医疗保障局办公室",
+            "report_days": "15", "cc": "温岭市人民政府办公室，台州市医疗保障局"}
+    s = parse("331081", good)
+    assert s.doc_number(2024, 12) == "温医保发〔2024〕12号" and s.cc == ("温岭市人民政府办公室", "台州市医疗保障局")
+    for key, value, word in (("doc_prefix", "温医保〔2024〕", "机关代字"), ("report_days", "0", "整改报送期限"),
+                             ("cc", "温岭市政府，x", "抄送机关"), ("authority", "", "缺失")):
+        with pytest.raises(SettingsError, match=word):
+            parse("331081", {**good, key: value})
+    assert parse_serial("12", ValueError) == 12
+    for bad in ("012", "0", "十二", "10000"):
+        with pytest.raises(ValueError):
+            parse_serial(bad, ValueError)

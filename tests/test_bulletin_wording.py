@@ -160,28 +160,39 @@ def test_no_nested_brackets_anywhere(wenling, jining):
 
 
 def test_bad_input_gives_chinese_errors_and_writes_nothing(warehouse, tmp_path):
+    """A quarter with no data, a future quarter, an issue date before the quarter's end, a
+    malformed setting: a Chinese error and no file. One real CLI run for the exit code."""
     import shutil
     import subprocess
     import sys
 
-    from test_bulletin_e2e import ROOT, _env
+    from bulletin_data import ROOT, _env
+    from pipelines import db
+    from pipelines.bulletin import write_bulletin
+    from pipelines.bulletin.collect import BulletinInputError
+    from pipelines.bulletin.settings import SettingsError
     db_copy = tmp_path / "w.duckdb"
     shutil.copy(warehouse, db_copy)
-
-    def run(*args):
-        out = tmp_path / "out"
-        proc = subprocess.run([sys.executable, "-m", "pipelines", "bulletin", "--db", str(db_copy),
-                               "--out", str(out), *args], capture_output=True, text=True, cwd=ROOT,
-                              env=_env(), timeout=120)
-        assert proc.returncode != 0 and not out.exists(), proc.stdout
-        return proc.stderr
-    assert "2023年第一季度没有任何报送数据" in run("--quarter", "2023Q1", "--region", "温岭市")
-    assert "尚未结束" in run("--quarter", "2099Q1", "--region", "温岭市")
-    assert "成文日期2025-12-20早于2025年第四季度结束" in run(
-        "--quarter", "2025Q4", "--region", "温岭市", "--issue-date", "2025-12-20")
-    assert "不编虚位" in run("--quarter", "2025Q4", "--region", "温岭市", "--serial", "012")
-    from pipelines import db
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "pipelines", "bulletin", "--db", str(db_copy),
+                           "--out", str(out), "--quarter", "2099Q1", "--region", "温岭市"],
+                          capture_output=True, text=True, cwd=ROOT, env=_env(), timeout=120)
+    assert proc.returncode == 2 and "2099年第一季度尚未结束" in proc.stderr and not out.exists()
     con = db.connect(db_copy)
-    con.execute("UPDATE settings SET value = '温医保〔发' WHERE key = 'bulletin.331081.doc_prefix'")
-    con.close()
-    assert "机关代字" in run("--quarter", "2025Q4", "--region", "温岭市", "--issue-date", "2026-01-15")
+    try:
+        cases = [("2023Q1", None, "2023年第一季度没有任何报送数据"),
+                 ("2025Q4", dt.date(2025, 12, 20), "成文日期2025-12-20早于2025年第四季度结束")]
+        for q, issue, message in cases:
+            with pytest.raises(BulletinInputError, match=message):
+                write_bulletin(con, q, region="温岭市", out_dir=out, issue_date=issue, pdf=False)
+        con.execute("UPDATE settings SET value = '温医保〔发' WHERE key = 'bulletin.331081.doc_prefix'")
+        with pytest.raises(SettingsError, match="机关代字"):
+            write_bulletin(con, "2025Q4", region="温岭市", out_dir=out,
+                           issue_date=dt.date(2026, 1, 15), pdf=False)
+        con.execute("DELETE FROM settings WHERE key = 'bulletin.331081.printer'")
+        with pytest.raises(SettingsError, match="bulletin.331081.printer"):
+            write_bulletin(con, "2025Q4", region="温岭市", out_dir=out,
+                           issue_date=dt.date(2026, 1, 15), pdf=False)
+    finally:
+        con.close()
+    assert not out.exists()
