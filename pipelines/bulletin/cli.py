@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import os
 import sys
+from pathlib import Path
 
 
 def parse_as_of(text: str | None, usage_error) -> dt.datetime | None:
@@ -44,6 +47,9 @@ def run(args, usage_error) -> int:
         quarter = as_quarter(args.quarter)
     except (PeriodError, ValueError) as exc:
         raise usage_error(f"季度无效：{exc}") from None
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():           # before any work: nothing is written
+        raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(out))
     as_of = parse_as_of(args.as_of, usage_error)
     issue_date = parse_issue_date(getattr(args, "issue_date", None), usage_error)
     serial = parse_serial(getattr(args, "serial", None), usage_error)
@@ -72,6 +78,11 @@ def run(args, usage_error) -> int:
     finally:
         con.close()
     sets = [result] if args.region is not None else list(result.values())
+    if all(paths.get("skipped") for paths in sets):
+        for paths in sets:
+            for note in paths["notes"]:
+                print(f"提示：{note}", file=sys.stderr)
+        raise usage_error(f"{quarter.label}各辖区均没有报送数据，未生成任何通报")
     for paths in sets:
         if paths.get("skipped"):
             for note in paths["notes"]:
