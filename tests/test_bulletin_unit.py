@@ -281,3 +281,23 @@ def test_settings_and_serial_are_validated_strictly():
     for bad in ("012", "0", "十二", "10000"):
         with pytest.raises(ValueError):
             parse_serial(bad, ValueError)
+
+
+def test_a_crowd_at_the_top_is_counted_and_a_unit_late_and_missing_is_asked_once():
+    b = bulletin()
+    names = [("350902", "蕉城区"), ("350925", "周宁县"), ("350926", "柘荣县"), ("350923", "屏南县")]
+    rows = [row("350900", "宁德市", ACT, 88.0, 70, 18, "达标", parent=True)] + [
+        row(code, name, ACT, 90.0, 70, 20, "达标", rank=1, rank_of=5, rank_ties=4, order=i)
+        for i, (code, name) in enumerate(names, 1)] + [
+        row("350981", "福安市", ACT, 80.0, 70, 10, "达标", rank=5, rank_of=5, rank_ties=1, order=5)]
+    b.sections = [_section(rows)]
+    praise = T.praise_paragraph(b)
+    assert "医保电子凭证激活率有4个县（市、区）并列（90.00%）" in praise and "蕉城区" not in praise
+    status = pd.DataFrame([
+        dict(region_code="350926", region_name="柘荣县", period="2024-08", status="逾期"),
+        dict(region_code="350926", region_name="柘荣县", period="2024-09", status="未报送")])
+    b.submissions = [summarise_submissions(status, ["2024-07", "2024-08", "2024-09"], "月报",
+                                           ["350900", "350926"])]
+    body = dict(T.rectification(b, "2024年10月30日"))["规范数据报送。"]
+    assert body.startswith("请柘荣县于2024年10月30日前补报未报送的数据，并严格按规定时限报送。")
+    assert body.count("柘荣县") == 1

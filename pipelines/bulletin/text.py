@@ -214,7 +214,8 @@ def final_paragraph(b: Bulletin) -> str | None:
     text = f"{b.quarter.label}是{cite}实施期的最后一个季度。"
     if judged and len(met) == len(judged) == len(b.sections):
         return text + f"方案确定的{len(met)}项指标全部完成终期目标。"
-    text += f"方案确定的指标中，{len(judged)}项可以评定终期完成情况：完成终期目标{len(met)}项"
+    text += f"方案确定的指标中，{len(judged)}项可以评定终期完成情况："
+    text += "均已完成终期目标" if len(met) == len(judged) else f"完成终期目标{len(met)}项"
     if missed:
         text += f"，未完成{len(missed)}项：" + "；".join(
             f"{s.info.name}{short_against(s.parent)}" for s in missed)
@@ -253,9 +254,11 @@ def praise_paragraph(b: Bulletin) -> str | None:
     firsts = []
     for s in b.sections:
         best = s.best
-        if best:
+        if best and len(best) <= 3:
             names = "、".join(f.region_name for f in best)
             firsts.append(f"{s.info.name}为{names}{'（并列，' if len(best) > 1 else '（'}{best[0].actual_u}）")
+        elif best:              # a crowd at the top: counted, not listed
+            firsts.append(f"{s.info.name}有{len(best)}个{b.child_term}并列（{best[0].actual_u}）")
     if firsts:
         parts.append("各项指标居首位的单位：" + "；".join(firsts) + "。")
     return "".join(parts) or None
@@ -388,6 +391,12 @@ def rectification(b: Bulletin, report_by: str) -> list[tuple[str, str]]:
     late = [n for sub in b.submissions for n in sub.names["逾期"]]
     if missing or late:
         body = ""
+        both = [n for n in dict.fromkeys(missing) if n in late]
+        missing = [n for n in dict.fromkeys(missing) if n not in both]
+        late = [n for n in dict.fromkeys(late) if n not in both]
+        if both:
+            body += (f"请{join_names(both, 8, '个单位')}于{report_by}前补报未报送的数据，"
+                     "并严格按规定时限报送。")
         if missing:
             body += f"请{join_names(missing, 8, '个单位')}于{report_by}前补报未报送的数据。"
         if late:
