@@ -349,8 +349,10 @@ def install_security(app, warehouse) -> Gate:
                         lambda: flask.Response(CSRF_JS, mimetype="application/javascript"))
     server.register_error_handler(413, _too_large)
     from .api import bp
+    from .bulletin_web import register as register_bulletin
     from .downloads import register_downloads
     register_downloads(server)
+    register_bulletin(server)
     server.register_blueprint(bp)
     return g
 

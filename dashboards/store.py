@@ -33,6 +33,9 @@ class Warehouse:
         self._refresh_lock = threading.Lock()
         self._refresh_wanted = False             # a write marked figures stale since the last round
         self._refreshing = False                 # a refresher thread is running
+        self._reader_lock = threading.Lock()     # the reader snapshot: one build at a time,
+        self._reader_state = "idle"              # idle | running | dirty (rebuild when done)
+        self.snapshot_for_readers()
 
     def freeze_soon(self, as_of: dt.datetime, jurisdiction: str) -> None:
         """Build, in the background, the frozen snapshot of a replayed moment for one
@@ -97,8 +100,41 @@ class Warehouse:
         threading.Thread(target=run, name="figures-refresh", daemon=True).start()
 
     def changed(self) -> None:
-        """Called by the write path once a change is committed: cached answers are stale."""
+        """Called by the write path once a change is committed: cached answers are stale, and
+        the reading commands' snapshot is rewritten (pipelines/reader_snapshot.py)."""
         self.cache.changed()
+        self.snapshot_for_readers()
+
+    def snapshot_for_readers(self) -> None:
+        """Rewrite, in the background and under the write lock, the read-only copy that the
+        CLI's reading commands open while this server holds the file. Changes made while a
+        copy is being written mark it dirty: one more copy follows, never a pile-up."""
+        import threading
+        with self._reader_lock:
+            if self._reader_state != "idle":
+                self._reader_state = "dirty"
+                return
+            self._reader_state = "running"
+
+        def build():
+            from pipelines.reader_snapshot import write_snapshot
+            while True:
+                try:
+                    with self.write_lock:
+                        cur = self.con.cursor()
+                        try:
+                            write_snapshot(cur, self.path)
+                        finally:
+                            cur.close()
+                except Exception:       # a failed copy leaves the previous one; readers say its age
+                    pass
+                with self._reader_lock:
+                    if self._reader_state == "dirty":
+                        self._reader_state = "running"
+                        continue
+                    self._reader_state = "idle"
+                    return
+        threading.Thread(target=build, name="reader-snapshot", daemon=True).start()
 
     def cursor(self):
         return self.con.cursor()

@@ -125,6 +125,11 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--region", default=None, help="地区编码或名称（默认：每个顶层辖区各一套）")
     s.add_argument("--as-of", dest="as_of", default=None, help="按某一时刻的数据生成，如 2024-10-15")
     s.add_argument("--out", required=True, help="输出目录")
+    s.add_argument("--issue-date", dest="issue_date", default=None,
+                   help="成文日期，如 2024-07-15（默认今天；不得早于季度结束）")
+    s.add_argument("--serial", default=None, help="发文字号序号，如 12（得到“温医保发〔2024〕12号”）")
+    s.add_argument("--per-region", dest="per_region", action="store_true",
+                   help="另为每个下级单位生成一页通知单（一地一单）")
     s.add_argument("--user", default="cli", help="记入审计日志的操作人（默认 cli）")
     s.set_defaults(func=cmd_bulletin)
 
@@ -251,8 +256,11 @@ def cmd_template(args) -> int:
     from . import db
     from .periods import PeriodError, parse_period
     from .templates import template_indicators, write_template
+    from .reader_snapshot import connect_for_reading
     from .validate import CatalogView
-    con = db.connect(args.db, read_only=True)
+    con, note = connect_for_reading(args.db)
+    if note:
+        print(f"提示：{note}", file=sys.stderr)
     try:
         code = CatalogView.load(con).region(args.region)
         if code is None:

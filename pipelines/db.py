@@ -282,6 +282,36 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     );
     INSERT INTO settings VALUES ('reminder.days_before', '3'), ('reminder.days_after', '3');
     """),
+    (6, "bulletin settings per jurisdiction (pipelines/bulletin/settings.py validates them)", """
+    -- 发文机关, 机关代字 of the 发文字号, 抄送机关 (separated by '，'), 印发机关, and the days
+    -- after the 成文日期 by which units report their 整改 back. Keys: bulletin.<code>.<name>.
+    INSERT INTO settings VALUES
+      ('bulletin.331081.authority', '温岭市医疗保障局'),
+      ('bulletin.331081.doc_prefix', '温医保发'),
+      ('bulletin.331081.cc', '温岭市人民政府办公室，台州市医疗保障局'),
+      ('bulletin.331081.printer', '温岭市医疗保障局办公室'),
+      ('bulletin.331081.report_days', '15'),
+      ('bulletin.350900.authority', '宁德市医疗保障局'),
+      ('bulletin.350900.doc_prefix', '宁医保发'),
+      ('bulletin.350900.cc', '宁德市人民政府办公室，福建省医疗保障局'),
+      ('bulletin.350900.printer', '宁德市医疗保障局办公室'),
+      ('bulletin.350900.report_days', '15'),
+      ('bulletin.350102.authority', '福州市鼓楼区医疗保障局'),
+      ('bulletin.350102.doc_prefix', '鼓医保'),
+      ('bulletin.350102.cc', '鼓楼区人民政府办公室，福州市医疗保障局'),
+      ('bulletin.350102.printer', '福州市鼓楼区医疗保障局办公室'),
+      ('bulletin.350102.report_days', '10'),
+      ('bulletin.431000.authority', '郴州市医疗保障局'),
+      ('bulletin.431000.doc_prefix', '郴医保发'),
+      ('bulletin.431000.cc', '郴州市人民政府办公室，湖南省医疗保障局'),
+      ('bulletin.431000.printer', '郴州市医疗保障局办公室'),
+      ('bulletin.431000.report_days', '15'),
+      ('bulletin.370800.authority', '济宁市医疗保障局'),
+      ('bulletin.370800.doc_prefix', '济医保字'),
+      ('bulletin.370800.cc', '济宁市人民政府办公室，山东省医疗保障局'),
+      ('bulletin.370800.printer', '济宁市医疗保障局办公室'),
+      ('bulletin.370800.report_days', '15');
+    """),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES="chromium chromium-driver fonts-noto-cjk poppler-utils"
+APT_PACKAGES="chromium chromium-driver fonts-noto-cjk fonts-arphic-ukai poppler-utils"
 APT_NORECOMMENDS="libreoffice-writer-nogui"
 missing=()
 for p in $APT_PACKAGES $APT_NORECOMMENDS; do

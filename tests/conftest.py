@@ -56,6 +56,14 @@ def artifacts_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def ningde_bulletin(tmp_path_factory) -> dict:
+    """The hand-made 宁德市 warehouse and its 2024Q3 bulletin written once by the real CLI
+    (tests/bulletin_data.py). Read-only: copy the db before writing to it."""
+    from bulletin_data import write_with_cli
+    return write_with_cli(tmp_path_factory.mktemp("ningde_bulletin"))
+
+
+@pytest.fixture(scope="session")
 def demo_warehouse(tmp_path_factory) -> Path:
     """The demo warehouse (`python -m pipelines demo`), built once per test session.
 

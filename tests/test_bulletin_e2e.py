@@ -1,102 +1,24 @@
 """The quarterly bulletin end to end: real warehouse, real CLI process, real LibreOffice.
 
-One warehouse (宁德市, hand-made returns) and one bulletin generated through the CLI are shared
-by the module. Expected numbers are worked out by hand in the comments below.
-
-Returns loaded (denominators 10 000 for the activation rate, 50 for full-online items):
-  医保电子凭证激活率 (monthly, stock: the quarter takes September), target ≥ 70 %:
-    Sep: 蕉城 7500 → revised to 7600 on 10-12, 福安 7200, 福鼎 7100, 霞浦 6900, 古田 7000,
-         屏南 6500, 寿宁 7300, 周宁 6000; 柘荣县 and 东侨 never report.
-    8 of the 10 units reported, so the city's roll-up is 数据不全 — shown, not rated:
-    (7600+7200+7100+6900+7000+6500+7300+6000) / 80000 = 55600/80000 = 69.50 %, "10个县（市、区）
-    中8个数据齐全". 周宁县 is last (60.00 %). Jun: everyone 7000 except 周宁 6120; 周宁 is short in
-    Q2 and Q3: 连续两个季度未达标 (屏南 only in Q3).
-  全程网办事项占比 (quarterly, stock), target ≥ 80 %, all 10 units report (of 50 each):
-    Q3 蕉城 45, 福安 40, 周宁 30, the other seven 37 → (115 + 259) / 500 = 74.80 %, gap −5.20,
-    完成率 93.5 %, 未达标. Q2 蕉城 45, 福安 40, 周宁 35, the others 40 → 400/500 = 80.00 % 达标,
-    so Q3 is 5.20 pp down.
+Data and the CLI run: tests/bulletin_data.py (the session fixture `ningde_bulletin`, shared
+with test_bulletin_layout.py).
 """
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
-import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from pipelines.periods import month, quarter
-
-ROOT = Path(__file__).resolve().parent.parent
-ACT, FULL = "evoucher_activation_rate", "full_online_items_rate"
-SEP = {"350902": 7500, "350981": 7200, "350982": 7100, "350921": 6900, "350922": 7000,
-       "350923": 6500, "350924": 7300, "350925": 6000}
-JUN = {**{c: 7000 for c in SEP}, "350925": 6120}
-ALL = ["350902", "350981", "350982", "350921", "350922", "350923", "350924", "350925", "350926",
-       "350900901"]
-FULL_Q3 = {**{c: 37 for c in ALL}, "350902": 45, "350981": 40, "350925": 30}
-FULL_Q2 = {**{c: 40 for c in ALL}, "350902": 45, "350981": 40, "350925": 35}
-
-
-def _load(con, name, rows, when, channel="cli"):
-    from pipelines.load import SubmissionMeta, load_rows
-    digest = hashlib.sha256(f"{name}{when}".encode()).hexdigest()
-    load_rows(con, rows, SubmissionMeta(name, digest, "tester", channel), now=when)
-
-
-def build_warehouse(path: Path) -> None:
-    from pipelines import db
-    from pipelines.load import ReturnRow
-    from pipelines.warehouse import init_warehouse
-    init_warehouse(path)
-    con = db.connect(path)
-    try:
-        monthly = [(6, JUN, dt.datetime(2024, 7, 5)),
-                   (7, {c: v - 200 for c, v in SEP.items()}, dt.datetime(2024, 8, 5)),
-                   (8, {c: v - 100 for c, v in SEP.items()}, dt.datetime(2024, 9, 20)),   # late
-                   (9, SEP, dt.datetime(2024, 10, 8))]
-        for m, values, when in monthly:
-            _load(con, f"激活率_{m}月.xlsx",
-                  [ReturnRow(c, ACT, month(2024, m), v, 10000, sheet="Sheet1", row_number=i + 2,
-                             numerator_cell=f"D{i + 2}", denominator_cell=f"E{i + 2}")
-                   for i, (c, v) in enumerate(values.items())], when)
-        _load(con, "蕉城区_9月_更正.xlsx", [ReturnRow("350902", ACT, month(2024, 9), 7600, 10000)],
-              dt.datetime(2024, 10, 12))
-        for q, values, when in ((2, FULL_Q2, dt.datetime(2024, 7, 10)),
-                                (3, FULL_Q3, dt.datetime(2024, 10, 10))):
-            _load(con, f"全程网办_Q{q}.xlsx",
-                  [ReturnRow(c, FULL, quarter(2024, q), v, 50) for c, v in values.items()], when,
-                  channel="demo")
-    finally:
-        con.close()
-
-
-def _env():
-    env = dict(os.environ)
-    env["GX_ANALYTICS_ENABLED"] = "false"
-    env["PYTHONPATH"] = str(ROOT)
-    return env
+from bulletin_data import ACT, FULL, ROOT, _env
 
 
 @pytest.fixture(scope="module")
-def generated(tmp_path_factory):
-    """Warehouse + the bulletin written by the real CLI (docx, xlsx, pdf)."""
-    base = tmp_path_factory.mktemp("bulletin")
-    db_path = base / "warehouse.duckdb"
-    build_warehouse(db_path)
-    out = base / "out"
-    proc = subprocess.run([sys.executable, "-m", "pipelines", "bulletin", "--db", str(db_path),
-                           "--quarter", "2024Q3", "--region", "宁德市", "--out", str(out)],
-                          capture_output=True, text=True, cwd=ROOT, env=_env(), timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    assert "已生成2024年第三季度通报" in proc.stdout
-    stem = "宁德市_2024Q3_医保便民服务指标通报"
-    return {"db": db_path, "out": out, "docx": out / f"{stem}.docx",
-            "xlsx": out / f"{stem}_附表.xlsx", "pdf": out / f"{stem}.pdf"}
+def generated(ningde_bulletin):
+    return ningde_bulletin
 
 
 @pytest.fixture(scope="module")
@@ -168,46 +90,51 @@ def test_overview_table_equals_metrics_gaps(document, gaps):
     assert full[3:10] == ["74.80", "80", "-5.20", "93.5", "80.00", "-5.20", "未达标"]
 
 
-def test_ranking_table_and_worst_district(document, gaps):
+def test_rankings_in_the_annex_and_the_behind_named_in_the_text(document, generated, gaps):
+    """The main text has one table (the overview); the ranking per indicator is in the annex.
+    周宁县 is last on the activation rate (6000/10000 = 60.00 %, 10.00 pp short of 70 %)."""
+    from openpyxl import load_workbook
+    assert len(document.tables) == 1
     text = _body_text(document)
-    # the ranking table of the activation rate: 8 ranked districts then the 2 unreported
-    table = next(t for t in document.tables
-                 if t.rows[0].cells[0].text == "排名" and any(
-                     r.cells[1].text == "周宁县" and r.cells[2].text == "60.00" for r in t.rows[1:]))
-    rows = [[c.text for c in r.cells] for r in table.rows[1:]]
-    assert rows[0][:3] == ["1", "蕉城区", "76.00"]
-    assert rows[7][:3] == ["8", "周宁县", "60.00"]
-    assert {r[1] for r in rows[8:]} == {"柘荣县", "东侨经济技术开发区"}
-    assert all(r[6] == "未报送" and r[2] == "—" for r in rows[8:])
-    for r in rows:
-        code = gaps[(gaps["region_name"] == r[1]) & (gaps["indicator_code"] == ACT)].iloc[0]
-        assert r[6] == code["status"]
-        if r[2] != "—":
-            assert float(r[2]) == pytest.approx(code["actual"], abs=0.005)
-    assert "周宁县居末位（60.00%）" in text
-    assert "蕉城区居首位（76.00%）" in text
+    ws = load_workbook(generated["xlsx"])["分地区明细"]
+    header = [c.value for c in ws[3]]
+    col = {h: i for i, h in enumerate(header)}
+    act = {r[col["地区"]]: r for r in ws.iter_rows(min_row=4, values_only=True)
+           if r[col["指标编码"]] == ACT and r[col["层级"]] == "下级"}
+    assert act["蕉城区"][col["排名"]] == 1 and act["周宁县"][col["排名"]] == 8
+    assert act["柘荣县"][col["状态"]] == "未报送" and act["柘荣县"][col["本期值"]] is None
+    for name, r in act.items():
+        g = gaps[(gaps["region_name"] == name) & (gaps["indicator_code"] == ACT)].iloc[0]
+        assert r[col["状态"]] == g["status"]
+    assert "医保电子凭证激活率2个县（市、区）未达标：周宁县为60.00%，差10.00个百分点；屏南县为65.00%，差5.00个百分点" in text
+    # 全程网办 Q3: seven units at 37/50 = 74.00 % tie and are named together, none before the others
+    assert "福鼎市、霞浦县、古田县、屏南县、寿宁县、柘荣县、东侨经济技术开发区均为74.00%，差6.00个百分点" in text
 
 
 def test_text_sentences_and_streak(document):
     text = _body_text(document)
-    assert "关于2024年第三季度医保便民服务指标完成情况的通报" in text
-    assert "全市医保电子凭证激活率为69.50%（10个县（市、区）中8个数据齐全），数据不全，暂不评价。" in text
-    assert "均已报送" not in text.split("二、分项指标情况")[1].split("（二）")[0]
+    assert "关于2024年第三季度医保便民服务指标\n完成情况的通报" in text
+    assert "各县（市、区）医疗保障局，东侨经济技术开发区：" in text
+    assert "（宁政办规〔2022〕8号）要求" in text                        # the plan's 文号 cited
+    assert "全程网办事项占比为74.80%，低于目标值（80%）5.20个百分点" in text
     assert "医保电子凭证激活率：周宁县连续两个季度未达标" in text
-    assert ("全市全程网办事项占比为74.80%（10个县（市、区）均已报送），低于目标（80%）"
-            "5.20个百分点，完成率93.5%，未达标。较上季度（80.00%）下降5.20个百分点。") in text
+    assert "蕉城区、福安市参与评价的2项指标全部达标，予以表扬" in text      # 76 %, 90 % / 72 %, 80 %
     # 3 months × 10 units: July on time (8), August late (8), September on time (7) + 蕉城 revised
     assert ("本季度应报月报30份，其中按时报送15份、逾期报送8份、报送后更正1份、未报送6份。"
             "未报送的单位：柘荣县、东侨经济技术开发区。") in text
     assert "提交更正数据的单位：蕉城区" in text
+    assert "医保电子凭证激活率柘荣县、东侨经济技术开发区未报送数据" in text
     assert "示例数据" in text                       # one return came through the demo channel
-    assert "未报送" in text and "柘荣县" in text
-    for heading in ("一、总体情况", "二、分项指标情况", "三、报送情况", "四、存在问题", "五、下一步工作建议"):
+    assert "确保按期达标" not in text
+    for heading in ("一、总体情况", "二、表扬和通报", "三、报送情况", "四、整改要求"):
         assert heading in text
+    from pipelines.bulletin.text import nested_brackets
+    assert nested_brackets(text.replace("\n", "")) == []
 
 
 def test_excel_annex_equals_gaps_and_cli(generated, gaps):
     from openpyxl import load_workbook
+    from openpyxl.utils import get_column_letter
     wb = load_workbook(generated["xlsx"])
     assert {"总体情况", "分地区明细", "地区×指标", "报送情况", "指标口径", "目标来源"} <= set(wb.sheetnames)
     ws = wb["分地区明细"]
@@ -233,11 +160,24 @@ def test_excel_annex_equals_gaps_and_cli(generated, gaps):
         assert row[col["状态"]] == g["status"] == cli[key]["status"]
         seen += 1
     assert seen >= 2 * 11
-    city = next(r for r in ws.iter_rows(min_row=4) if r[0].value == "350900" and r[3].value == ACT)
+    city = next(r for r in ws.iter_rows(min_row=4)
+                if r[col["地区编码"]].value == "350900" and r[col["指标编码"]].value == ACT)
     assert city[col["本期值"]].number_format == "0.00"
+    assert header[:2] == ["地区", "指标"]                     # Chinese names first, codes last
+    # print setup: A4 landscape, one page wide, title and header rows repeated
+    for sheet in wb.worksheets:
+        assert sheet.page_setup.orientation == "landscape" and sheet.page_setup.paperSize == 9
+        assert sheet.page_setup.fitToWidth == 1 and sheet.page_setup.fitToHeight == 0
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage
+        assert sheet.print_title_rows == "$1:$3"
+        last = get_column_letter(sheet.max_column)
+        assert sheet.print_area == f"'{sheet.title}'!$A$1:${last}${sheet.max_row}"
+    subs = wb["报送情况"]
+    due = [r[3] for r in subs.iter_rows(min_row=4)]
+    assert due and all(isinstance(c.value, dt.date) and c.number_format == "yyyy-mm-dd" for c in due)
     assert ws.conditional_formatting                 # statuses coloured
     src = wb["目标来源"]
-    docs = [r[2] for r in src.iter_rows(min_row=4, values_only=True)]
+    docs = [r[1] for r in src.iter_rows(min_row=4, values_only=True)]
     assert "宁政办规〔2022〕8号" in docs
 
 
@@ -286,9 +226,9 @@ def test_as_of_reproduces_earlier_numbers_and_missing_office(generated, tmp_path
     con = db.connect(db_copy)
     try:
         paths = write_bulletin(con, "2024Q3", region="350900", out_dir=tmp_path / "a",
-                               as_of=dt.datetime(2024, 10, 11), user="analyst")
+                               as_of=dt.datetime(2024, 10, 11), user="analyst", serial=3)
         again = write_bulletin(con, "2024Q3", region="350900", out_dir=tmp_path / "b",
-                               as_of=dt.datetime(2024, 10, 11), user="analyst")
+                               as_of=dt.datetime(2024, 10, 11), user="analyst", serial=3)
         outcome = con.execute("SELECT outcome FROM audit_log WHERE action = 'bulletin.export' "
                               "AND actor = 'analyst'").fetchall()
     finally:
@@ -302,13 +242,13 @@ def test_as_of_reproduces_earlier_numbers_and_missing_office(generated, tmp_path
         return [row for row in ws.iter_rows(min_row=4, values_only=True)]
     first, second = figures(paths["xlsx"]), figures(again["xlsx"])
     assert first == second
-    jiaocheng = next(r for r in first if r[0] == "350902" and r[3] == ACT)
-    assert jiaocheng[6] == pytest.approx(75.0)
+    jiaocheng = next(r for r in first if r[12] == "350902" and r[13] == ACT)   # codes last
+    assert jiaocheng[4] == pytest.approx(75.0)
 
 
 def test_every_jurisdiction_without_region(generated, tmp_path):
-    """No --region: one set of files per jurisdiction; an empty jurisdiction still reads well."""
-    from docx import Document
+    """No --region: one set of files per jurisdiction with data; one without data this quarter
+    is skipped with a Chinese note, nothing written for it."""
     from pipelines import db
     from pipelines.bulletin import write_bulletin
     from pipelines.metrics import Metrics
@@ -317,15 +257,15 @@ def test_every_jurisdiction_without_region(generated, tmp_path):
     con = db.connect(db_copy)
     try:
         roots = list(Metrics(con).jurisdictions()["code"])
-        result = write_bulletin(con, "2024Q3", out_dir=tmp_path / "all", pdf=False)
+        result = write_bulletin(con, "2024Q3", out_dir=tmp_path / "all", pdf=False,
+                                issue_date=dt.date(2024, 10, 15))
     finally:
         con.close()
     assert list(result) == roots and len(roots) == 5
-    for code, paths in result.items():
-        assert paths["docx"].exists() and paths["xlsx"].exists() and paths["pdf"] is None
-    wenling = "\n".join(p.text for p in Document(str(result["331081"]["docx"])).paragraphs)
-    assert "温岭市医疗保障局" in wenling and "各镇（街道）" in wenling
-    assert "本期未报送数据" in wenling and "为0" not in wenling      # 未报送, never zero
+    assert result["350900"]["docx"].exists() and result["350900"]["xlsx"].exists()
+    wenling = result["331081"]
+    assert wenling["docx"] is None and "2024年第三季度没有任何报送数据" in wenling["notes"][0]
+    assert [p.name for p in (tmp_path / "all").iterdir() if "温岭" in p.name] == []
 
 
 def test_bulletin_on_the_demo_warehouse(request, tmp_path):
@@ -350,7 +290,7 @@ def test_bulletin_on_the_demo_warehouse(request, tmp_path):
     assert "示例数据" in "\n".join(p.text for p in Document(str(paths["docx"])).paragraphs)
     ws = load_workbook(paths["xlsx"])["分地区明细"]
     for row in ws.iter_rows(min_row=4, values_only=True):
-        g = _row(gaps, row[0], row[3])
-        assert row[10] == g["status"]
-        if row[6] is not None:
-            assert row[6] == pytest.approx(g["actual"], rel=1e-12)
+        g = _row(gaps, row[12], row[13])
+        assert row[8] == g["status"]
+        if row[4] is not None:
+            assert row[4] == pytest.approx(g["actual"], rel=1e-12)

@@ -127,11 +127,9 @@ def test_sentences_are_generated_from_the_numbers():
         "全市医院医保服务站个数为25个，暂无目标值，仅作监测。")
     assert T.value_sentence(b, "柘荣县", act.info.name, act.children[-1]) == (
         "柘荣县医保电子凭证激活率（目标70%）本期未报送数据。")
-    paragraphs = T.indicator_paragraphs(b, act)
-    assert "4个县（市、区）中，达标1个、接近目标1个、未达标1个、未报送1个。" in paragraphs[1]
-    assert "从排名看，蕉城区居首位（72.30%），周宁县居末位（58.10%）。" in paragraphs[1]
-    assert "该指标目标未分解到各县（市、区），2个县（市、区）中2个报送了数据。" in \
-        T.indicator_paragraphs(b, sites)[1]
+    behind = T.behind_paragraph(b)
+    assert behind.startswith("医保电子凭证激活率1个县（市、区）未达标：周宁县为58.10%，差11.90个百分点")
+    assert "周宁县连续两个季度未达标" in behind
 
 
 def _section(rows, q=quarter(2024, 3)):
@@ -145,13 +143,16 @@ def test_ties_are_named_and_nobody_is_last_among_equals():
         for i, (code, name) in enumerate([("350902", "蕉城区"), ("350925", "周宁县"), ("350926", "柘荣县")], 1)]
     s = _section(same)
     assert s.best == [] and s.worst == []
-    text = T.districts_sentence(b, s)
-    assert "末位" not in text and "首位" not in text and "均为100.00%，并列" in text
+    b.sections = [s]
+    praise = T.praise_paragraph(b)
+    assert "居首位" not in praise and "医保电子凭证激活率各县（市、区）均为100.00%，全部达标" in praise
     tied_last = [row("350900", "宁德市", ACT, 80.0, 70, 10, "达标", parent=True),
                  row("350902", "蕉城区", ACT, 90.0, 70, 20, "达标", rank=1, rank_of=3, rank_ties=1, order=1),
-                 row("350925", "周宁县", ACT, 72.0, 70, 2, "达标", rank=2, rank_of=3, rank_ties=2, order=2),
-                 row("350926", "柘荣县", ACT, 72.0, 70, 2, "达标", rank=2, rank_of=3, rank_ties=2, order=3)]
-    assert "周宁县、柘荣县并列居末位（72.00%）" in T.districts_sentence(b, _section(tied_last))
+                 row("350925", "周宁县", ACT, 62.0, 70, -8, "未达标", rank=2, rank_of=3, rank_ties=2, order=2),
+                 row("350926", "柘荣县", ACT, 62.0, 70, -8, "未达标", rank=2, rank_of=3, rank_ties=2, order=3)]
+    b.sections = [_section(tied_last)]
+    assert "周宁县、柘荣县均为62.00%，差8.00个百分点" in T.behind_paragraph(b)
+    assert "蕉城区（90.00%）" in T.praise_paragraph(b)
 
 
 def test_figures_not_rated_say_so_and_never_read_as_all_reported():
@@ -163,10 +164,10 @@ def test_figures_not_rated_say_so_and_never_read_as_all_reported():
                 aggregation="stock", last_month=8)]
     s = _section(rows)
     assert T.value_sentence(b, "全市", s.info.name, s.parent) == (
-        "全市医保电子凭证激活率为69.10%（10个县（市、区）中9个数据齐全），数据不全，暂不评价。")
-    text = T.districts_sentence(b, s)
-    assert "达标1个、数据不全1个" in text and "周宁县本期不作评价、不参与排名" in text
-    assert "均已报送" not in "".join(T.indicator_paragraphs(b, s))
+        "全市医保电子凭证激活率为69.10%，10个县（市、区）中9个数据齐全，数据不全，暂不评价。")  # no nested （（）） (GB/T 15834)
+    b.sections = [s]
+    honest = T.honest_status_paragraph(b)
+    assert "医保电子凭证激活率周宁县数据不全" in honest and "不计为零" in honest
     # a count to reach by the year end is judged on its 序时进度, and says so
     reach = [row("350900", "宁德市", SITES, 20, 25, -5, "达标", parent=True, judge="reach",
                  baseline=13.0, expected=19.0)]
@@ -175,67 +176,47 @@ def test_figures_not_rated_say_so_and_never_read_as_all_reported():
         "全市医院医保服务站个数为20个，年度目标为25个，按序时进度本期应达到19个，符合序时进度。")
 
 
-def test_problems_streaks_and_suggestions():
+def test_verbs_units_and_report_back_date():
+    """压缩 a time limit, 增加 a count, 提高 a rate; 个百分点 for rates; a date to report back."""
+    assert [T.verb("lower", "工作日"), T.verb("higher", "家"), T.verb("higher", "%"),
+            T.verb("lower", "%")] == ["压缩", "增加", "提高", "降低"]
+    assert T.units_phrase(["A", "B", "C"], 3, "镇（街道）") == "各镇（街道）"
+    assert T.units_phrase(list("ABCDEF"), 11, "县（市、区）") == "A、B、C等6个县（市、区）"
     b = bulletin()
-    problems = dict(T.problem_paragraphs(b))
-    assert "医保电子凭证激活率：周宁县连续两个季度未达标" in problems["部分指标持续未达标。"]
-    assert "周宁县" in problems["部分县（市、区）差距较大。"]
-    assert "柘荣县" in problems["数据报送不够及时完整。"]
-    suggestions = dict(T.suggestion_paragraphs(b))
-    assert ("全市距目标（70%）尚差2.45个百分点，2024年剩余3个月需平均每月提高0.82个百分点。"
-            in suggestions["加快提升医保电子凭证激活率。"])
-    assert "缩短" not in suggestions["加快压缩转移接续办理时限。"]
-    assert "请柘荣县尽快补报" in suggestions["规范数据报送。"]
-    subs = T.submission_paragraphs(b)[0]
+    rect = dict(T.rectification(b, "2024年10月30日"))
+    assert ("医保电子凭证激活率：全市为67.55%，距目标（70%）还差2.45个百分点，2024年剩余3个月需平均"
+            "每月提高0.82个百分点") in rect["补齐短板。"]
+    assert ("转移接续办理时限：全市为12.50个工作日，距目标（10个工作日）还差2.50个工作日"
+            in rect["补齐短板。"])
+    assert "于2024年10月30日前将整改情况书面报送宁德市医疗保障局" in rect["抓好整改落实。"]
+    assert "请柘荣县于2024年10月30日前补报" in rect["规范数据报送。"]
+    subs = T.submission_short(b)[0]
     assert subs.startswith("本季度应报月报3份，其中按时报送1份、逾期报送1份、未报送1份。")
-    assert T.demo_note() not in "".join(T.overall_paragraphs(b))
-    assert T.demo_note() in "".join(T.overall_paragraphs(bulletin(demo=True)))
+    assert T.demo_note() not in "".join(T.overall_short(b))
+    assert T.demo_note() in "".join(T.overall_short(bulletin(demo=True)))
+    assert T.nested_brackets("甲（乙（丙）丁）") and not T.nested_brackets("甲（乙）丙（丁）")
 
 
-def test_word_layout_follows_the_official_document_style(tmp_path):
+def test_word_document_is_short_with_one_table(tmp_path):
     from docx import Document
     from docx.oxml.ns import qn
-    from docx.shared import Pt
 
     from pipelines.bulletin.docx_writer import write_docx
     path = write_docx(bulletin(), tmp_path / "b.docx", charts={})
     doc = Document(str(path))
-    sec = doc.sections[0]
-    mm = [round(x.mm, 1) for x in (sec.page_width, sec.page_height, sec.top_margin,
-                                   sec.bottom_margin, sec.left_margin, sec.right_margin)]
-    assert mm == [210, 297, 37, 35, 28, 26]          # A4, GB/T 9704 margins
     paras = doc.paragraphs
-    mark = paras[0].runs[0]
-    assert paras[0].text == "宁德市医疗保障局"
+    assert paras[1].text == "宁德市医疗保障局文件"
+    mark = paras[1].runs[0]
     assert str(mark.font.color.rgb) == "E60012"
     assert mark._element.rPr.rFonts.get(qn("w:eastAsia")) == "方正小标宋简体"
-    number = next(p for p in paras if p.text.startswith("〔2024〕"))
+    number = next(p for p in paras if p.text.startswith("〔2024〕"))     # no settings: no 代字
     assert number._p.pPr.find(qn("w:pBdr")).find(qn("w:bottom")).get(qn("w:color")) == "E60012"
-
-    def font_of(text):
-        p = next(p for p in paras if p.text.startswith(text))
-        return p, p.runs[0]._element.rPr.rFonts.get(qn("w:eastAsia"))
-    title, title_font = font_of("关于2024年第三季度医保便民服务指标完成情况的通报")
-    assert title_font == "方正小标宋简体" and title.runs[0].font.size == Pt(22)
-    assert font_of("一、总体情况")[1] == "黑体"
-    assert font_of("（一）医保电子凭证激活率")[1] == "楷体_GB2312"
-    body, body_font = font_of("2024年第三季度，全市纳入监测")
-    assert body_font == "仿宋_GB2312" and body.runs[0].font.size == Pt(16)
-    assert body.paragraph_format.line_spacing == Pt(28)
-    footer_xml = sec.footer._element.xml
-    assert "PAGE" in footer_xml and "— " in sec.footer.paragraphs[0].text
-    assert "PAGE" in sec.even_page_footer._element.xml
-    overview = doc.tables[0]
-    header_font = overview.rows[0].cells[0].paragraphs[0].runs[0]._element.rPr.rFonts
-    assert header_font.get(qn("w:eastAsia")) == "黑体"
-    first = [c.text for c in overview.rows[1].cells]
+    assert len(doc.tables) == 1                                         # detail is in the annex
+    first = [c.text for c in doc.tables[0].rows[1].cells]
     assert first == ["1", "医保电子凭证激活率", "%", "67.55", "70", "-2.45", "96.5", "66.10", "1.45", "未达标"]
     text = "\n".join(p.text for p in paras)
-    assert "示例数据" not in text
-    # numbers in the text are the table's strings
-    for s in bulletin().sections:
-        if s.parent.has_value:
-            assert s.parent.actual_s in text
+    assert "示例数据" not in text and T.nested_brackets(text) == []
+    assert "二、表扬和通报" in text and "整改要求" in text and "2024年10月15日" in text
 
 
 def test_excel_annex_neutralises_formulas(tmp_path):
@@ -247,19 +228,20 @@ def test_excel_annex_neutralises_formulas(tmp_path):
     path = write_xlsx(bulletin(), tmp_path / "b.xlsx")
     wb = load_workbook(path)
     ws = wb["分地区明细"]
-    names = [r[1] for r in ws.iter_rows(min_row=4, values_only=True)]
+    names = [r[0] for r in ws.iter_rows(min_row=4, values_only=True)]
     assert "'=屏南县" in names
     for sheet in wb.worksheets:
         for r in sheet.iter_rows():
             for c in r:
                 assert c.data_type != "f", f"{sheet.title}!{c.coordinate} is a formula"
-    city = next(r for r in ws.iter_rows(min_row=4) if r[0].value == "350900" and r[3].value == ACT)
-    assert city[6].value == 67.55 and city[6].number_format == "0.00"
-    assert city[10].value == "未达标"
+    city = next(r for r in ws.iter_rows(min_row=4) if r[12].value == "350900" and r[13].value == ACT)
+    assert city[4].value == 67.55 and city[4].number_format == "0.00"
+    assert city[8].value == "未达标"
     assert ws.freeze_panes == "C4"
     overview = wb["总体情况"]
-    assert [c.value for c in overview[4]][:8] == [ACT, "医保电子凭证激活率", "%", 67.55, 70, -2.45, 96.5, "未达标"]
-    assert wb["指标口径"]["K4"].value == "宁政办规〔2022〕8号 十、（二十一）"
+    assert [c.value for c in overview[4]][:7] == ["医保电子凭证激活率", "%", 67.55, 70, -2.45, 96.5, "未达标"]
+    assert overview.cell(row=4, column=17).value == ACT
+    assert wb["指标口径"]["J4"].value == "宁政办规〔2022〕8号 十、（二十一）"
 
 
 def test_charts_draw_chinese_without_missing_glyphs(tmp_path):
@@ -280,3 +262,42 @@ def test_charts_draw_chinese_without_missing_glyphs(tmp_path):
         assert img.width > 600
         colours = img.getcolors(maxcolors=1 << 20)
         assert len(colours) > 20                 # drawn, not blank
+
+
+def test_settings_and_serial_are_validated_strictly():
+    import pytest
+
+    from pipelines.bulletin.cli import parse_serial
+    from pipelines.bulletin.settings import SettingsError, parse
+    good = {"authority": "温岭市医疗保障局", "doc_prefix": "温医保发", "printer": "温岭市医疗保障局办公室",
+            "report_days": "15", "cc": "温岭市人民政府办公室，台州市医疗保障局"}
+    s = parse("331081", good)
+    assert s.doc_number(2024, 12) == "温医保发〔2024〕12号" and s.cc == ("温岭市人民政府办公室", "台州市医疗保障局")
+    for key, value, word in (("doc_prefix", "温医保〔2024〕", "机关代字"), ("report_days", "0", "整改报送期限"),
+                             ("cc", "温岭市政府，x", "抄送机关"), ("authority", "", "缺失")):
+        with pytest.raises(SettingsError, match=word):
+            parse("331081", {**good, key: value})
+    assert parse_serial("12", ValueError) == 12
+    for bad in ("012", "0", "十二", "10000"):
+        with pytest.raises(ValueError):
+            parse_serial(bad, ValueError)
+
+
+def test_a_crowd_at_the_top_is_counted_and_a_unit_late_and_missing_is_asked_once():
+    b = bulletin()
+    names = [("350902", "蕉城区"), ("350925", "周宁县"), ("350926", "柘荣县"), ("350923", "屏南县")]
+    rows = [row("350900", "宁德市", ACT, 88.0, 70, 18, "达标", parent=True)] + [
+        row(code, name, ACT, 90.0, 70, 20, "达标", rank=1, rank_of=5, rank_ties=4, order=i)
+        for i, (code, name) in enumerate(names, 1)] + [
+        row("350981", "福安市", ACT, 80.0, 70, 10, "达标", rank=5, rank_of=5, rank_ties=1, order=5)]
+    b.sections = [_section(rows)]
+    praise = T.praise_paragraph(b)
+    assert "医保电子凭证激活率有4个县（市、区）并列（90.00%）" in praise and "蕉城区" not in praise
+    status = pd.DataFrame([
+        dict(region_code="350926", region_name="柘荣县", period="2024-08", status="逾期"),
+        dict(region_code="350926", region_name="柘荣县", period="2024-09", status="未报送")])
+    b.submissions = [summarise_submissions(status, ["2024-07", "2024-08", "2024-09"], "月报",
+                                           ["350900", "350926"])]
+    body = dict(T.rectification(b, "2024年10月30日"))["规范数据报送。"]
+    assert body.startswith("请柘荣县于2024年10月30日前补报未报送的数据，并严格按规定时限报送。")
+    assert body.count("柘荣县") == 1

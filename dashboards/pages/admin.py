@@ -1,6 +1,11 @@
-"""系统管理 (admins only): users (create, disable, enable, reset passwords, API tokens, reporter
-accounts in bulk from a sheet), the audit log in words (filtered, paged, exported), targets and
-region-tree maintenance. Every query is in pipelines/ (accounts, account_sheets, audit_log).
+"""系统管理 (admins only): the quarterly bulletin, users (create, disable, enable, reset
+passwords, API tokens, reporter accounts in bulk from a sheet), the audit log in words (filtered,
+paged, exported), targets and region-tree maintenance. Every query is in pipelines/ (accounts,
+account_sheets, audit_log).
+
+Bulletin: pick a jurisdiction (in the admin's scope) and a closed quarter, the 成文日期 and the
+发文字号's serial; the server writes Word, Excel and PDF (and the 一地一单 notices) while a
+spinner runs, then offers them for download (dashboards/bulletin_web.py).
 
 Targets: download a plan's targets or the region trees as a workbook, upload the edited one;
 it is validated with the rules of targets/ (every problem at once, with its cell), shown as a
@@ -29,6 +34,14 @@ ADMIN_APPLY = "admin-apply"
 ADMIN_APPLY_OUTCOME = "admin-apply-outcome"
 ADMIN_AUDIT_ACTION = "admin-audit-action"
 ADMIN_AUDIT = "admin-audit"
+ADMIN_BULLETIN_REGION = "admin-bulletin-region"
+ADMIN_BULLETIN_QUARTER = "admin-bulletin-quarter"
+ADMIN_BULLETIN_DATE = "admin-bulletin-date"
+ADMIN_BULLETIN_SERIAL = "admin-bulletin-serial"
+ADMIN_BULLETIN_NOTICES = "admin-bulletin-notices"
+ADMIN_BULLETIN_GO = "admin-bulletin-go"
+ADMIN_BULLETIN_OUT = "admin-bulletin-out"
+ADMIN_BULLETIN_QUARTERS = "admin-bulletin-quarters"
 FIELD_LABELS = {"comparator": "比较符", "value": "目标值", "basis": "口径", "clause": "条款", "text": "原文",
                 "deadline": "截止日期", "year_from": "年度", "timing": "期限类型", "effective": "生效日期",
                 "name": "名称", "parent_code": "上级编码", "contact": "联系人", "phone": "电话", "email": "邮箱", "level": "层级", "aliases": "别名", "active": "启用"}
@@ -58,15 +71,43 @@ def layout(rendering=None, **params):
         return html.Div(className="page page-admin", children=[html.Main(className="page-body", children=[
             html.H1("系统管理", className="page-title"), html.P("需要管理员账户。", className="empty-title")])])
     plans, actions = [], []
+    regions, quarters = [], {}
     if rendering is not None:
+        from dashboards.bulletin_web import choices
+
         def read(con):
-            from pipelines.target_sheets import plan_choices
             from pipelines.audit_log import action_choices
-            return plan_choices(con), action_choices(con)
-        plans, actions = _store().run(read)
+            from pipelines.target_sheets import plan_choices
+            return (plan_choices(con), action_choices(con), *choices(con, user))
+        plans, actions, regions, quarters = _store().run(read)
     plan = plans[0][0] if plans else None
+    with_data = [o["value"] for o in regions if quarters.get(o["value"])]
+    region = with_data[0] if with_data else (regions[0]["value"] if regions else None)
+    qs = quarters.get(region, []) if region else []
     return html.Div(className="page page-admin", children=[html.Main(className="page-body", children=[
         html.H1("系统管理", className="page-title"),
+        html.Section(id="admin-bulletin", children=[
+            html.H2("季度通报"),
+            html.P("生成 Word 公文、Excel 附表和 PDF；数据取自当前数据仓库，导出记入审计日志。",
+                   className="note"),
+            html.Div(className="controls", children=[
+                html.Label(["辖区", dcc.Dropdown(id=ADMIN_BULLETIN_REGION, options=regions, value=region,
+                                               clearable=False)], className="control"),
+                html.Label(["季度", dcc.Dropdown(id=ADMIN_BULLETIN_QUARTER, clearable=False,
+                                               options=[{"label": _quarter_label(q), "value": q} for q in qs],
+                                               value=qs[0] if qs else None)], className="control"),
+                html.Label(["成文日期", dcc.Input(id=ADMIN_BULLETIN_DATE, type="text",
+                                              value=dt.date.today().isoformat(), debounce=True)],
+                           className="control"),
+                html.Label(["发文字号序号", dcc.Input(id=ADMIN_BULLETIN_SERIAL, type="text", value="",
+                                                placeholder="如 12，可留空")], className="control"),
+                dcc.Checklist(id=ADMIN_BULLETIN_NOTICES, options=[{"label": "同时生成一地一单通知单",
+                                                                  "value": "yes"}], value=[]),
+                html.Button("生成通报", id=ADMIN_BULLETIN_GO, n_clicks=0, className="button primary"),
+            ]),
+            dcc.Store(id=ADMIN_BULLETIN_QUARTERS, data=quarters),
+            dcc.Loading(html.Div(id=ADMIN_BULLETIN_OUT), type="default"),
+        ]),
         users_section(rendering is not None),
         html.Section([
             html.H2("目标、地区与联系人维护"),
@@ -91,6 +132,41 @@ def layout(rendering=None, **params):
         ]),
         audit_section(rendering is not None, actions),
     ])])
+
+
+def _quarter_label(code: str) -> str:
+    from pipelines.periods import parse_period
+    return parse_period(code).label
+
+
+@callback(Output(ADMIN_BULLETIN_QUARTER, "options"), Output(ADMIN_BULLETIN_QUARTER, "value"),
+          Input(ADMIN_BULLETIN_REGION, "value"), State(ADMIN_BULLETIN_QUARTERS, "data"),
+          prevent_initial_call=True)
+def _bulletin_quarters(region, quarters):
+    qs = (quarters or {}).get(region, [])
+    return [{"label": _quarter_label(q), "value": q} for q in qs], (qs[0] if qs else None)
+
+
+@callback(Output(ADMIN_BULLETIN_OUT, "children"), Input(ADMIN_BULLETIN_GO, "n_clicks"),
+          State(ADMIN_BULLETIN_REGION, "value"), State(ADMIN_BULLETIN_QUARTER, "value"),
+          State(ADMIN_BULLETIN_DATE, "value"), State(ADMIN_BULLETIN_SERIAL, "value"),
+          State(ADMIN_BULLETIN_NOTICES, "value"), prevent_initial_call=True)
+def _bulletin(n_clicks, region, quarter, issue_date, serial, notices):
+    from dashboards.bulletin_web import BulletinRequestError, generate
+    if not n_clicks:
+        return no_update
+    if not region or not quarter:
+        return html.P("请选择辖区和季度。", className="upload-rejected", id="admin-bulletin-error")
+    try:
+        result = generate(_user(), region, quarter, issue_date, serial, "yes" in (notices or []))
+    except BulletinRequestError as exc:
+        return html.P(f"未生成：{exc}", className="upload-rejected", id="admin-bulletin-error")
+    links = [html.Li(html.A(f"下载{label}：{name}", href=f"/admin/bulletin/{result['token']}/{name}",
+                            className="bulletin-file"))
+             for label, name in result["files"]]
+    return html.Div(id="admin-bulletin-done", children=[
+        html.P(f"已生成{_quarter_label(quarter)}通报，已记入审计日志。"), html.Ul(links),
+        *[html.P(f"提示：{n}", className="note") for n in result["notes"]]])
 
 
 # --- users ---------------------------------------------------------------------------------

@@ -15,61 +15,68 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .. import db
-from .collect import MAX_TREND_CHARTS, as_quarter, collect
+from .collect import as_quarter, collect
 from .model import Bulletin
 
 __all__ = ["write_bulletin", "write_one", "file_stem"]
-
-MAX_RANKING_CHARTS = 4
-
 
 def file_stem(b: Bulletin) -> str:
     return f"{b.jurisdiction_name}_{b.quarter.code}_医保便民服务指标通报"
 
 
-def draw_charts(b: Bulletin, chart_dir: Path) -> dict[str, dict[str, Path | None]]:
-    from .charts import ranking_chart, trend_chart
-    charts: dict[str, dict[str, Path | None]] = {}
-    trends = rankings = 0
-    for i, s in enumerate(b.sections):
-        drawn: dict[str, Path | None] = {"trend": None, "ranking": None}
-        if trends < MAX_TREND_CHARTS and s.trend is not None:
-            drawn["trend"] = trend_chart(s, b.area, chart_dir / f"trend_{i}.png")
-            trends += drawn["trend"] is not None
-        if rankings < MAX_RANKING_CHARTS and len(s.ranked) >= 2:
-            drawn["ranking"] = ranking_chart(s, b.child_term, b.quarter.label,
-                                             chart_dir / f"ranking_{i}.png")
-            rankings += 1
-        charts[s.info.code] = drawn
-    return charts
+def write_one(m, quarter, region: str, out_dir: Path, pdf: bool = True, issue_date=None,
+              serial: int | None = None, per_region: bool = False) -> tuple[Bulletin, dict]:
+    """Collect and write one region's bulletin; returns (content, paths).
 
-
-def write_one(m, quarter, region: str, out_dir: Path, pdf: bool = True) -> tuple[Bulletin, dict]:
-    """Collect and write one region's bulletin; returns (content, paths)."""
-    from .docx_writer import write_docx
-    from .pdf import PdfUnavailable, to_pdf
+    paths: docx, xlsx, pdf (None without LibreOffice), notes, and with per_region `notices`:
+    [{'region', 'docx', 'pdf'}] in a folder beside the bulletin. All PDFs come from one
+    LibreOffice start, which runs while this process writes the Excel annex."""
+    from .charts import status_heatmap
+    from .docx_writer import report_by, write_docx
+    from .notice import write_notice
+    from .pdf import PdfUnavailable, to_pdfs
     from .xlsx_writer import write_xlsx
-    b = collect(m, quarter, region)
+    b = collect(m, quarter, region, issue_date=issue_date, serial=serial)
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = file_stem(b)
     result: dict = {"docx": out_dir / f"{stem}.docx", "xlsx": out_dir / f"{stem}_附表.xlsx",
                     "pdf": None, "notes": []}
     with tempfile.TemporaryDirectory(prefix="bulletin_charts_") as tmp:
-        write_docx(b, result["docx"], draw_charts(b, Path(tmp)))
-    # LibreOffice converts in its own process while this one writes the Excel annex.
+        heat = status_heatmap(b.sections, b.child_term, Path(tmp) / "heatmap.png")
+        write_docx(b, result["docx"], {"heatmap": heat})
+    docxs = [result["docx"]]
+    if per_region:
+        folder = out_dir / f"{stem}_一地一单"
+        folder.mkdir(exist_ok=True)
+        kids = b.regions[b.regions["parent_code"] == b.jurisdiction_code] if b.regions is not None else []
+        result["notices"] = []
+        for _, kid in kids.iterrows():
+            path = folder / f"{kid['name']}_{b.quarter.code}_通知单.docx"
+            write_notice(b, str(kid["code"]), str(kid["name"]), path, report_by(b))
+            result["notices"].append({"region": str(kid["code"]), "docx": path, "pdf": None})
+            docxs.append(path)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        conversion = pool.submit(to_pdf, result["docx"], out_dir) if pdf else None
+        conversion = pool.submit(to_pdfs, docxs, None) if pdf else None
         write_xlsx(b, result["xlsx"])
         if conversion is not None:
             try:
-                result["pdf"] = conversion.result()
+                pdfs = conversion.result()
+                result["pdf"] = pdfs[0]
+                for notice, p in zip(result.get("notices", []), pdfs[1:]):
+                    notice["pdf"] = p
             except PdfUnavailable as exc:
                 result["notes"].append(str(exc))
+    if b.data_as_of is not None and b.data_as_of.date() > b.issue_date:
+        result["notes"].append(f"数据截至{b.data_as_of:%Y-%m-%d %H:%M}，晚于成文日期{b.issue_date:%Y-%m-%d}："
+                               "请核对成文日期，或用 --as-of 按成文日期当时的数据生成")
+    if b.serial is None:
+        result["notes"].append("未指定发文字号序号（--serial），发文字号中的序号已留空，请由文书填写")
     return b, result
 
 
 def write_bulletin(con, quarter, region: str | None = None, out_dir=".", as_of=None,
-                   user: str = "cli", pdf: bool = True) -> dict:
+                   user: str = "cli", pdf: bool = True, issue_date=None, serial: int | None = None,
+                   per_region: bool = False, audit: bool = True) -> dict:
     """Write the bulletin files for `region` (code or name) and `quarter` (e.g. '2024Q3').
 
     With a region: {'docx', 'xlsx', 'pdf' (None when LibreOffice is unavailable), 'notes'}.
@@ -83,14 +90,28 @@ def write_bulletin(con, quarter, region: str | None = None, out_dir=".", as_of=N
     out = Path(out_dir)
     codes = [m.resolve_region(region)] if region is not None else list(m.jurisdictions()["code"])
     results = {}
+    from .collect import BulletinInputError
     for code in codes:
-        b, paths = write_one(m, q, code, out, pdf=pdf)
+        if region is None:          # every jurisdiction: skip one with nothing this quarter
+            try:
+                from .collect import check_inputs
+                check_inputs(m, q, code, issue_date or (m.as_of.date() if m.as_of else dt.date.today()))
+            except BulletinInputError as exc:
+                name = m.regions(code).iloc[0]["name"]
+                results[code] = {"docx": None, "xlsx": None, "pdf": None, "skipped": True,
+                                 "notes": [f"{name}：{exc}，未生成"]}
+                continue
+        b, paths = write_one(m, q, code, out, pdf=pdf, issue_date=issue_date, serial=serial,
+                             per_region=per_region)
         detail = {"quarter": q.code, "as_of": as_of.isoformat() if as_of else None,
                   "data_as_of": b.data_as_of.isoformat() if b.data_as_of else None,
                   "indicators": len(b.sections), "demo": b.is_demo,
-                  "files": {k: str(v) for k, v in paths.items() if k != "notes" and v is not None},
+                  "files": {k: str(v) for k, v in paths.items()
+                            if k in ("docx", "xlsx", "pdf") and v is not None},
+                  "doc_number": b.doc_number, "issue_date": b.issue_date.isoformat(),
                   "notes": paths["notes"]}
-        db.audit(con, user, "bulletin.export", f"{code} {q.code}",
-                 "ok" if paths["pdf"] is not None or not pdf else "partial", detail)
+        if audit:
+            db.audit(con, user, "bulletin.export", f"{code} {q.code}",
+                     "ok" if paths["pdf"] is not None or not pdf else "partial", detail)
         results[code] = paths
     return results[codes[0]] if region is not None else results

@@ -121,3 +121,55 @@ def trend_chart(section: IndicatorSection, area: str, path: Path) -> Path | None
         ax.grid(axis="y", color="#e0e0e0", linewidth=0.6)
         ax.legend(loc="best", fontsize=8, frameon=False, ncols=3)
         return _save(fig, path)
+
+
+HEAT_COLOURS = {"达标": "#2e7d32", "接近": "#f9a825", "未达标": "#c62828"}
+HEAT_GREY = "#d9d9d9"
+
+
+def status_heatmap(sections, term: str, path: Path) -> Path | None:
+    """Units (rows) × indicators (columns), each cell coloured by its status: the one picture
+    of who is behind where. Cells not rated are grey and say why in one character."""
+    numbers = [i for i, s in enumerate(sections, 1) if s.children]   # 表1's 序号
+    shown = [s for s in sections if s.children]
+    if len(shown) < 2:
+        return None
+    units: list[str] = []
+    for s in shown:
+        for f in s.children:
+            if f.region_name not in units:
+                units.append(f.region_name)
+    if len(units) < 2:
+        return None
+    from matplotlib.colors import to_rgb
+    grid = [[to_rgb("#ffffff")] * len(shown) for _ in units]
+    marks: list[tuple[int, int, str]] = []
+    for j, s in enumerate(shown):
+        for f in s.children:
+            i = units.index(f.region_name)
+            grid[i][j] = to_rgb(HEAT_COLOURS.get(f.status, HEAT_GREY))
+            if f.status not in HEAT_COLOURS:
+                marks.append((i, j, {"未报送": "缺", "数据不全": "不全", "无业务": "无",
+                                     "无目标": "—", "未到期": ""}.get(f.status, "")))
+    with matplotlib.rc_context(RC):
+        height = 0.9 + 0.24 * len(units)
+        fig = MplFigure(figsize=(WIDTH_IN, height))
+        fig.subplots_adjust(left=0.2, right=0.99, top=1 - 0.75 / height, bottom=0.05 / height + 0.02)
+        ax = fig.add_subplot(1, 1, 1)
+        ax.imshow(grid, aspect="auto", interpolation="nearest")
+        ax.set_yticks(range(len(units)), units, fontsize=8)
+        ax.set_xticks(range(len(shown)), [str(k) for k in numbers], fontsize=8)
+        ax.xaxis.tick_top()
+        ax.set_xticks([x - 0.5 for x in range(1, len(shown))], minor=True)
+        ax.set_yticks([y - 0.5 for y in range(1, len(units))], minor=True)
+        ax.grid(which="minor", color="white", linewidth=1.2)
+        ax.tick_params(which="minor", length=0)
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+        for i, j, text in marks:
+            ax.text(j, i, text, ha="center", va="center", fontsize=6.5, color="#424242")
+        handles = [Patch(color=c, label=st) for st, c in HEAT_COLOURS.items()] + \
+                  [Patch(color=HEAT_GREY, label="不作评价")]
+        ax.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.45, 1.0 + 0.35 / height),
+                  ncols=4, fontsize=8, frameon=False)
+        return _save(fig, path)

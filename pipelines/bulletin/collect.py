@@ -36,24 +36,63 @@ def _is_demo(m, code: str, sections, q: Period) -> bool:
     return False
 
 
-def collect(m, quarter, region: str, issue_date: dt.date | None = None) -> Bulletin:
+class BulletinInputError(ValueError):
+    """The bulletin cannot be written for these inputs (Chinese message; nothing written)."""
+
+
+def check_inputs(m, q: Period, jurisdiction: str, issue_date: dt.date) -> None:
+    """A future quarter, a quarter without data, an issue date before the quarter ends."""
+    today = (m.as_of.date() if m.as_of else dt.date.today())
+    end = dt.date(q.year + (q.month_to == 12), q.month_to % 12 + 1, 1)
+    if end > today:
+        raise BulletinInputError(f"{q.label}尚未结束（{end - dt.timedelta(days=1):%Y-%m-%d}结束），"
+                                 "不能生成该季度的通报")
+    if issue_date < end:
+        raise BulletinInputError(f"成文日期{issue_date:%Y-%m-%d}早于{q.label}结束，请填写{end:%Y-%m-%d}或之后的日期")
+    months = {p.code for p in q.months()}
+    have = set(m.periods(jurisdiction, "M")) | set(m.periods(jurisdiction, "Q")) | set(m.periods(jurisdiction, "Y"))
+    if not (months | {q.code, str(q.year)}) & have:
+        raise BulletinInputError(f"{q.label}没有任何报送数据，无法生成通报：请先导入该季度的报表")
+
+
+def main_plan(targets: pd.DataFrame | None, codes: set[str]) -> dict | None:
+    """The plan most of the shown indicators' targets come from, and its last target year."""
+    if targets is None or targets.empty:
+        return None
+    rows = targets[targets["indicator_code"].isin(codes)] if codes else targets
+    if rows.empty:
+        rows = targets
+    code = rows["plan_code"].value_counts().index[0]
+    plan = targets[targets["plan_code"] == code]
+    years = [int(y) for y in plan["year_from"].dropna()]
+    years += [pd.Timestamp(d).year for d in plan["deadline"].dropna()]
+    first = plan.iloc[0]
+    return {"code": str(code), "title": str(first["plan_title"]),
+            "doc_number": None if pd.isna(first["doc_number"]) else str(first["doc_number"]),
+            "last_year": max(years) if years else None}
+
+
+def collect(m, quarter, region: str, issue_date: dt.date | None = None,
+            serial: int | None = None, check: bool = True) -> Bulletin:
     """Everything one jurisdiction's (or region's) bulletin for `quarter` shows."""
+    from . import settings as bulletin_settings
     q = as_quarter(quarter)
     code = m.resolve_region(region)
+    issue_date = issue_date or (m.as_of.date() if m.as_of else dt.date.today())
     tree = m.regions(code)
     me = tree[tree["code"] == code].iloc[0]
     kids = tree[tree["parent_code"] == code]
     jurisdiction = code if pd.isna(me["parent_code"]) else _root_of(m, code)
+    if check:
+        check_inputs(m, q, jurisdiction, issue_date)
+    conf = bulletin_settings.load(m, jurisdiction)
     indicators = m.indicators(jurisdiction)
     gaps = m.gaps(q, region=code)
     prev = m.gaps(q.previous(), region=code)
     sections = build_sections(gaps, prev, indicators, q)
-    wanted = [s.info.code for s in sections if s.parent.target is not None and s.parent.has_value]
-    wanted = set(wanted[:MAX_TREND_CHARTS])       # series only for the trends that are drawn
-    by_code = {row["code"]: row for _, row in indicators.iterrows()}
-    for s in sections:
-        if s.info.code in wanted:
-            s.trend = _series(m, code, by_code[s.info.code], q)
+    parents = gaps[gaps["is_parent"]] if not gaps.empty else gaps
+    not_due = [] if parents.empty else list(dict.fromkeys(
+        parents.loc[parents["status"] == "未到期", "indicator_name"].astype(str)))
     order = list(tree["code"])
     subs = []
     due = {s.info.frequency for s in sections}      # only returns that are actually due
@@ -67,13 +106,16 @@ def collect(m, quarter, region: str, issue_date: dt.date | None = None) -> Bulle
             frame = frame[frame["region_code"].isin(below)]
         subs.append(summarise_submissions(frame, periods, label, order))
     as_of = m.as_of
+    targets = m.targets_table(jurisdiction)
     return Bulletin(
         jurisdiction_code=code, jurisdiction_name=str(me["name"]), level=str(me["level"] or ""),
-        quarter=q, issue_date=issue_date or (as_of.date() if as_of else dt.date.today()),
+        quarter=q, issue_date=issue_date,
         as_of=as_of, data_as_of=m.data_as_of(jurisdiction),
+        settings=conf, serial=serial, plan=main_plan(targets, {s.info.code for s in sections}),
+        not_due=not_due, regions=tree,
         child_term=child_term(list(kids["level"].fillna(""))), sections=sections,
         submissions=subs, is_demo=_is_demo(m, code, sections, q),
-        targets=m.targets_table(jurisdiction), indicator_frame=indicators)
+        targets=targets, indicator_frame=indicators)
 
 
 def _root_of(m, code: str) -> str:

@@ -216,6 +216,24 @@ class Bulletin:
     is_demo: bool = False
     targets: pd.DataFrame | None = None     # Metrics.targets_table (sources sheet)
     indicator_frame: pd.DataFrame | None = None
+    settings: object | None = None          # settings.BulletinSettings
+    serial: int | None = None               # 发文字号's serial number, set by the analyst
+    plan: dict | None = None                # {'code', 'title', 'doc_number', 'last_year'}
+    not_due: list[str] = field(default_factory=list)   # indicators 未到期 this quarter
+    regions: pd.DataFrame | None = None     # Metrics.regions(code): the tree below
+    has_heatmap: bool = False               # set by the writer when the status chart is drawn
+
+    @property
+    def closes_plan(self) -> bool:
+        """This quarter is the plan's last (Q4 of its last target year): the 终期 bulletin."""
+        return bool(self.plan and self.plan.get("last_year") == self.quarter.year
+                    and self.quarter.month_to == 12)
+
+    @property
+    def doc_number(self) -> str:
+        if self.settings is None:
+            return f"〔{self.issue_date.year}〕{self.serial if self.serial is not None else '　　'}号"
+        return self.settings.doc_number(self.issue_date.year, self.serial)
 
     @property
     def area(self) -> str:
@@ -225,11 +243,18 @@ class Bulletin:
 
     @property
     def authority(self) -> str:
+        if self.settings is not None:
+            return self.settings.authority
         return f"{self.jurisdiction_name}医疗保障局"
 
     @property
     def title(self) -> str:
         return f"关于{self.quarter.label}医保便民服务指标完成情况的通报"
+
+    @property
+    def title_lines(self) -> list[str]:
+        """The title in two lines, the first longer (梯形), broken between words."""
+        return [f"关于{self.quarter.label}医保便民服务指标", "完成情况的通报"]
 
     def status_counts(self) -> dict[str, int]:
         counts = dict.fromkeys(STATUSES, 0)

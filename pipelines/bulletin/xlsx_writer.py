@@ -1,8 +1,11 @@
-"""The bulletin's Excel annex: every figure as tables, plus sources and definitions.
+"""The bulletin's Excel annex (附件): every figure as tables, plus sources and definitions.
 
-Numbers are stored as numbers (full precision) with a number format showing the digits the
-bulletin prints; statuses are coloured by conditional formatting; headers are frozen. Text
-that comes from data and starts with = + - @ (or a tab / CR) is neutralised with a leading '.
+Chinese names come first, codes last; numbers are stored as numbers (full precision) with a
+number format showing the digits the bulletin prints; dates are dates; statuses are coloured
+by conditional formatting; headers are frozen. Every sheet prints: A4 landscape, one page
+wide, the title and header rows repeated on every page, the used range as print area, page
+numbers in the footer. Text that comes from data and starts with = + - @ (or a tab / CR) is
+neutralised with a leading '.
 """
 from __future__ import annotations
 
@@ -55,6 +58,20 @@ def _sheet(wb: Workbook, title: str, heading: str, note: str, header: list[str])
     return ws
 
 
+def print_setup(ws) -> None:
+    """A4 landscape, fit to one page wide (as many pages tall as needed), rows 1–3 repeated."""
+    ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = "1:3"
+    ws.print_area = f"A1:{get_column_letter(ws.max_column)}{ws.max_row}"
+    ws.print_options.horizontalCentered = True
+    ws.page_margins.left = ws.page_margins.right = 0.4
+    ws.oddFooter.center.text = "第 &P 页，共 &N 页"
+
+
 def _put(ws, row: int, values: list, formats: dict[int, str] | None = None) -> None:
     for col, v in enumerate(values, 1):
         c = ws.cell(row=row, column=col, value=safe(v))
@@ -87,12 +104,12 @@ def _figure_formats(f: Figure, cols: dict[str, int]) -> dict[int, str]:
 
 
 def overview_sheet(wb, b: Bulletin, note: str) -> None:
-    header = ["指标编码", "指标", "单位", "本期值", "目标值", "差距", "完成率(%)", "状态", "上季度值",
-              "较上季度变化", "序时进度目标值", "是否达到序时进度", "每月需提高", "年内剩余月数",
-              "已报送单位数", "应报送单位数", "目标来源"]
+    header = ["指标", "单位", "本期值", "目标值", "差距", "完成率(%)", "状态", "上季度值",
+              "较上季度变化", "序时进度目标值", "是否达到序时进度", "每月需改进", "年内剩余月数",
+              "已报送单位数", "应报送单位数", "目标来源", "指标编码"]
     ws = _sheet(wb, "总体情况", f"{b.jurisdiction_name}{b.quarter.label}医保便民服务指标完成情况",
                 note, header)
-    cols = {"actual": 4, "target": 5, "gap": 6, "completion": 7}
+    cols = {"actual": 3, "target": 4, "gap": 5, "completion": 6}
     row = 4
     for s in b.sections:
         p = s.parent
@@ -100,40 +117,41 @@ def overview_sheet(wb, b: Bulletin, note: str) -> None:
         if s.has_change:
             change = s.change_sign * float(s.change_s)
         on_track = None if p.on_track is None else ("是" if p.on_track else "否")
-        values = [s.info.code, s.info.name, s.info.unit, p.actual, p.target, p.gap, p.completion,
+        values = [s.info.name, s.info.unit, p.actual, p.target, p.gap, p.completion,
                   p.status, s.previous.actual if s.previous else None, change, p.expected, on_track,
                   p.needed_per_month, p.months_left, p.reporters, p.expected_reporters,
-                  s.info.target_source]
+                  s.info.target_source, s.info.code]
         fmts = _figure_formats(p, cols)
-        for c in (9, 10, 11, 13):
+        for c in (8, 9, 10, 12):
             fmts[c] = excel_format(s.info.unit, "value", values[c - 1])
         _put(ws, row, values, fmts)
         row += 1
-    _status_colours(ws, 8, 4, row - 1)
-    _widths(ws, [26, 34, 7, 10, 9, 9, 10, 8, 10, 12, 13, 12, 11, 11, 11, 11, 40])
+    _status_colours(ws, 7, 4, row - 1)
+    ws.freeze_panes = "B4"
+    _widths(ws, [34, 7, 10, 9, 9, 10, 8, 10, 12, 13, 12, 11, 11, 11, 11, 40, 26])
 
 
 def detail_sheet(wb, b: Bulletin, note: str) -> None:
-    header = ["地区编码", "地区", "层级", "指标编码", "指标", "单位", "本期值", "目标值", "差距",
-              "完成率(%)", "状态", "排名", "参与排名数", "连续未达标期数"]
+    header = ["地区", "指标", "层级", "单位", "本期值", "目标值", "差距", "完成率(%)", "状态", "排名",
+              "参与排名数", "连续未达标期数", "地区编码", "指标编码"]
     ws = _sheet(wb, "分地区明细", f"{b.jurisdiction_name}{b.quarter.label}分地区指标明细", note, header)
-    cols = {"actual": 7, "target": 8, "gap": 9, "completion": 10}
+    cols = {"actual": 5, "target": 6, "gap": 7, "completion": 8}
     row = 4
     for s in b.sections:
         for level, figs in (("本级", [s.parent]), ("下级", s.children)):
             for f in figs:
-                _put(ws, row, [f.region_code, f.region_name, level, s.info.code, s.info.name,
-                               s.info.unit, f.actual, f.target, f.gap, f.completion, f.status,
-                               f.rank, f.rank_of, f.streak], _figure_formats(f, cols))
+                _put(ws, row, [f.region_name, s.info.name, level, s.info.unit, f.actual, f.target,
+                               f.gap, f.completion, f.status, f.rank, f.rank_of, f.streak,
+                               f.region_code, s.info.code], _figure_formats(f, cols))
                 row += 1
-    _status_colours(ws, 11, 4, row - 1)
+    _status_colours(ws, 9, 4, row - 1)
     ws.auto_filter.ref = f"A3:{get_column_letter(len(header))}{max(row - 1, 3)}"
-    _widths(ws, [14, 20, 6, 26, 34, 7, 10, 9, 9, 10, 8, 6, 10, 12])
+    _widths(ws, [20, 34, 6, 7, 10, 9, 9, 10, 8, 6, 10, 12, 14, 26])
 
 
 def matrix_sheet(wb, b: Bulletin, note: str) -> None:
     """Regions × indicators: the value, filled by status (legend in row 2)."""
-    header = ["地区编码", "地区"] + [f"{s.info.name}（{s.info.unit}）" for s in b.sections]
+    header = ["地区"] + [f"{s.info.name}（{s.info.unit}）" for s in b.sections] + ["地区编码"]
     ws = _sheet(wb, "地区×指标", f"{b.jurisdiction_name}{b.quarter.label}各地区指标值（颜色表示状态）",
                 note + "　图例：绿=达标，黄=接近，红=未达标，灰=不作评价（未报送、数据不全、无业务、未到期、无目标）", header)
     regions: list[tuple[str, str]] = []
@@ -144,8 +162,8 @@ def matrix_sheet(wb, b: Bulletin, note: str) -> None:
                 regions.append((f.region_code, f.region_name))
             by_key[(f.region_code, s.info.code)] = f
     for r, (code, name) in enumerate(regions, 4):
-        _put(ws, r, [code, name])
-        for c, s in enumerate(b.sections, 3):
+        _put(ws, r, [name] + [None] * len(b.sections) + [code])
+        for c, s in enumerate(b.sections, 2):
             f = by_key.get((code, s.info.code))
             cell = ws.cell(row=r, column=c, value=f.actual if f is not None else None)
             cell.border = BORDER
@@ -156,51 +174,57 @@ def matrix_sheet(wb, b: Bulletin, note: str) -> None:
             else:
                 cell.number_format = excel_format(f.unit, "value", f.actual)
             cell.fill = PatternFill("solid", fgColor=STATUS_FILLS.get(f.status, "FFFFFF"))
-    _widths(ws, [14, 20] + [16] * len(b.sections))
+    _widths(ws, [20] + [16] * len(b.sections) + [14])
     ws.row_dimensions[3].height = 48
+    ws.freeze_panes = "B4"
 
 
 def submission_sheet(wb, b: Bulletin, note: str) -> None:
-    header = ["类别", "地区编码", "地区", "统计期", "应报日期", "状态", "首次报送时间", "最后报送时间",
-              "报送次数"]
+    header = ["地区", "类别", "统计期", "应报日期", "状态", "首次报送时间", "最后报送时间",
+              "报送次数", "地区编码"]
     ws = _sheet(wb, "报送情况", f"{b.jurisdiction_name}{b.quarter.label}数据报送情况", note, header)
     row = 4
     for sub in b.submissions:
         for _, r in sub.rows.iterrows():
-            _put(ws, row, [sub.label, r.get("region_code"), r.get("region_name"), r.get("period"),
+            _put(ws, row, [r.get("region_name"), sub.label, r.get("period"),
                            _date(r.get("due_date")), r.get("status"),
                            _date(r.get("first_uploaded_at"), True), _date(r.get("last_uploaded_at"), True),
-                           None if is_missing(r.get("submissions")) else int(r.get("submissions"))])
+                           None if is_missing(r.get("submissions")) else int(r.get("submissions")),
+                           r.get("region_code")])
+            for col, fmt in ((4, "yyyy-mm-dd"), (6, "yyyy-mm-dd hh:mm"), (7, "yyyy-mm-dd hh:mm")):
+                ws.cell(row=row, column=col).number_format = fmt
             row += 1
-    _status_colours(ws, 6, 4, row - 1)
-    ws.freeze_panes = "D4"
-    _widths(ws, [8, 14, 20, 10, 12, 8, 18, 18, 9])
+    _status_colours(ws, 5, 4, row - 1)
+    ws.freeze_panes = "B4"
+    _widths(ws, [20, 8, 10, 12, 8, 18, 18, 9, 14])
 
 
 def _date(value, with_time: bool = False):
+    """A real date (or date-time) cell value, never text."""
     if value is None or is_missing(value) or value is pd.NaT:
         return None
     ts = pd.Timestamp(value)
-    return ts.strftime("%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d")
+    return ts.to_pydatetime().replace(second=0, microsecond=0) if with_time else ts.date()
 
 
 def definitions_sheet(wb, b: Bulletin, note: str) -> None:
-    header = ["指标编码", "指标", "单位", "计算方式", "报送频次", "期间汇总", "方向", "分子", "分母",
-              "本期适用目标", "目标来源（文号 条款）"]
+    header = ["指标", "单位", "计算方式", "报送频次", "期间汇总", "方向", "分子", "分母",
+              "本期适用目标", "目标来源（文号 条款）", "指标编码"]
     ws = _sheet(wb, "指标口径", f"{b.jurisdiction_name}医保便民服务指标口径", note, header)
     for row, s in enumerate(b.sections, 4):
         i, p = s.info, s.parent
         target = None if p.target is None else \
             f"{COMPARATORS.get(p.comparator or '', '')}{p.target_s}{i.unit}"
-        _put(ws, row, [i.code, i.name, i.unit, KIND.get(i.kind, i.kind), i.frequency,
+        _put(ws, row, [i.name, i.unit, KIND.get(i.kind, i.kind), i.frequency,
                        AGG.get(i.aggregation, i.aggregation), DIRECTION.get(i.direction, i.direction),
-                       i.numerator_label, i.denominator_label, target, i.target_source])
-    _widths(ws, [26, 34, 7, 18, 8, 18, 10, 30, 24, 12, 44])
+                       i.numerator_label, i.denominator_label, target, i.target_source, i.code])
+    ws.freeze_panes = "B4"
+    _widths(ws, [34, 7, 18, 8, 18, 10, 30, 24, 12, 44, 26])
 
 
 def sources_sheet(wb, b: Bulletin, note: str) -> None:
-    header = ["方案编码", "方案名称", "文号", "指标编码", "指标", "适用地区", "目标层级", "比较",
-              "目标值", "单位", "年度/期限", "条款", "原文"]
+    header = ["方案名称", "文号", "指标", "适用地区", "目标层级", "比较",
+              "目标值", "单位", "年度/期限", "条款", "原文", "方案编码", "指标编码"]
     ws = _sheet(wb, "目标来源", f"{b.jurisdiction_name}目标来源（方案文号与条款）", note, header)
     frame = b.targets if b.targets is not None else pd.DataFrame()
     codes = {s.info.code for s in b.sections}
@@ -209,15 +233,18 @@ def sources_sheet(wb, b: Bulletin, note: str) -> None:
         if t.get("indicator_code") not in codes:
             continue
         deadline = t.get("deadline")
-        when = (str(deadline)[:10] if not is_missing(deadline) and deadline is not None
-                else str(t.get("year_from")))
-        _put(ws, row, [t.get("plan_code"), t.get("plan_title"), t.get("doc_number"),
-                       t.get("indicator_code"), t.get("indicator_name"), t.get("region_name"),
-                       t.get("tier"), COMPARATORS.get(t.get("comparator"), t.get("comparator")),
+        when = (pd.Timestamp(deadline).date() if not is_missing(deadline) and deadline is not None
+                else (None if is_missing(t.get("year_from")) else int(t.get("year_from"))))
+        _put(ws, row, [t.get("plan_title"), t.get("doc_number"), t.get("indicator_name"),
+                       t.get("region_name"), t.get("tier"),
+                       COMPARATORS.get(t.get("comparator"), t.get("comparator")),
                        t.get("value"), t.get("unit"), when,
-                       t.get("clause"), t.get("text")])
+                       t.get("clause"), t.get("text"), t.get("plan_code"), t.get("indicator_code")])
+        if not isinstance(when, int):
+            ws.cell(row=row, column=9).number_format = "yyyy-mm-dd"
         row += 1
-    _widths(ws, [16, 40, 22, 26, 30, 16, 10, 6, 8, 6, 12, 16, 50])
+    ws.freeze_panes = "B4"
+    _widths(ws, [40, 22, 30, 16, 10, 6, 8, 6, 12, 16, 50, 16, 26])
 
 
 def write_xlsx(b: Bulletin, path: Path) -> Path:
@@ -234,6 +261,8 @@ def write_xlsx(b: Bulletin, path: Path) -> Path:
     submission_sheet(wb, b, note)
     definitions_sheet(wb, b, note)
     sources_sheet(wb, b, note)
+    for ws in wb.worksheets:
+        print_setup(ws)
     wb.properties.title = b.title
     wb.properties.creator = b.authority
     wb.save(str(path))

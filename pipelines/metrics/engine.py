@@ -150,6 +150,14 @@ class Metrics:
             return min(max(share, 0.0), 1.0)
         return self._once("min_share", read)
 
+    def settings(self, prefix: str) -> dict[str, str]:
+        """Settings whose key starts with `prefix` (e.g. 'bulletin.331081.'), prefix removed."""
+        def read():
+            rows = self.con.execute("SELECT key, value FROM settings WHERE starts_with(key, ?) "
+                                    "ORDER BY key", [prefix]).fetchall()
+            return {k[len(prefix):]: v for k, v in rows}
+        return self._once(("settings", prefix), read)
+
     def _rows_for(self, region: str | None) -> tuple[list[str], str | None]:
         """Row regions: R and the active regions directly under it, or all roots."""
         tree = self.reporting().tree

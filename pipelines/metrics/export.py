@@ -84,10 +84,14 @@ def _fmt(value) -> str:
 
 def run(args) -> int:
     """Body of `python -m pipelines gaps` (args from cli.py)."""
-    from .. import db
+    import sys
+
+    from ..reader_snapshot import connect_for_reading
     from .engine import Metrics
     as_of = parse_as_of(args.as_of)
-    con = db.connect(args.db, read_only=True)
+    con, note = connect_for_reading(args.db)
+    if note:
+        print(f"提示：{note}", file=sys.stderr)
     try:
         records = gap_records(Metrics(con, as_of=as_of), args.period, args.region, args.basis)
     finally:
