@@ -33,9 +33,8 @@ class Warehouse:
         self._refresh_lock = threading.Lock()
         self._refresh_wanted = False             # a write marked figures stale since the last round
         self._refreshing = False                 # a refresher thread is running
-        self._reader_lock = threading.Lock()     # the reader snapshot: one build at a time,
-        self._reader_state = "idle"              # idle | running | dirty (rebuild when done)
-        self.snapshot_for_readers()
+        self._stop = threading.Event()           # set by close(): background watchers end
+        threading.Thread(target=self._serve_reader_requests, name="reader-snapshot", daemon=True).start()
 
     def freeze_soon(self, as_of: dt.datetime, jurisdiction: str) -> None:
         """Build, in the background, the frozen snapshot of a replayed moment for one
@@ -100,41 +99,27 @@ class Warehouse:
         threading.Thread(target=run, name="figures-refresh", daemon=True).start()
 
     def changed(self) -> None:
-        """Called by the write path once a change is committed: cached answers are stale, and
-        the reading commands' snapshot is rewritten (pipelines/reader_snapshot.py)."""
+        """Called by the write path once a change is committed: cached answers are stale."""
         self.cache.changed()
-        self.snapshot_for_readers()
 
-    def snapshot_for_readers(self) -> None:
-        """Rewrite, in the background and under the write lock, the read-only copy that the
-        CLI's reading commands open while this server holds the file. Changes made while a
-        copy is being written mark it dirty: one more copy follows, never a pile-up."""
-        import threading
-        with self._reader_lock:
-            if self._reader_state != "idle":
-                self._reader_state = "dirty"
-                return
-            self._reader_state = "running"
-
-        def build():
-            from pipelines.reader_snapshot import write_snapshot
-            while True:
-                try:
-                    with self.write_lock:
-                        cur = self.con.cursor()
-                        try:
-                            write_snapshot(cur, self.path)
-                        finally:
-                            cur.close()
-                except Exception:       # a failed copy leaves the previous one; readers say its age
-                    pass
-                with self._reader_lock:
-                    if self._reader_state == "dirty":
-                        self._reader_state = "running"
-                        continue
-                    self._reader_state = "idle"
-                    return
-        threading.Thread(target=build, name="reader-snapshot", daemon=True).start()
+    def _serve_reader_requests(self, every_s: float = 0.5) -> None:
+        """Write the read-only copy a reading command of the CLI asks for while this server
+        holds the file (pipelines/reader_snapshot.py): one stat per half second, a copy only
+        when asked for, under the write lock so that no write is half in."""
+        from pipelines import reader_snapshot
+        while not self._stop.wait(every_s):
+            if not reader_snapshot.requested(self.path):
+                continue
+            try:
+                with self.write_lock:
+                    cur = self.con.cursor()
+                    try:
+                        reader_snapshot.serve_request(cur, self.path)
+                    finally:
+                        cur.close()
+            except Exception:           # the command waits, then says the server did not answer
+                import logging
+                logging.getLogger(__name__).exception("只读快照写出失败")
 
     def cursor(self):
         return self.con.cursor()
@@ -145,6 +130,7 @@ class Warehouse:
         import time
 
         import duckdb
+        self._stop.set()
         self.parser.close()
         deadline = time.monotonic() + wait_seconds
         while True:

@@ -1,6 +1,6 @@
 """The reading commands while the dashboard server holds the warehouse: `gaps`, `template` and
-`bulletin` read the server's read-only snapshot (pipelines/reader_snapshot.py) instead of
-failing on DuckDB's lock, and say so. Real `python app.py` process, real CLI processes.
+`bulletin` ask the server for a read-only snapshot (pipelines/reader_snapshot.py) and read it
+instead of failing on DuckDB's lock, and say so. Real `python app.py` process, real CLI processes.
 
 Figures: the 宁德市 returns of tests/bulletin_data.py — 全程网办事项占比 2024Q3 for the city
 (45 + 40 + 30 + 7·37) / 500 = 374 / 500 = 74.80 %, 未达标.
@@ -30,10 +30,8 @@ def test_gaps_template_and_bulletin_work_while_the_server_runs(tmp_path):
     build_warehouse(db_path)
     with serve_app(db_path) as (proc, base, ready):
         snap = snapshot_path(db_path)
-        deadline = time.time() + 30
-        while not snap.exists() and time.time() < deadline:
-            time.sleep(0.2)
-        assert snap.exists(), "the server wrote no reader snapshot"
+        time.sleep(1.5)
+        assert not snap.exists(), "the server copies the warehouse only when a command asks"
         gaps = _cli("gaps", "--db", str(db_path), "--period", "2024Q3", "--region", "宁德市")
         assert gaps.returncode == 0, gaps.stderr
         assert "只读快照" in gaps.stderr and "占用" not in gaps.stderr
