@@ -88,6 +88,21 @@ def test_year_region_and_period_counts_and_rates(rr):
     assert (june.owed, june.not_due, june.early) == (0, 10, 1)
     assert june.completeness is None or june.completeness != june.completeness      # no rate yet
     assert str(periods.loc["2024-06", "due_date"]) == "2024-07-10"
+    # January to March only (a first-quarter bulletin's year so far): 30 owed; received
+    # 2 + 2 + 2 = 6, on time 2 + 1 + 2 = 5 → 20 % and 16.67 %
+    q1 = rr.through(["2024-01", "2024-02", "2024-03"])
+    assert (q1["owed"], q1["received"], q1["on_time"], q1["late"], q1["missing"]) == (30, 6, 5, 1, 24)
+    assert q1["completeness"] == pytest.approx(20.0) and q1["timeliness"] == pytest.approx(100 * 5 / 30)
+
+
+def test_the_bulletin_reports_the_year_so_far(rr):
+    from pipelines.bulletin.model import SubmissionSummary
+    from pipelines.bulletin.text import _year_rate
+    months = [f"2024-{mo:02d}" for mo in range(1, 6)]
+    summary = SubmissionSummary("月报", months, {}, {}, None, rr.through(months))
+    # 50 owed, 9 received, 7 on time (the hand count above)
+    assert _year_rate(summary) == "1—5月累计应报月报50份，报送率18.0%，及时率14.0%。"
+    assert _year_rate(SubmissionSummary("月报", months, {}, {}, None, rr.through(["2024-06"]))) == ""
 
 
 def test_the_rate_moves_with_the_moment_it_is_read(con):

@@ -104,7 +104,13 @@ def collect(m, quarter, region: str, issue_date: dt.date | None = None,
         if not frame.empty and code != jurisdiction:
             below = set(m.regions(code)["code"])
             frame = frame[frame["region_code"].isin(below)]
-        subs.append(summarise_submissions(frame, periods, label, order))
+        summary = summarise_submissions(frame, periods, label, order)
+        if code == jurisdiction:        # 报送率 of the year so far (metrics/reporting_rate.py)
+            so_far = {"月度": [f"{q.year}-{mo:02d}" for mo in range(1, q.month_to + 1)],
+                      "季度": [f"{q.year}Q{k}" for k in range(1, (q.month_to - 1) // 3 + 2)],
+                      "年度": [str(q.year)]}[freq]
+            summary.year_rate = m.reporting_rate(jurisdiction, q.year, freq).through(so_far)
+        subs.append(summary)
     as_of = m.as_of
     targets = m.targets_table(jurisdiction)
     return Bulletin(

@@ -199,6 +199,7 @@ class SubmissionSummary:
     counts: dict[str, int]
     names: dict[str, list[str]]         # status -> region names (in tree order, unique)
     rows: pd.DataFrame                  # the Metrics.submission_status rows behind it
+    year_rate: dict | None = None       # Metrics.reporting_rate over the year to the quarter's end
 
 
 @dataclass

@@ -329,7 +329,7 @@ def submission_short(b: Bulletin) -> list[str]:
             continue
         c = summary.counts
         if c["按时"] == total:
-            out.append(f"本季度应报{summary.label}{total}份，均按时报送。")
+            out.append(f"本季度应报{summary.label}{total}份，均按时报送。" + _year_rate(summary))
             continue
         parts = [f"{label}{c[st]}份" for st, label in
                  (("按时", "按时报送"), ("逾期", "逾期报送"), ("已更正", "报送后更正"),
@@ -341,13 +341,29 @@ def submission_short(b: Bulletin) -> list[str]:
             text += f"逾期报送的单位：{join_names(summary.names['逾期'], 12, '个单位')}。"
         if summary.names["已更正"]:
             text += f"提交更正数据的单位：{join_names(summary.names['已更正'], 12, '个单位')}，以更正后的数据为准。"
-        out.append(text)
+        out.append(text + _year_rate(summary))
     honest = honest_status_paragraph(b)
     if honest:
         out.append(honest)
     if not out:
         out.append("本季度暂无应报数据的报送记录。")
     return out
+
+
+def _year_rate(summary) -> str:
+    """'1—6月累计应报月报96份，报送率95.8%，及时率91.7%。' (Metrics.reporting_rate), or ''."""
+    r = summary.year_rate
+    if not r or not r["owed"] or summary.label == "年报":
+        return ""
+    last = summary.periods[-1]
+    if summary.label == "月报":
+        upto = int(last[5:])
+        lead = f"1—{upto}月" if upto > 1 else "1月"
+    else:
+        upto = int(last[-1])
+        lead = f"前{upto}个季度" if upto > 1 else "第一季度"
+    return (f"{lead}累计应报{summary.label}{r['owed']}份，报送率{r['completeness']:.1f}%，"
+            f"及时率{r['timeliness']:.1f}%。")
 
 
 def catch_up(b: Bulletin, s: IndicatorSection) -> str:

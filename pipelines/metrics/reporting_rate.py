@@ -47,6 +47,14 @@ class ReportingRate:
     periods: pd.DataFrame          # PERIOD_COLUMNS, in period order
     total: dict                    # COUNT_COLUMNS + RATE_COLUMNS over the year
 
+    def through(self, periods) -> dict:
+        """Counts and rates over `periods` only (e.g. January to the end of a quarter: what a
+        quarterly bulletin reports of the year so far), from the per-period counts."""
+        wanted = {str(p) for p in periods}
+        sel = self.periods[self.periods["period"].astype(str).isin(wanted)]
+        counts = {k: int(sel[k].sum()) if not sel.empty else 0 for k in COUNT_COLUMNS}
+        return counts | rates(counts)
+
     def as_json(self) -> dict:
         return {"jurisdiction": self.jurisdiction, "year": self.year, "frequency": self.frequency,
                 "as_of": self.as_of.isoformat(), "total": _clean(self.total),
