@@ -12,19 +12,8 @@ BODY_PT, LINE_PT = 16, 28
 
 
 def _font(run, family, size, bold=False):
-    from docx.oxml import OxmlElement
-    from docx.oxml.ns import qn
-    from docx.shared import Pt
-    run.font.name = family
-    run.font.size = Pt(size)
-    run.font.bold = bold
-    rpr = run._element.get_or_add_rPr()
-    fonts = rpr.find(qn("w:rFonts"))
-    if fonts is None:
-        fonts = OxmlElement("w:rFonts")
-        rpr.insert(0, fonts)
-    for attr in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
-        fonts.set(qn(attr), family)
+    from .bulletin.gongwen import set_font          # the bulletin's: every CJK font slot named
+    set_font(run, family, size, bold)
 
 
 def _para(doc, text="", *, font=FANGSONG, size=BODY_PT, align=None, indent=True, bold=False, before=0):
