@@ -132,6 +132,7 @@ class Metrics:
             "aggregation, direction, scale, tolerance AS tolerance_setting, is_share, "
             "sort_order AS indicator_order FROM indicators", {}))
 
+    @memoised
     def _indicator_rows(self) -> dict[str, tuple]:
         """Indicator code → its `_INFO_FIELDS` (what a stored row shows of its indicator)."""
         return self._once("indicator_rows", lambda: {r[0]: tuple(r[1:]) for r in self.con.execute(
@@ -439,7 +440,8 @@ class Metrics:
         tree = self.reporting().tree
         jurs = sorted({tree.jurisdiction[r] for r in rows})
         years = {v.year for v in views}
-        if not figure_table.readable(self.con, sid, jurs, years, indicators):
+        if not self._readable(sid, tuple(jurs), tuple(sorted(years)),
+                              None if indicators is None else tuple(indicators)):
             return None
         fps = {(v.code, f): (p.code if p else None) for v in views for f in ("月度", "季度", "年度")
                for p in [figure_period(v, f)]}
@@ -472,6 +474,12 @@ class Metrics:
                     rec.update(rank=None, rank_of=None, rank_ties=None)
                 out.append(rec)
         return out
+
+    @memoised
+    def _readable(self, sid: int, jurs: tuple, years: tuple, indicators) -> bool:
+        """figure_table.readable, once per data version (a stale mark and a refresh are each
+        a change: the cache's version moves on)."""
+        return figure_table.readable(self.con, sid, jurs, years, indicators)
 
     def _gaps_stored(self, p: Period, region, basis, indicators, tier) -> pd.DataFrame | None:
         rows, parent = self._rows_for(region)
