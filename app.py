@@ -41,14 +41,14 @@ def create_app(db_path: str | os.PathLike = DEFAULT_DB, parse_limits=None):
     """The Dash app serving the warehouse at `db_path` (which must have been initialised).
 
     Uploads are parsed by the warehouse's pool of bounded worker processes (`parse_limits`, a
-    pipelines.parse_worker.ParseLimits; default: ParseLimits.from_env()); close the pool with
+    pipelines.returns.parse_worker.ParseLimits; default: ParseLimits.from_env()); close the pool with
     `app.server.config[CONFIG_KEY].close()`.
     """
     from dash import Dash, State
 
     from dashboards import ids, shell
     from dashboards.store import CONFIG_KEY, Warehouse
-    from pipelines.parse_worker import ParseLimits
+    from pipelines.returns.parse_worker import ParseLimits
 
     path = Path(db_path)
     if not path.exists():
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     from dashboards.store import CONFIG_KEY
     warehouse = app.server.config[CONFIG_KEY]
     threading.Thread(target=_warm_up, args=(warehouse,), name="warm-up", daemon=True).start()
-    from pipelines.reminders import ReminderTimer   # hourly; idle while no SMTP server is set
+    from pipelines.workflow.reminders import ReminderTimer
     reminders = ReminderTimer(app.server.extensions["ybjc_store"],
                               float(os.environ.get("YBJC_REMINDER_INTERVAL_S") or 3600),
                               float(os.environ.get("YBJC_REMINDER_FIRST_S") or 30)).start()

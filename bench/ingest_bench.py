@@ -1,6 +1,6 @@
 """Ingest benchmark figures: a typical return (warm), a 20,000-row long table, 1,000 returns in
 one batch — each read by the bounded parse workers as the server reads them (a warm
-pipelines.parse_worker.ParsePool). Each figure carries as reference the plain python-calamine
+pipelines.returns.parse_worker.ParsePool). Each figure carries as reference the plain python-calamine
 read time of the same files, measured in the same run; the worker's round trip for a typical
 return carries the in-process read and extraction of the same file. `run()` returns the
 figures; `python -m bench.ingest_bench` prints them.
@@ -56,8 +56,8 @@ def _rows(region, period, seed):
 
 def _round_trip(parser, path: Path) -> tuple[float, float]:
     """(worker round trip, in-process read + extract) of one return, medians in seconds."""
-    from pipelines.extract import extract
-    from pipelines.workbook import read_workbook
+    from pipelines.returns.extract import extract
+    from pipelines.returns.workbook import read_workbook
     data = path.read_bytes()
     worker, local = [], []
     for _ in range(15):
@@ -71,7 +71,7 @@ def _round_trip(parser, path: Path) -> tuple[float, float]:
 
 
 def run() -> list[dict]:
-    from pipelines.parse_worker import ParsePool
+    from pipelines.returns.parse_worker import ParsePool
     with ParsePool() as parser:
         parser.warm_up()
         return _run(parser)
@@ -79,8 +79,8 @@ def run() -> list[dict]:
 
 def _run(parser) -> list[dict]:
     from pipelines import db
-    from pipelines.ingest import ingest_files
-    from pipelines.templates import write_template
+    from pipelines.returns.ingest import ingest_files
+    from pipelines.returns.templates import write_template
     from pipelines.warehouse import init_warehouse
 
     figures = []

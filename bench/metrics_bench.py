@@ -38,7 +38,7 @@ def _median_ms(fn) -> float:
 
 def _city_warehouse(path: Path) -> None:
     from pipelines import db
-    from pipelines.load import ReturnRow, SubmissionMeta, load_rows
+    from pipelines.returns.load import ReturnRow, SubmissionMeta, load_rows
     from pipelines.periods import month, quarter
     from pipelines.warehouse import init_warehouse
     init_warehouse(path)
@@ -67,7 +67,7 @@ def _city_warehouse(path: Path) -> None:
 def _one_return(con, regions: list[str], y: int, m: int, seed: int):
     """The rows of one monthly return for `regions` (the units one file covers): each
     indicator they report for month m, new values."""
-    from pipelines.load import ReturnRow
+    from pipelines.returns.load import ReturnRow
     from pipelines.periods import month
     rnd = random.Random(seed)
     reported = con.execute("""
@@ -88,7 +88,7 @@ def _refresh_figures(db_path, returns: list[list[str]], label: str, budget_ms: f
     causes: median over `returns` (each a list of the units one file covers), beside the load
     of the return itself."""
     from pipelines import db
-    from pipelines.load import SubmissionMeta, load_rows
+    from pipelines.returns.load import SubmissionMeta, load_rows
     from pipelines.metrics import figure_table
     con = db.connect(db_path)
     loads, refreshes, counts = [], [], []

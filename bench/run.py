@@ -1,6 +1,6 @@
 """`make bench` = `python -m bench.run`: every speed figure, measured in one run, beside its reference.
 
-Builds, in a temp dir, the city-scale demo warehouse (pipelines.demo.build_demo) and the national
+Builds, in a temp dir, the city-scale demo warehouse (pipelines.demo.build.build_demo) and the national
 dataset (bench.national), then calls every figures function — each in its own Python process,
 with a time limit — plus its own: generator time, cold start of `python app.py` to the first page
 served, and the server's peak memory at national scale. Prints a table, writes
@@ -195,8 +195,8 @@ def generator_figures(out: Path) -> tuple[list[dict], dict]:
 
 
 def build_city_demo(db_path: Path, raw_dir: Path) -> list[dict]:
-    """The city-scale demo warehouse through pipelines.demo.build_demo (real .xlsx, real ingest)."""
-    from pipelines.demo import build_demo
+    """The city-scale demo warehouse through pipelines.demo.build.build_demo (real .xlsx, real ingest)."""
+    from pipelines.demo.build import build_demo
     stats = build_demo(db_path, raw_dir=raw_dir)
     return [figure("demo.build_city", stats["seconds"], "s"),
             figure("demo.files", stats["files"], "个")]

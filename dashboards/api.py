@@ -29,7 +29,8 @@ from pathlib import Path
 
 import flask
 
-from pipelines import accounts, db
+from pipelines.accounts import users as accounts
+from pipelines import db
 
 bp = flask.Blueprint("ybjc_api", __name__)
 

@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import flask
 
-from pipelines import accounts
+from pipelines.accounts import users as accounts
 
 
 def _store():
@@ -50,7 +50,7 @@ def template_download():
             return None, (403, f"您只能下载本地区（{user.region_code}）及下级地区的报送模板，"
                                f"不能下载 {region} 的模板")
         name = accounts.region_name(con, region)
-        from pipelines.templates import write_template
+        from pipelines.returns.templates import write_template
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "template.xlsx"
             try:
@@ -67,7 +67,7 @@ def template_download():
 
 def targets_download():
     """GET /admin/download/targets?plan=CODE — a plan's targets as an Excel sheet (admins)."""
-    from pipelines import target_sheets
+    from pipelines.catalog import target_sheets
     plan = flask.request.args.get("plan", "")
 
     def build(con):
@@ -83,7 +83,7 @@ def targets_download():
 
 def regions_download():
     """GET /admin/download/regions — the region trees as an Excel sheet (admins)."""
-    from pipelines import region_sheets
+    from pipelines.catalog import region_sheets
 
     def build(con):
         buf = io.BytesIO()
@@ -95,7 +95,7 @@ def regions_download():
 def accounts_download():
     """GET /admin/download/accounts?jurisdiction=CODE — suggested reporter accounts for the
     jurisdiction's units without one (admins)."""
-    from pipelines import account_sheets
+    from pipelines.accounts import account_sheets
     jur = flask.request.args.get("jurisdiction", "")
 
     def build(con):
@@ -112,7 +112,7 @@ def accounts_download():
 
 def contacts_download():
     """GET /admin/download/contacts — every region's contact as an Excel sheet (admins)."""
-    from pipelines import contacts
+    from pipelines.workflow import contacts
 
     def build(con):
         buf = io.BytesIO()

@@ -22,7 +22,7 @@ from urllib.parse import quote
 
 import flask
 
-from pipelines import accounts
+from pipelines.accounts import users as accounts
 from .webstore import WebStore
 
 SESSION_HOURS = 8

@@ -22,7 +22,7 @@ class Warehouse:
 
         from pipelines import db
         from pipelines.memo import ResultCache
-        from pipelines.parse_worker import ParsePool
+        from pipelines.returns.parse_worker import ParsePool
         self.path = Path(db_path)
         self.con = db.connect(self.path)
         self.write_lock = threading.Lock()       # picked up by WebStore.of: one lock per file

@@ -5,7 +5,7 @@ admin changes all go through the server's own connection. DuckDB connections are
 thread-safe but their cursors are: every call gets its own cursor. Loads and target changes
 take `write_lock` so that two uploads never race on the same keys; an upload holds it only
 while it loads: the file is read by the server's parse workers (`parser`, a
-pipelines.parse_worker.ParsePool: bounded child processes) and validated before that, so a
+pipelines.returns.parse_worker.ParsePool: bounded child processes) and validated before that, so a
 slow or hostile file delays nobody else's upload.
 """
 from __future__ import annotations
@@ -80,7 +80,7 @@ class WebStore:
             if self._warming is not None:
                 return
             def warm():
-                from pipelines.validate import warm_up
+                from pipelines.returns.validate import warm_up
                 warm_up()
             self._warming = threading.Thread(target=warm, name="ingest-warm-up", daemon=True)
             self._warming.start()
@@ -97,9 +97,9 @@ class WebStore:
         return self.write(get_or_create)
 
     def ingest(self, items, *, user: str, channel: str, allowed_regions=None, dry_run=False):
-        """pipelines.ingest for paths or (file_name, bytes) pairs through the server's connection:
+        """pipelines.returns.ingest for paths or (file_name, bytes) pairs through the server's connection:
         read and validated without the write lock, then loaded holding it."""
-        from pipelines.ingest import archive_checked, check_files, load_checked
+        from pipelines.returns.ingest import archive_checked, check_files, load_checked
         items = list(items)
         batch = self.run(lambda con: check_files(con, items, allowed_regions=allowed_regions,
                                                  dry_run=dry_run, parser=self.parser))
@@ -132,7 +132,7 @@ def _check_duplicate_scope(con, out, allowed: set[str], user: str, channel: str)
     """A file already loaded is answered 'duplicate' before any check: refuse it all the same
     when its rows lie outside the uploader's scope (a reporter must not learn or claim it)."""
     from pipelines import db
-    from pipelines.extract import Issue
+    from pipelines.returns.extract import Issue
     row = con.execute("SELECT regions FROM submissions WHERE submission_id = ?",
                       [out.submission_id]).fetchone()
     outside = sorted(set(row[0] or []) - allowed) if row else []

@@ -156,7 +156,7 @@ def cmd_init(args) -> int:
 def cmd_refresh(args) -> int:
     from pathlib import Path
 
-    from . import db
+    from pipelines import db
     from .metrics.figure_table import rebuild
     if not Path(args.db).exists():
         raise UsageError(f"数据仓库 {args.db} 不存在：请先运行 python -m pipelines init --db {args.db}")
@@ -187,7 +187,7 @@ def cmd_reporting_rate(args) -> int:
 
 
 def cmd_remind(args) -> int:
-    from .reminders import run_cli
+    from pipelines.workflow.reminders import run_cli
     try:
         return run_cli(args)
     except ValueError as exc:
@@ -200,7 +200,7 @@ EDITABLE_SETTINGS = ("smtp.host", "smtp.port", "smtp.from", "smtp.user", "smtp.p
 
 
 def cmd_settings(args) -> int:
-    from . import db
+    from pipelines import db
     con = db.connect(args.db)
     try:
         db.migrate(con)
@@ -227,7 +227,7 @@ def cmd_bulletin(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from .demo import DemoError, build_demo
+    from pipelines.demo.build import DemoError, build_demo
     try:
         stats = build_demo(args.db, if_empty=args.if_empty)
     except DemoError as exc:
@@ -244,7 +244,7 @@ def cmd_demo(args) -> int:
 
 
 def cmd_users(args) -> int:
-    from .accounts import AccountError, run_cli
+    from pipelines.accounts.users import AccountError, run_cli
     try:
         return run_cli(args, sys.stdin, sys.stdout)
     except AccountError as exc:
@@ -253,11 +253,11 @@ def cmd_users(args) -> int:
 
 
 def cmd_template(args) -> int:
-    from . import db
+    from pipelines import db
     from .periods import PeriodError, parse_period
-    from .templates import template_indicators, write_template
+    from pipelines.returns.templates import template_indicators, write_template
     from .reader_snapshot import connect_for_reading
-    from .validate import CatalogView
+    from pipelines.returns.validate import CatalogView
     con, note = connect_for_reading(args.db)
     if note:
         print(f"提示：{note}", file=sys.stderr)
@@ -283,9 +283,9 @@ def cmd_template(args) -> int:
 def cmd_ingest(args) -> int:
     from pathlib import Path
 
-    from . import db
-    from .ingest import ingest_files
-    from .parse_worker import ParseLimits, ParsePool
+    from pipelines import db
+    from pipelines.returns.ingest import ingest_files
+    from pipelines.returns.parse_worker import ParseLimits, ParsePool
     missing = [f for f in args.files if not Path(f).is_file()]
     if missing:
         raise UsageError("找不到文件：" + "、".join(missing))
@@ -305,7 +305,7 @@ def cmd_ingest(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     args = _parser().parse_args(argv)
-    from .catalog import CatalogError
+    from pipelines.catalog.definitions import CatalogError
     try:
         check_warehouse(args.db, must_exist=args.command != "init")
         return args.func(args)

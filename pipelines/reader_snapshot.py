@@ -79,7 +79,7 @@ def connect_for_reading(db_path, wait_s: float = WAIT_S):
     WarehouseBusy's subclass NoSnapshot when the server does not answer within `wait_s`."""
     import time
 
-    from . import db
+    from pipelines import db
     try:
         return db.connect(db_path, read_only=True), None
     except db.WarehouseBusy:

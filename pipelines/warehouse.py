@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import db
-from .catalog import TARGETS_DIR, load_catalog, read_catalog
+from pipelines import db
+from pipelines.catalog.definitions import TARGETS_DIR, load_catalog, read_catalog
 
 
 def init_warehouse(db_path, targets_dir=None) -> dict:

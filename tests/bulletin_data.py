@@ -41,14 +41,14 @@ FULL_Q2 = {**{c: 40 for c in ALL}, "350902": 45, "350981": 40, "350925": 35}
 
 
 def _load(con, name, rows, when, channel="cli"):
-    from pipelines.load import SubmissionMeta, load_rows
+    from pipelines.returns.load import SubmissionMeta, load_rows
     digest = hashlib.sha256(f"{name}{when}".encode()).hexdigest()
     load_rows(con, rows, SubmissionMeta(name, digest, "tester", channel), now=when)
 
 
 def build_warehouse(path: Path) -> None:
     from pipelines import db
-    from pipelines.load import ReturnRow
+    from pipelines.returns.load import ReturnRow
     from pipelines.warehouse import init_warehouse
     init_warehouse(path)
     con = db.connect(path)

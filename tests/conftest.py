@@ -75,7 +75,7 @@ def demo_warehouse(tmp_path_factory) -> Path:
     """
     import json
 
-    from pipelines.demo import build_demo
+    from pipelines.demo.build import build_demo
     path = tmp_path_factory.mktemp("demo") / "warehouse.duckdb"
     stats = build_demo(path)
     (path.parent / "demo_stats.json").write_text(json.dumps(stats, ensure_ascii=False), encoding="utf-8")

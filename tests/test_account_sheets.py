@@ -8,8 +8,8 @@ import io
 import openpyxl
 import pytest
 
-from pipelines import account_sheets, accounts
-from pipelines.target_sheets import SheetError
+from pipelines.accounts import account_sheets, users as accounts
+from pipelines.catalog.target_sheets import SheetError
 
 NINGDE_UNITS = ["350902", "350981", "350982", "350921", "350922", "350923", "350924", "350925",
                 "350926", "350900901"]

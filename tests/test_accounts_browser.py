@@ -68,7 +68,7 @@ def test_batch_accounts_forced_change_upload_and_sessions_ended_by_a_reset(_init
 
     from selenium.webdriver.common.by import By
 
-    from pipelines import contacts
+    from pipelines.workflow import contacts
     from test_upload_browser import _driver, _wait
     db_path = tmp_path / "warehouse.duckdb"
     shutil.copy(_initialised_template, db_path)
@@ -192,7 +192,7 @@ def test_batch_accounts_forced_change_upload_and_sessions_ended_by_a_reset(_init
         # the old password no longer logs in; the new one does
         assert Client(srv.url).login("tb350982", passwords["tb350982"]).status_code == 401
         assert Client(srv.url).login("tb350982", "fuding-new-2024").status_code == 302
-    from pipelines import audit_log
+    from pipelines.accounts import audit_log
     con = db.connect(db_path, read_only=True)
     try:
         sent = audit_log.query(con, action="reminder.sent", region="350982")

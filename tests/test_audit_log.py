@@ -8,8 +8,8 @@ import io
 
 import openpyxl
 
-from pipelines import accounts, audit_log
-from pipelines.ingest import ingest_files
+from pipelines.accounts import users as accounts, audit_log
+from pipelines.returns.ingest import ingest_files
 from returns_factory import long_table
 
 

@@ -28,7 +28,7 @@ YANZHOU = "370812"
 
 
 def _load(con, name, rows, when):
-    from pipelines.load import SubmissionMeta, load_rows
+    from pipelines.returns.load import SubmissionMeta, load_rows
     digest = hashlib.sha256(f"{name}{when}".encode()).hexdigest()
     load_rows(con, rows, SubmissionMeta(name, digest, "tester", "cli"), now=when)
 
@@ -36,7 +36,7 @@ def _load(con, name, rows, when):
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory):
     from pipelines import db
-    from pipelines.load import ReturnRow
+    from pipelines.returns.load import ReturnRow
     from pipelines.warehouse import init_warehouse
     path = tmp_path_factory.mktemp("wording") / "warehouse.duckdb"
     init_warehouse(path)

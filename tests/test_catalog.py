@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from pipelines import db
-from pipelines.catalog import TARGETS_DIR, CatalogError, read_catalog
+from pipelines.catalog.definitions import TARGETS_DIR, CatalogError, read_catalog
 from pipelines.warehouse import init_warehouse
 
 ROOT = Path(__file__).resolve().parent.parent

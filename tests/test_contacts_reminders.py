@@ -22,8 +22,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from pipelines import accounts, contacts
-from pipelines.target_sheets import SheetError
+from pipelines.accounts import users as accounts
+from pipelines.workflow import contacts
+from pipelines.catalog.target_sheets import SheetError
 from test_reporting_rate import CITY, _year_of_returns
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,7 +80,7 @@ def test_chase_list_names_contacts_and_the_notice_has_a_page_per_region(con, tmp
 
     import docx
 
-    from pipelines.chase_notice import chase_notice_docx
+    from pipelines.workflow.chase_notice import chase_notice_docx
     from pipelines.metrics import Metrics
     _year_of_returns(con)
     contacts.apply_contacts(con, contacts.read_contacts_workbook(con, _edit_contacts(
@@ -147,7 +148,8 @@ def test_reminders_arrive_once_with_region_period_and_deadline(con, warehouse_pa
     subjects = {str(make_header(decode_header(m["Subject"]))) for m in handler.messages[2:]}
     assert len(handler.messages) == 5 and subjects == {"【截止前提醒】蕉城区 2024年6月月度报表（截止 2024-07-10）","【截止前提醒】福鼎市 2024年6月月度报表（截止 2024-07-10）",
                         "【截止前提醒】霞浦县 2024年6月月度报表（截止 2024-07-10）"}
-    from pipelines import audit_log, db
+    from pipelines.accounts import audit_log
+    from pipelines import db
     con = db.connect(warehouse_path, read_only=True)
     try:
         page = audit_log.query(con, action="reminder.sent")

@@ -20,7 +20,7 @@ def demo_db(request, tmp_path_factory):
     try:
         source = request.getfixturevalue("demo_warehouse")
     except pytest.FixtureLookupError:
-        from pipelines.demo import build_demo
+        from pipelines.demo.build import build_demo
         source = tmp_path_factory.mktemp("demo_build") / "warehouse.duckdb"
         build_demo(source)
     path = tmp_path_factory.mktemp("dash_demo") / "warehouse.duckdb"

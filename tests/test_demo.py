@@ -15,9 +15,9 @@ import pytest
 from openpyxl import load_workbook
 
 from pipelines import db
-from pipelines.demo import write_filled_template, write_long_table
-from pipelines.demo_schedule import due_date, plan_uploads
-from pipelines.demo_values import DemoModel, generate, values_for
+from pipelines.demo.build import write_filled_template, write_long_table
+from pipelines.demo.schedule import due_date, plan_uploads
+from pipelines.demo.values import DemoModel, generate, values_for
 
 ROOT = Path(__file__).resolve().parent.parent
 JURISDICTIONS = ("331081", "350900", "350102", "431000", "370800")
@@ -92,7 +92,7 @@ def test_numbers_are_plausible(demo_con):
         "OR (i.is_share AND v.numerator > v.denominator)").fetchone()[0]
     assert bad == 0
     # 0/0 only where the demo means a quarter with no business (status 无业务)
-    from pipelines.demo_values import NO_BUSINESS
+    from pipelines.demo.values import NO_BUSINESS
     zero = {tuple(r) for r in demo_con.execute(
         "SELECT region_code, indicator_code, period FROM return_values WHERE denominator = 0").fetchall()}
     assert zero == NO_BUSINESS

@@ -7,9 +7,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from pipelines.cells import CellError, address, match_key, parse_number
-from pipelines.extract import extract
-from pipelines.workbook import Limits, WorkbookError, read_workbook
+from pipelines.returns.cells import CellError, address, match_key, parse_number
+from pipelines.returns.extract import extract
+from pipelines.returns.workbook import Limits, WorkbookError, read_workbook
 import returns_factory as rf
 
 SAMPLE = Path(__file__).resolve().parent / "fixtures" / "samples" / "宁德市_2022年四季度_电子凭证激活汇总表.xlsx"

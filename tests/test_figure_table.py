@@ -22,8 +22,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelines import db, region_sheets, target_sheets
-from pipelines.load import ReturnRow, SubmissionMeta, load_rows
+from pipelines import db
+from pipelines.catalog import region_sheets, target_sheets
+from pipelines.returns.load import ReturnRow, SubmissionMeta, load_rows
 from pipelines.metrics import GAP_COLUMNS, Metrics, figure_table
 from pipelines.periods import parse_period
 
@@ -136,7 +137,7 @@ def test_a_write_marks_its_figures_stale_until_the_refresh(con):
 
 def test_ingest_refreshes_and_the_upload_is_read_from_the_table(con, tmp_path):
     import returns_factory as rf
-    from pipelines.ingest import ingest_files
+    from pipelines.returns.ingest import ingest_files
     names = dict(con.execute("SELECT code, name FROM regions").fetchall())
     path = rf.long_table(tmp_path / "q.xlsx", [(names[d], "2024Q2", "医院医保服务站个数", 2, None) for d in NINGDE])
     [out] = ingest_files(con, [path], archive_dir=tmp_path / "raw", today=dt.date(2025, 6, 1))

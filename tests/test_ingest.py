@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 import returns_factory as rf
-from pipelines.ingest import archive_path_for, ingest_files
-from pipelines.templates import write_template
+from pipelines.returns.ingest import archive_path_for, ingest_files
+from pipelines.returns.templates import write_template
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "tests" / "fixtures" / "samples" / "宁德市_2022年四季度_电子凭证激活汇总表.xlsx"

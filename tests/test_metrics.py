@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.load import ReturnRow, SubmissionMeta, load_rows
+from pipelines.returns.load import ReturnRow, SubmissionMeta, load_rows
 from pipelines.metrics import Metrics
 from pipelines.periods import parse_period
 

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from pipelines import db
-from pipelines.load import ReturnRow, SubmissionMeta, load_rows
+from pipelines.returns.load import ReturnRow, SubmissionMeta, load_rows
 from pipelines.periods import parse_period
 
 ROOT = Path(__file__).resolve().parent.parent

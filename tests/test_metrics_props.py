@@ -14,7 +14,7 @@ import math
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelines.load import ReturnRow, SubmissionMeta, load_rows
+from pipelines.returns.load import ReturnRow, SubmissionMeta, load_rows
 from pipelines.metrics import Metrics
 from pipelines.periods import month
 

@@ -171,7 +171,7 @@ def test_later_loads_continue_after_the_generated_ids(built, tmp_path):
     import shutil
 
     from pipelines import db
-    from pipelines.load import ReturnRow, SubmissionMeta, load_rows
+    from pipelines.returns.load import ReturnRow, SubmissionMeta, load_rows
     from pipelines.periods import month
     path = tmp_path / "copy.duckdb"
     shutil.copy(built[0], path)

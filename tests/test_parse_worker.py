@@ -16,11 +16,11 @@ import pytest
 
 import ooxml_factory as f
 import returns_factory as rf
-from pipelines.extract import extract
-from pipelines.parse_worker import TOO_BIG, ParseLimits, ParsePool, RegionIndex
-from pipelines.templates import write_template
-from pipelines.validate import CatalogView
-from pipelines.workbook import WorkbookError, read_workbook
+from pipelines.returns.extract import extract
+from pipelines.returns.parse_worker import TOO_BIG, ParseLimits, ParsePool, RegionIndex
+from pipelines.returns.templates import write_template
+from pipelines.returns.validate import CatalogView
+from pipelines.returns.workbook import WorkbookError, read_workbook
 
 SMALL = f.xlsx([f.SheetSpec("数据", f.long_table_body([["蕉城区", "2024-01", "evoucher_activation_rate", 1, 2]]))])
 

@@ -126,7 +126,7 @@ def _kill_runs(returns, n_runs: int, seed: int, rerun_via_cli: bool) -> dict:
 
 def _rerun_in_process(db: Path, files: list[Path]) -> None:
     from pipelines import db as warehouse
-    from pipelines.ingest import ingest_files
+    from pipelines.returns.ingest import ingest_files
     con = warehouse.connect(db)
     try:
         outcomes = ingest_files(con, list(files), user="crash-test", channel="cli",

@@ -45,7 +45,7 @@ def time_limit(seconds: int):
 def fuzz_env(tmp_path_factory, _initialised_template):
     """One warehouse for the module (outcomes accumulate like a real server's), and the seeds."""
     from pipelines import db
-    from pipelines.templates import write_template
+    from pipelines.returns.templates import write_template
     tmp = tmp_path_factory.mktemp("fuzz")
     path = tmp / "warehouse.duckdb"
     shutil.copy(_initialised_template, path)
@@ -82,7 +82,7 @@ def fill_template(con, path: Path) -> tuple[bytes, int]:
 
 def ingest_bytes(env, name: str, data: bytes):
     """Ingest one file and check that its outcome is clean; returns the outcome."""
-    from pipelines.ingest import ingest_files
+    from pipelines.returns.ingest import ingest_files
     con = env["con"]
     with time_limit(PER_FILE_SECONDS):
         outcome, = ingest_files(con, [(name, data)], user="fuzz", channel="cli", archive_dir=env["tmp"] / "raw")

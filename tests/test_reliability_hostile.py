@@ -200,9 +200,10 @@ def test_formula_injection_is_neutralised_in_every_export(warehouse_path, tmp_pa
     from dashboards.export import frame_to_xlsx
     from pipelines import db
     from pipelines.bulletin import write_bulletin
-    from pipelines.ingest import ingest_files
+    from pipelines.returns.ingest import ingest_files
     from pipelines.metrics import Metrics
-    from pipelines.region_sheets import apply_regions, read_region_workbook, write_region_sheet
+    from pipelines.catalog.region_sheets import (apply_regions, read_region_workbook,
+                                                 write_region_sheet)
 
     con = db.connect(warehouse_path)
     try:

@@ -184,7 +184,7 @@ def test_raw_xlsx_is_a_workbook_calamine_reads(tmp_path):
 
 
 def test_invariants_catch_a_partial_load(warehouse_path):
-    from pipelines.load import ReturnRow, SubmissionMeta, load_rows
+    from pipelines.returns.load import ReturnRow, SubmissionMeta, load_rows
     from pipelines.periods import month
     con = duckdb.connect(str(warehouse_path))
     rows = [ReturnRow("350902", "evoucher_activation_rate", month(2023, m), 5.0, 10.0, sheet="S",

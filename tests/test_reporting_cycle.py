@@ -12,9 +12,9 @@ import openpyxl
 import pytest
 
 import returns_factory as rf
-from pipelines.ingest import ingest_files
+from pipelines.returns.ingest import ingest_files
 from pipelines.metrics import Metrics
-from pipelines.templates import template_indicators, write_template
+from pipelines.returns.templates import template_indicators, write_template
 from pipelines.periods import parse_period
 
 TODAY = dt.date(2025, 6, 15)
@@ -182,7 +182,7 @@ def test_targets_are_known_from_the_plans_issue_date_and_edits_from_their_time(c
     r = _row(Metrics(con, as_of=meeting).gaps("2024Q2", region=WL), WL, "online_completion_rate")
     assert (r.target, r.status) == (90, "达标")
     # the bureau raises the 2024 target to 95 on the web in August: a replay of July keeps 90
-    from pipelines import target_sheets
+    from pipelines.catalog import target_sheets
     xlsx = tmp_path / "plan.xlsx"
     target_sheets.write_plan_sheet(con, "wenling-2023", xlsx)
     wb = openpyxl.load_workbook(xlsx)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.load import ReturnRow, SubmissionMeta, load_rows
+from pipelines.returns.load import ReturnRow, SubmissionMeta, load_rows
 from pipelines.metrics import Metrics
 from pipelines.periods import parse_period
 
@@ -143,7 +143,7 @@ def test_submissions_page_shows_the_rates_it_is_given(con, warehouse_path):
     import sys
 
     from dashboard_data import create_app
-    from pipelines import contacts
+    from pipelines.workflow import contacts
     _year_of_returns(con)
     contacts.apply_contacts(con, [{"region_code": "350982", "contact": "张三", "phone": "0593-7851234",
                                    "email": None}], "admin")

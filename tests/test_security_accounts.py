@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import accounts
+from pipelines.accounts import users as accounts
 
 ROOT = Path(__file__).resolve().parent.parent
 

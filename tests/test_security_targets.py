@@ -1,4 +1,4 @@
-"""Targets and region-tree maintenance through Excel (pipelines.target_sheets / region_sheets):
+"""Targets and region-tree maintenance through Excel (pipelines.catalog.target_sheets / region_sheets):
 round trips change nothing, every problem is reported with its cell, edits are diffed and
 applied versioned with origin 'web:<user>'."""
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from openpyxl import load_workbook
 
-from pipelines import region_sheets, target_sheets
-from pipelines.target_sheets import SheetError
+from pipelines.catalog import region_sheets, target_sheets
+from pipelines.catalog.target_sheets import SheetError
 
 
 @pytest.mark.parametrize("plan", ["chenzhou-2022", "gulou-2022", "jining-2023", "ningde-2022", "wenling-2023"])
@@ -139,7 +139,7 @@ def test_uploaded_sheets_are_read_by_a_bounded_worker_and_hostile_ones_refused(c
     """The admin's target and region sheets take the returns' path: a worker reads them, with the
     same pre-checks and format names; one pool serves several sheets."""
     import ooxml_factory as f
-    from pipelines.parse_worker import ParsePool
+    from pipelines.returns.parse_worker import ParsePool
     plan = tmp_path / "宁德.xlsx"
     target_sheets.write_plan_sheet(con, "ningde-2022", plan)
     regions = tmp_path / "地区.xlsx"

@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 
 import ooxml_factory as f
-from pipelines.ooxml_package import MIB, Limits, cells_for_memory
-from pipelines.sheet_scan import scan_sheet
-from pipelines.workbook import WorkbookError, read_workbook
+from pipelines.returns.ooxml_package import MIB, Limits, cells_for_memory
+from pipelines.returns.sheet_scan import scan_sheet
+from pipelines.returns.workbook import WorkbookError, read_workbook
 
 H = f.HEADER
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import openpyxl
 
-from pipelines.templates import template_indicators, write_template
+from pipelines.returns.templates import template_indicators, write_template
 
 
 def test_monthly_template_layout_and_metadata(con, tmp_path):

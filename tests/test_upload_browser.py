@@ -44,7 +44,7 @@ def _wait(driver, css, text=None, timeout=60):
 
 def _fill(path: Path, out: Path, numerator, denominator):
     from openpyxl import load_workbook
-    from pipelines.templates import HEADER_ROW
+    from pipelines.returns.templates import HEADER_ROW
     wb = load_workbook(path)
     ws = wb.worksheets[0]
     r = HEADER_ROW + 1
@@ -59,7 +59,7 @@ def _fill(path: Path, out: Path, numerator, denominator):
 def test_reporter_uploads_a_return_in_the_browser(_initialised_template, tmp_path):
     from selenium.webdriver.common.by import By
     from pipelines import db
-    from pipelines.load import ReturnRow, SubmissionMeta, load_rows
+    from pipelines.returns.load import ReturnRow, SubmissionMeta, load_rows
     from pipelines.periods import parse_period
     db_path = tmp_path / "warehouse.duckdb"
     shutil.copy(_initialised_template, db_path)

@@ -10,7 +10,7 @@ import pytest
 
 from dashboards.store import Warehouse
 from dashboards.webstore import WebStore
-from pipelines.ingest import archive_path_for
+from pipelines.returns.ingest import archive_path_for
 from test_reliability_kit import long_rows, write_long_table
 
 

@@ -11,8 +11,8 @@ import zipfile
 import pytest
 
 import ooxml_factory as f
-from pipelines.extract import extract
-from pipelines.workbook import WorkbookError, read_workbook
+from pipelines.returns.extract import extract
+from pipelines.returns.workbook import WorkbookError, read_workbook
 
 ROW = ["蕉城区", "2024-01", "evoucher_activation_rate", 1, 2]
 BODY = f.long_table_body([ROW])

@@ -66,7 +66,8 @@ class ServerProcess:
 
 def add_accounts(db_path: Path) -> dict[str, str]:
     """viewer, reporter_a (蕉城区), reporter_b (福安市), admin; returns API tokens by role."""
-    from pipelines import accounts, db
+    from pipelines.accounts import users as accounts
+    from pipelines import db
     con = db.connect(db_path)
     try:
         accounts.add_user(con, "viewer", "viewer", PASSWORD)
@@ -138,7 +139,7 @@ def fill_template(con, region: str, period: str, path: Path, numerator: int = 90
     """Write the template of `region`/`period` and fill every indicator row (openpyxl)."""
     from openpyxl import load_workbook
 
-    from pipelines.templates import HEADER_ROW, write_template
+    from pipelines.returns.templates import HEADER_ROW, write_template
     write_template(con, region, period, path)
     wb = load_workbook(path)
     ws = wb.worksheets[0]

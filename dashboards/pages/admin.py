@@ -23,7 +23,7 @@ import dash
 import flask
 from dash import Input, Output, State, callback, dcc, html, no_update
 
-from pipelines import accounts
+from pipelines.accounts import users as accounts
 
 ADMIN_PLAN = "admin-plan"
 ADMIN_PLAN_LINK = "admin-plan-link"
@@ -76,8 +76,8 @@ def layout(rendering=None, **params):
         from dashboards.bulletin_web import choices
 
         def read(con):
-            from pipelines.audit_log import action_choices
-            from pipelines.target_sheets import plan_choices
+            from pipelines.accounts.audit_log import action_choices
+            from pipelines.catalog.target_sheets import plan_choices
             return (plan_choices(con), action_choices(con), *choices(con, user))
         plans, actions, regions, quarters = _store().run(read)
     plan = plans[0][0] if plans else None
@@ -316,8 +316,8 @@ def _user_action(*args):
           Input(ADMIN_BATCH_UPLOAD, "contents"), State(ADMIN_BATCH_UPLOAD, "filename"),
           prevent_initial_call=True)
 def _batch_check(contents, filename):
-    from pipelines.account_sheets import read_accounts_workbook
-    from pipelines.target_sheets import SheetError
+    from pipelines.accounts.account_sheets import read_accounts_workbook
+    from pipelines.catalog.target_sheets import SheetError
     hidden = {"display": "none"}
     if not contents:
         return no_update, None, hidden, None
@@ -344,8 +344,9 @@ def _batch_check(contents, filename):
           Output(ADMIN_USERS_BOX, "children", allow_duplicate=True),
           Input(ADMIN_BATCH_APPLY, "n_clicks"), State(ADMIN_BATCH_PENDING, "data"), prevent_initial_call=True)
 def _batch_apply(n_clicks, pending):
-    from pipelines.account_sheets import create_accounts, passwords_xlsx, read_accounts_workbook
-    from pipelines.target_sheets import SheetError
+    from pipelines.accounts.account_sheets import (create_accounts, passwords_xlsx,
+                                                   read_accounts_workbook)
+    from pipelines.catalog.target_sheets import SheetError
     if not n_clicks or not pending:
         return no_update, no_update, no_update, no_update, no_update
     actor = _user().name
@@ -375,7 +376,7 @@ ADMIN_AUDIT_EXPORT = "admin-audit-export"
 def audit_section(rendering: bool, actions):
     actors, regions = [], []
     if rendering:
-        from pipelines.audit_log import actor_choices
+        from pipelines.accounts.audit_log import actor_choices
         actors = _store().run(actor_choices)
         regions = _store().run(accounts.region_choices)
     return html.Section([
@@ -410,7 +411,7 @@ def _filters(action, user, region, start, end) -> dict:
 
 
 def audit_table(filters: dict, page: int = 1):
-    from pipelines.audit_log import COLUMNS, query
+    from pipelines.accounts.audit_log import COLUMNS, query
     result = _store().run(lambda con: query(con, **filters, page=page))
     pager = html.Div(className="pager", children=[
         html.Button("上一页", id={"type": "admin-audit-step", "step": -1}, n_clicks=0, className="button",
@@ -445,7 +446,7 @@ def _audit(action, user, region, start, end, _steps, page):
           State(ADMIN_AUDIT_REGION, "value"), State(ADMIN_AUDIT_DATES, "start_date"),
           State(ADMIN_AUDIT_DATES, "end_date"), prevent_initial_call=True)
 def _audit_export(n, action, user, region, start, end):
-    from pipelines.audit_log import export_xlsx
+    from pipelines.accounts.audit_log import export_xlsx
     if not n:
         return no_update
     data = _store().run(lambda con: export_xlsx(con, **_filters(action, user, region, start, end)))
@@ -461,17 +462,17 @@ def _parse_sheet(contents: str, filename: str | None):
     """The uploaded workbook's cell values, read by the server's bounded parse workers (no
     lock, no warehouse access); SheetError if unreadable."""
     from dashboards.api import safe_file_name
-    from pipelines.target_sheets import parsed_workbook
+    from pipelines.catalog.target_sheets import parsed_workbook
     data = base64.b64decode(contents.split(",", 1)[1])
     return parsed_workbook((safe_file_name(filename), data), _store().parser)
 
 
 def _read_sheet(con, book):
     """(kind, parsed edit, changes) of a parsed workbook; SheetError if invalid."""
-    from pipelines import region_sheets, target_sheets
+    from pipelines.catalog import region_sheets, target_sheets
     names = {s.name for s in book.sheets}
     if "联系人" in names and "目标" not in names:
-        from pipelines import contacts
+        from pipelines.workflow import contacts
         rows = contacts.read_contacts_workbook(con, book)
         return "contacts", rows, contacts.diff_contacts(con, rows)
     if "地区" in names and "目标" not in names:
@@ -502,7 +503,7 @@ def _diff_table(changes):
           Input(ADMIN_SHEET_UPLOAD, "contents"), State(ADMIN_SHEET_UPLOAD, "filename"),
           prevent_initial_call=True)
 def _check_sheet(contents, filename):
-    from pipelines.target_sheets import SheetError
+    from pipelines.catalog.target_sheets import SheetError
     hidden = {"display": "none"}
     if not contents:
         return no_update, None, hidden, None
@@ -525,7 +526,7 @@ def _check_sheet(contents, filename):
           Output(ADMIN_APPLY, "style", allow_duplicate=True),
           Input(ADMIN_APPLY, "n_clicks"), State(ADMIN_SHEET_PENDING, "data"), prevent_initial_call=True)
 def _apply(n_clicks, pending):
-    from pipelines import region_sheets, target_sheets
+    from pipelines.catalog import region_sheets, target_sheets
     if not n_clicks or not pending:
         return no_update, no_update, no_update
     user = _user()
@@ -535,7 +536,7 @@ def _apply(n_clicks, pending):
         if kind == "regions":
             return region_sheets.apply_regions(con, edit, user.name)
         if kind == "contacts":
-            from pipelines import contacts
+            from pipelines.workflow import contacts
             return contacts.apply_contacts(con, edit, user.name)
         return target_sheets.apply_plan(con, edit, user.name)
     try:

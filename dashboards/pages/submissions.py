@@ -166,7 +166,7 @@ def _chase_for(search):
         name = choices.jurisdictions.set_index("code").loc[state.jurisdiction, "name"]
         notice = None
         if not chase.empty:
-            from pipelines.chase_notice import chase_notice_docx
+            from pipelines.workflow.chase_notice import chase_notice_docx
             notice = chase_notice_docx(m, state.jurisdiction, chase)
     return state, name, frequency, chase, notice
 

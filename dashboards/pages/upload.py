@@ -16,7 +16,7 @@ import dash
 import flask
 from dash import Input, Output, State, callback, dcc, html, no_update
 
-from pipelines import accounts
+from pipelines.accounts import users as accounts
 
 UPLOAD_REGION = "upload-region"
 UPLOAD_PERIOD = "upload-period"

@@ -14,7 +14,7 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from .. import db
+from pipelines import db
 from .collect import as_quarter, collect
 from .model import Bulletin
 

@@ -38,7 +38,7 @@ def parse_serial(text: str | None, usage_error) -> int | None:
 
 
 def run(args, usage_error) -> int:
-    from .. import db
+    from pipelines import db
     from ..periods import PeriodError
     from . import write_bulletin
     from .collect import BulletinInputError, as_quarter

@@ -1,7 +1,7 @@
 """催报: what is outstanding, who to chase, what a reporter owes, which reminders are due.
 
 Everything is read off `Metrics.submission_status` (who owes which return, due when, in or
-not): nothing here decides who owes what. Contacts come from pipelines.contacts.
+not): nothing here decides who owes what. Contacts come from pipelines.workflow.contacts.
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def _frequencies(m, jurisdiction) -> list[str]:
 def chase_list(m, jurisdiction: str, year: int, frequency: str) -> pd.DataFrame:
     """The returns of `year` at `frequency` that are due and not in, oldest first, with the
     region's contact (联系人, 电话, 邮箱; None where none is kept)."""
-    from ..contacts import contacts
+    from pipelines.workflow.contacts import contacts
     status = m.submission_status(jurisdiction, year, frequency)
     out = status[status["status"] == "未报送"].copy()
     today = _today(m)
@@ -74,7 +74,7 @@ def reminders_due(m, days_before: int, days_after: int, catch_up_days: int = 30)
     `before` from `days_before` days before its deadline until the deadline, `after` from
     `days_after` days after it for `catch_up_days` more days (older gaps are chased by hand).
     Columns: region_code, region_name, jurisdiction, frequency, period, period_label, due_date,
-    kind. Which were already sent is the sender's business (pipelines.reminders)."""
+    kind. Which were already sent is the sender's business (pipelines.workflow.reminders)."""
     today = _today(m)
     rows = []
     for jur in m.jurisdictions()["code"]:

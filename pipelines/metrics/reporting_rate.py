@@ -162,7 +162,7 @@ def run(args) -> int:
     import csv
     import sys
 
-    from .. import db
+    from pipelines import db
     from ..metrics.export import GapsUsageError, parse_as_of
     from .engine import Metrics
     try:

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import io
 
-from . import accounts, db
-from .cells import col_letter
-from .target_sheets import SheetError, code_text, header, parsed_workbook
+from pipelines.accounts import users as accounts
+from pipelines import db
+from pipelines.returns.cells import col_letter
+from pipelines.catalog.target_sheets import SheetError, code_text, header, parsed_workbook
 
 SHEET = "账户"
 COLUMNS = ("用户名", "角色", "地区编码", "地区名称", "邮箱")
@@ -24,7 +25,7 @@ REQUIRED = ("用户名", "角色", "地区编码")
 
 def units(con, jurisdiction: str) -> list[tuple[str, str]]:
     """(code, name) of the jurisdiction's units: its active leaf regions, in tree order."""
-    from .metrics.reporting import Tree
+    from pipelines.metrics.reporting import Tree
     tree = Tree.read(con)
     return [(c, tree.name[c]) for c in sorted(tree.descendants(jurisdiction),
                                               key=lambda c: tree.sort_order.get(c, 0))

@@ -14,7 +14,7 @@ import datetime as dt
 import json
 from dataclasses import dataclass, field
 
-from .periods import Period
+from pipelines.periods import Period
 
 
 @dataclass
@@ -173,7 +173,7 @@ def _load_in_transaction(con, files, known: dict, fail_after) -> list[LoadResult
 
     _insert_rows(con, "submissions", SUBMISSION_COLUMNS, submissions)
     if marks:                  # the figures these values feed are stale from this commit on
-        from .metrics.figure_table import mark_values
+        from pipelines.metrics.figure_table import mark_values
         mark_values(con, [m[:3] for m in marks], max(m[3] for m in marks))
     if supersede:
         _update_superseded(con, supersede)

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import yaml
 
-from .periods import PeriodError, parse_period
+from pipelines.periods import PeriodError, parse_period
 
-TARGETS_DIR = Path(__file__).resolve().parent.parent / "targets"
+TARGETS_DIR = Path(__file__).resolve().parents[2] / "targets"
 
 UNITS = {"%", "家", "个", "项", "工作日", "次"}
 KINDS = {"ratio", "count", "mean"}
@@ -429,7 +429,7 @@ def load_catalog(con, cat: Catalog, origin_prefix: str = "targets/") -> dict:
                 r["depth"], r["sort_order"]])
             for alias in r["aliases"]:
                 con.execute("INSERT OR REPLACE INTO region_aliases VALUES (?, ?)", [alias, r["code"]])
-        from .region_sheets import replay_region_edits   # (region_sheets imports this module)
+        from pipelines.catalog.region_sheets import replay_region_edits
         stats["region_edits_kept"] = replay_region_edits(con)
         for p in cat.plans:
             con.execute("INSERT OR REPLACE INTO plans VALUES (?,?,?,?,?,?,?,?)", [
@@ -460,7 +460,7 @@ def _mark_figures_if_changed(con, cat: Catalog, region_edits: int) -> bool:
     import hashlib
     import json
 
-    from .metrics.figure_table import RULES_VERSION, mark_all
+    from pipelines.metrics.figure_table import RULES_VERSION, mark_all
     web = con.execute("SELECT count(*), max(valid_from) FROM targets WHERE origin LIKE 'web:%'").fetchone()
     doc = json.dumps([RULES_VERSION, cat.indicators, cat.regions, cat.plans, cat.targets, cat.baselines,
                       cat.reporting, region_edits, [str(x) for x in web]], sort_keys=True, default=str,

@@ -15,7 +15,7 @@ import pyexpat
 import re
 from dataclasses import dataclass, field
 
-from .cells import address
+from pipelines.returns.cells import address
 
 DATE_SERIAL_LIMIT = 1e10          # calamine converts with chrono and panics beyond ~1e11 days
 _BUILTIN_DATE_FORMATS = set(range(14, 23)) | set(range(27, 37)) | set(range(45, 48)) | set(range(50, 59))

@@ -4,7 +4,7 @@ once with its cell, shown as a diff, applied versioned with origin 'web:<user>'.
 
 Sheets of a plan workbook: 目标 (one target per row), 基期值 (baselines), 方案 (read-only facts),
 说明. The plan's identity comes from 方案!B1 (方案编码); its other facts are not editable here.
-An uploaded workbook is read by a bounded worker process (pipelines.parse_worker) into cell
+An uploaded workbook is read by a bounded worker process (pipelines.returns.parse_worker) into cell
 values; only those values reach this process.
 """
 from __future__ import annotations
@@ -13,11 +13,11 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
-from . import db
-from .catalog import TARGET_COMPARE, _check_plan
-from .cells import col_letter
-from .workbook import Sheet
-from .workbook import Workbook as ParsedWorkbook
+from pipelines import db
+from pipelines.catalog.definitions import TARGET_COMPARE, _check_plan
+from pipelines.returns.cells import col_letter
+from pipelines.returns.workbook import Sheet
+from pipelines.returns.workbook import Workbook as ParsedWorkbook
 
 TARGET_COLUMNS = ("指标编码", "指标名称", "地区编码", "地区名称", "档次", "比较符", "目标值", "年度",
                   "截止日期", "起始日期", "生效日期", "口径", "判定", "条款", "原文")
@@ -159,14 +159,14 @@ def sheet_rows(sheet: Sheet, columns, problems):
 
 def parsed_workbook(source, parser=None,
                     what: str = "请上传由本系统导出并用 Excel/WPS 保存的 .xlsx") -> ParsedWorkbook:
-    """An uploaded sheet as cell values, read by a bounded worker (pipelines.parse_worker).
+    """An uploaded sheet as cell values, read by a bounded worker (pipelines.returns.parse_worker).
 
     `source`: a Workbook already parsed, a path, or (file_name, bytes). SheetError if unreadable.
     """
     from pathlib import Path
 
-    from .parse_worker import ParsePool
-    from .workbook import WorkbookError
+    from pipelines.returns.parse_worker import ParsePool
+    from pipelines.returns.workbook import WorkbookError
     if isinstance(source, ParsedWorkbook):
         return source
     name, data = (source if isinstance(source, tuple) else (Path(source).name, Path(source).read_bytes()))
@@ -320,7 +320,7 @@ def apply_plan(con, edit: PlanEdit, user: str, now: dt.datetime | None = None) -
                             f"({', '.join('?' for _ in cols)}, ?, ?)", [row[c] for c in cols] + [origin, now])
         db.audit(con, user, "targets.apply", edit.plan_code, "ok", {
             "changes": [{"change": c["change"], "kind": c["kind"], "key": c["key"]} for c in changes]})
-        from .metrics import figure_table
+        from pipelines.metrics import figure_table
         jur = con.execute("SELECT jurisdiction_code FROM plans WHERE code = ?", [edit.plan_code]).fetchone()[0]
         figure_table.mark(con, jur, now=now)
         con.execute("COMMIT")

@@ -9,7 +9,7 @@ held to `Limits.max_cells`, derived from the memory a parse worker may use: a va
 XFD1048576, cells without `r=`, or many sheets each at the limits are refused, naming the sheet.
 Cells are read with python-calamine (cached values of formulas); merged cells are filled.
 
-Run this in a bounded worker (pipelines.parse_worker): calamine aborts the whole process when an
+Run this in a bounded worker (pipelines.returns.parse_worker): calamine aborts the whole process when an
 allocation fails, and only a separate process protects a server from that.
 """
 from __future__ import annotations
@@ -17,9 +17,10 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 
-from .cells import address
-from .ooxml_package import ACCEPTED, ZIP_ERRORS, Limits, Package, PackageError, open_package
-from .sheet_scan import ScanError, SheetScan, date_styles, scan_sheet
+from pipelines.returns.cells import address
+from pipelines.returns.ooxml_package import (ACCEPTED, ZIP_ERRORS, Limits, Package, PackageError,
+                                             open_package)
+from pipelines.returns.sheet_scan import ScanError, SheetScan, date_styles, scan_sheet
 
 
 class WorkbookError(ValueError):

@@ -12,7 +12,7 @@ BODY_PT, LINE_PT = 16, 28
 
 
 def _font(run, family, size, bold=False):
-    from .bulletin.gongwen import set_font          # the bulletin's: every CJK font slot named
+    from pipelines.bulletin.gongwen import set_font
     set_font(run, family, size, bold)
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
-from . import db
+from pipelines import db
 
 KIND_WORDS = {"before": "截止前提醒", "after": "逾期催报"}
 
@@ -91,8 +91,8 @@ def _message(smtp: SmtpSettings, to: list[str], r: dict, jurisdiction_name: str,
 
 def send_reminders(con, today: dt.date | None = None, smtp_factory=smtplib.SMTP) -> ReminderRun:
     """Send the reminders due `today` (default: today) that were not sent before."""
-    from .contacts import contacts
-    from .metrics import Metrics
+    from pipelines.workflow.contacts import contacts
+    from pipelines.metrics import Metrics
     smtp = smtp_settings(con)
     run = ReminderRun()
     if smtp is None:

@@ -33,8 +33,8 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from .ooxml_package import MIB, Limits, cells_for_memory
-from .workbook import Workbook, WorkbookError, read_workbook
+from pipelines.returns.ooxml_package import MIB, Limits, cells_for_memory
+from pipelines.returns.workbook import Workbook, WorkbookError, read_workbook
 
 log = logging.getLogger("ybjc.parse")
 TOO_BIG = "文件过大或结构异常，无法在限定资源内读取"
@@ -105,8 +105,8 @@ def _cpu_budget(seconds: int) -> None:
 
 
 def _extract(file_name: str, data: bytes, by_key: dict[str, str], limits: Limits, max_rows: int):
-    from .cells import match_key
-    from .extract import extract
+    from pipelines.returns.cells import match_key
+    from pipelines.returns.extract import extract
     wb = read_workbook(data, file_name, limits)
     out = extract(wb, file_name, lambda text: by_key.get(match_key(text)))
     if len(out.rows) + len(out.totals) > max_rows:          # the answer itself stays bounded
@@ -215,7 +215,7 @@ class ParsePool:
     def _context(self):
         ctx = multiprocessing.get_context(self.start_method)
         if self.start_method == "forkserver":
-            ctx.set_forkserver_preload(["pipelines.parse_worker", "pipelines.extract", "python_calamine"])
+            ctx.set_forkserver_preload(["pipelines.returns.parse_worker", "pipelines.returns.extract", "python_calamine"])
         return ctx
 
     def warm_up(self) -> None:

@@ -19,7 +19,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from . import db
+from pipelines import db
 
 ROLES = ("admin", "reporter", "viewer")
 ROLE_LABELS = {"admin": "管理员", "reporter": "填报员", "viewer": "查看者"}

@@ -16,8 +16,8 @@ import math
 import random
 from dataclasses import dataclass
 
-from .demo_profiles import DEFAULT_PROFILE, PROFILES, Profile
-from .periods import Period, month, parse_period, quarter, year
+from pipelines.demo.profiles import DEFAULT_PROFILE, PROFILES, Profile
+from pipelines.periods import Period, month, parse_period, quarter, year
 
 SEED = "ybjc-demo-v1"
 FIRST_YEAR, LAST_YEAR = 2022, 2025

@@ -10,10 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from . import db
-from .accounts import email_problem
-from .cells import col_letter
-from .target_sheets import SheetError, code_text, header, neutral_text, parsed_workbook
+from pipelines import db
+from pipelines.accounts.users import email_problem
+from pipelines.returns.cells import col_letter
+from pipelines.catalog.target_sheets import (SheetError, code_text, header, neutral_text,
+                                             parsed_workbook)
 
 SHEET = "联系人"
 COLUMNS = ("地区编码", "地区名称", "联系人", "电话", "邮箱")

@@ -11,8 +11,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .cells import CellError, address, clean_text, is_blank, match_key, parse_number
-from .workbook import Sheet, Workbook
+from pipelines.returns.cells import (CellError, address, clean_text, is_blank, match_key,
+                                     parse_number)
+from pipelines.returns.workbook import Sheet, Workbook
 
 META_SHEET = "_meta"
 TEMPLATE_VERSION = "1"
@@ -249,7 +250,7 @@ def _read_meta(wb: Workbook) -> dict[str, tuple[object, str]]:
 
 def _extract_template(sheet: Sheet, header: int, roles: dict[str, int], wb: Workbook, out: Extraction,
                       region_lookup: Callable[[str], str | None] | None) -> None:
-    from .periods import PeriodError, parse_period
+    from pipelines.periods import PeriodError, parse_period
 
     meta = _read_meta(wb)
     name_val, name_cell = _labelled_value(sheet, header, ("地区", "填报地区", "地区名称"))

@@ -7,9 +7,10 @@ import datetime as dt
 import json
 import re
 
-from . import db
-from .catalog import _flatten_regions
-from .target_sheets import SheetError, code_text, header, parsed_workbook, sheet_rows
+from pipelines import db
+from pipelines.catalog.definitions import _flatten_regions
+from pipelines.catalog.target_sheets import (SheetError, code_text, header, parsed_workbook,
+                                             sheet_rows)
 
 REGION_COLUMNS = ("地区编码", "地区名称", "上级编码", "层级", "别名")
 REGION_FIELDS = ("name", "parent_code", "level", "aliases")
@@ -160,7 +161,7 @@ def apply_regions(con, regions: list[dict], user: str) -> list[dict]:
                             {k: sorted(r[k]) if k == "aliases" else r[k] for k in EDIT_FIELDS}, ensure_ascii=False)])
         db.audit(con, user, "regions.apply", None, "ok", {
             "changes": [{"change": c["change"], "key": c["key"]} for c in changes]})
-        from .metrics import figure_table
+        from pipelines.metrics import figure_table
         figure_table.mark_all(con, now)          # a tree change reaches every roll-up above it
         con.execute("COMMIT")
     except BaseException:

@@ -2,8 +2,8 @@
 
 The numbers come from demo_values (deterministic, target-aware), the upload history from
 demo_schedule. Each upload becomes a real .xlsx under `<db dir>/raw/demo/` — a filled return
-template (pipelines.templates) or a compiled long table, some of them a little messy — and goes
-through pipelines.ingest.ingest_files, the path every user's file takes, with the upload's own
+template (pipelines.returns.templates) or a compiled long table, some of them a little messy — and goes
+through pipelines.returns.ingest.ingest_files, the path every user's file takes, with the upload's own
 time. Everything is marked 示例数据: file names, workbook titles, channel 'demo', user 示例数据.
 Files are byte-for-byte reproducible (fixed zip and document timestamps), so running the demo
 twice loads nothing new.
@@ -21,9 +21,9 @@ import zipfile
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
-from .demo_schedule import Upload, plan_uploads
-from .extract import META_SHEET
-from .demo_values import DemoModel, DemoValue, generate, rng_for
+from pipelines.demo.schedule import Upload, plan_uploads
+from pipelines.returns.extract import META_SHEET
+from pipelines.demo.values import DemoModel, DemoValue, generate, rng_for
 
 DEMO_USER = "示例数据"
 DEMO_CHANNEL = "demo"
@@ -43,8 +43,8 @@ def build_demo(db_path, raw_dir=None, if_empty: bool = False, workers: int = 2) 
     Workbooks are written by `workers` processes (reading a snapshot of the catalog) while this
     process ingests them in chronological order, CHUNK uploads per ingest_files call.
     """
-    from . import db
-    from .warehouse import init_warehouse
+    from pipelines import db
+    from pipelines.warehouse import init_warehouse
 
     started = time.perf_counter()
     db_path = Path(db_path)
@@ -68,11 +68,11 @@ def build_demo(db_path, raw_dir=None, if_empty: bool = False, workers: int = 2) 
     with tempfile.TemporaryDirectory(prefix="demo_catalog_") as tmp:
         snapshot = str(Path(tmp) / "catalog.duckdb")
         shutil.copyfile(db_path, snapshot)
-        from .parse_worker import ParsePool
+        from pipelines.returns.parse_worker import ParsePool
         with _writer_pool(workers) as pool, ParsePool() as parser:
             written = [pool.submit(_write_chunk, snapshot, model, c) for c in chunks]
             parser.warm_up()
-            from .validate import warm_up
+            from pipelines.returns.validate import warm_up
             warm_up()   # import great-expectations while the workers write the first files
             con = db.connect(db_path)
             try:
@@ -86,7 +86,7 @@ def build_demo(db_path, raw_dir=None, if_empty: bool = False, workers: int = 2) 
                                         parser)
                     ingest_seconds += time.perf_counter() - t0
                 t0 = time.perf_counter()
-                from .metrics.figure_table import rebuild
+                from pipelines.metrics.figure_table import rebuild
                 rebuild(con)
                 refresh_seconds = time.perf_counter() - t0
             finally:
@@ -112,7 +112,7 @@ def build_demo(db_path, raw_dir=None, if_empty: bool = False, workers: int = 2) 
 
 
 def _ingest(con, paths: list[str], times: list[dt.datetime], archive_dir: Path, parser) -> list:
-    from .ingest import ingest_files
+    from pipelines.returns.ingest import ingest_files
     return ingest_files(con, paths, user=DEMO_USER, channel=DEMO_CHANNEL, archive_dir=archive_dir,
                         now=times, parser=parser, refresh=False)   # figures rebuilt once at the end
 
@@ -142,7 +142,7 @@ def _writer_pool(workers: int):
 
 def _write_chunk(snapshot: str, model: DemoModel, chunk: list[tuple[Upload, str]]) -> list[str]:
     """Write some uploads' workbooks (runs in a worker process); returns their paths."""
-    from . import db
+    from pipelines import db
 
     con = db.connect(snapshot, read_only=True) if any(u.layout == "template" for u, _ in chunk) else None
     try:
@@ -163,7 +163,7 @@ def write_filled_template(con, upload: Upload, path: Path) -> None:
     """The system's template for the district and period, filled in as a district would."""
     from openpyxl import load_workbook
 
-    from .templates import write_template
+    from pipelines.returns.templates import write_template
 
     write_template(con, upload.region, upload.period, path)
     wb = load_workbook(path)

@@ -2,7 +2,7 @@
 
 The CLI, the web upload, the HTTP API and the demo all come through `ingest_files`; the server
 takes its steps one by one: `check_files` (files read and extracted by bounded worker processes,
-pipelines.parse_worker; validated in this process), `archive_checked`, then, holding its write
+pipelines.returns.parse_worker; validated in this process), `archive_checked`, then, holding its write
 lock for this step only, `load_checked`. A file is accepted whole or rejected whole: errors
 load nothing; a rejected file is recorded with its errors. The original bytes are archived under `<archive_dir>/<hash[:2]>/<sha256>.<ext>` before
 anything is loaded. The same content twice is a no-op ("duplicate").
@@ -15,12 +15,12 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import db
-from .extract import Extraction, Issue
-from .load import SubmissionMeta, load_many, record_rejection
-from .parse_worker import ParsePool, RegionIndex
-from .validate import CatalogView, FileValidation, validate
-from .workbook import WorkbookError
+from pipelines import db
+from pipelines.returns.extract import Extraction, Issue
+from pipelines.returns.load import SubmissionMeta, load_many, record_rejection
+from pipelines.returns.parse_worker import ParsePool, RegionIndex
+from pipelines.returns.validate import CatalogView, FileValidation, validate
+from pipelines.returns.workbook import WorkbookError
 
 __all__ = ["CheckedBatch", "FileOutcome", "Issue", "archive_checked", "archive_path_for", "check_files",
            "ingest_files", "load_checked"]
@@ -221,7 +221,7 @@ def load_checked(con, batch: CheckedBatch, *, user: str = "cli", channel: str = 
             out.status = "duplicate"
         out.rows, out.new, out.revisions, out.unchanged = loaded.rows, loaded.new, loaded.revisions, loaded.unchanged
     if refresh and any(o.status == "accepted" and (o.new or o.revisions) for o in batch.outcomes):
-        from .metrics.figure_table import refresh as refresh_figures
+        from pipelines.metrics.figure_table import refresh as refresh_figures
         refresh_figures(con)
     return batch.outcomes
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from .demo_values import DemoModel, DemoValue, rng_for
-from .periods import Period
+from pipelines.demo.values import DemoModel, DemoValue, rng_for
+from pipelines.periods import Period
 
 MARK = "示例数据"
 # Periods ending on or after this day arrive as each district's own template; earlier ones in the

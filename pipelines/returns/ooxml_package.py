@@ -25,8 +25,8 @@ from xml.sax.saxutils import quoteattr
 from defusedxml import ElementTree as SafeET
 from defusedxml.common import DefusedXmlException
 
-from . import file_formats
-from .file_formats import OLE_MAGIC
+from pipelines.returns import file_formats
+from pipelines.returns.file_formats import OLE_MAGIC
 
 ACCEPTED = "只接受 Excel 工作簿 .xlsx 或 .xlsm 文件（请在 Excel 或 WPS 中“另存为 → Excel 工作簿 (*.xlsx)”后再上传）"
 REPAIR = "请在 Excel 或 WPS 中打开（如提示修复请确认），另存为 .xlsx 后再上传"

@@ -108,7 +108,7 @@ def _where(con, user, action, region, date_from, date_to):
         clauses.append("a.action = ?")
         params.append(action)
     if region:
-        from .metrics.reporting import Tree
+        from pipelines.metrics.reporting import Tree
         tree = Tree.read(con)
         codes = [region, *tree.descendants(region)]
         clauses.append("(list_has_any(s.regions, ?::VARCHAR[]) OR us.region_code IN (SELECT unnest(?::VARCHAR[])) "
@@ -158,7 +158,7 @@ def export_xlsx(con, **filters) -> bytes:
     """Every entry matching the filters (not only one page), in words, as a workbook."""
     from openpyxl import Workbook
 
-    from .target_sheets import header, neutral_text
+    from pipelines.catalog.target_sheets import header, neutral_text
     result = query(con, **filters, page=1, page_size=1_000_000)
     wb = Workbook()
     ws = wb.active

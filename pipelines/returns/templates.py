@@ -10,8 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from .extract import META_SHEET, TEMPLATE_VERSION
-from .periods import Period, parse_period
+from pipelines.returns.extract import META_SHEET, TEMPLATE_VERSION
+from pipelines.periods import Period, parse_period
 
 DATA_SHEET = "填报表"
 HEADER_ROW = 5
@@ -27,7 +27,7 @@ def template_indicators(con, region_code: str, period: Period) -> list[dict]:
     the city bureau reports, and a city's template lists only what it reports itself.
     A jurisdiction with no targets at all gets every indicator of the frequency.
     """
-    from .metrics.reporting import Reporting
+    from pipelines.metrics.reporting import Reporting
 
     frequency = FREQUENCY_OF_TYPE[period.type]
     row = con.execute("SELECT jurisdiction_code FROM regions WHERE code = ?", [region_code]).fetchone()

@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from .cells import match_key
-from .extract import Extraction, Issue, RawRow
-from .load import ReturnRow
-from .metrics.reporting import Reporting
-from .periods import Period, PeriodError, parse_period
+from pipelines.returns.cells import match_key
+from pipelines.returns.extract import Extraction, Issue, RawRow
+from pipelines.returns.load import ReturnRow
+from pipelines.metrics.reporting import Reporting
+from pipelines.periods import Period, PeriodError, parse_period
 
 RATE_JUMP_PP = 20.0
 DENOMINATOR_SWING = 0.30

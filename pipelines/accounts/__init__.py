@@ -1,0 +1,1 @@
+"""Accounts: users, passwords and tokens, reporter accounts from a sheet, the audit log in words."""

@@ -1,0 +1,1 @@
+"""The demo warehouse: profiles, deterministic values, the upload schedule."""

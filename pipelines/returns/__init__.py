@@ -1,0 +1,1 @@
+"""Returns: the .xlsx container checks, extraction of both layouts, the great-expectations checks, archive and load with revisions, templates."""
