@@ -1,0 +1,126 @@
+"""The package layout: no import circle among pipelines' modules, no SQL in dashboards/.
+
+The graph is built from the module-level imports of every file under pipelines/ (imports inside
+functions are deferred on purpose and do not run at import time; `if TYPE_CHECKING:` blocks
+never run; a module's own packages are always initialised before it). A circle would make the
+import order decide what works.
+
+Known deferred back-edges (not import-time, so not counted here; to be cut when the catalog is
+typed): catalog.definitions → catalog.region_sheets (replaying web edits on `init`), catalog →
+metrics.figure_table (an edit marks figures stale in its own transaction), metrics.chase →
+workflow.contacts → catalog.target_sheets (the chase list shows contacts; contacts reuse the
+target sheet's cell helpers).
+"""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PIPELINES = ROOT / "pipelines"
+
+
+def _module(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _top_level_imports(path: Path, modules: set[str]) -> set[str]:
+    """Modules of `modules` that `path` imports when it is imported."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    me = _module(path)
+    package = me if path.name == "__init__.py" else me.rpartition(".")[0]
+    found: set[str] = set()
+
+    def visit(nodes):
+        for node in nodes:
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+                continue
+            if isinstance(node, (ast.If, ast.Try)):
+                visit(node.body)
+                visit(getattr(node, "orelse", []))
+                for h in getattr(node, "handlers", []):
+                    visit(h.body)
+                visit(getattr(node, "finalbody", []))
+            elif isinstance(node, ast.Import):
+                found.update(a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = package.split(".")
+                    base = base[: len(base) - (node.level - 1)]
+                    target = ".".join(base + ([node.module] if node.module else []))
+                else:
+                    target = node.module or ""
+                found.add(target)
+                found.update(f"{target}.{a.name}" for a in node.names)
+
+    visit(tree.body)
+    out = set()
+    for name in found:
+        # importing a.b.c imports a and a.b too
+        parts = name.split(".")
+        out.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
+    # a module's own packages are initialised before it: an edge to them is no circle
+    ancestors = {".".join(me.split(".")[:i]) for i in range(1, me.count(".") + 1)}
+    return {m for m in out if m in modules and m != me and m not in ancestors}
+
+
+def _graph() -> dict[str, set[str]]:
+    files = [p for p in PIPELINES.rglob("*.py") if "__pycache__" not in p.parts]
+    modules = {_module(p) for p in files}
+    return {_module(p): _top_level_imports(p, modules) for p in files}
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index, low, on, stack, out, counter = {}, {}, set(), [], [], [0]
+
+    def strong(v):
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on.add(v)
+        for w in graph[v]:
+            if w not in index:
+                strong(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                out.append(sorted(comp))
+
+    for v in sorted(graph):
+        if v not in index:
+            strong(v)
+    return out
+
+
+def test_the_cycle_finder_finds_a_planted_circle():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert _cycles(graph) == [["a", "b", "c"]]
+    assert _cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_circle_in_pipelines():
+    graph = _graph()
+    assert "pipelines.returns.ingest" in graph and "pipelines.catalog.definitions" in graph
+    assert _cycles(graph) == []
+
+
+def test_pipelines_is_cut_into_domain_packages():
+    """The flat modules of returns, catalog, accounts, workflow and demo live in their packages."""
+    flat = sorted(p.name for p in PIPELINES.glob("*.py"))
+    for name in ("ingest.py", "validate.py", "extract.py", "load.py", "catalog.py",
+                 "target_sheets.py", "accounts.py", "audit_log.py", "demo.py", "reminders.py"):
+        assert name not in flat, f"pipelines/{name} belongs in a sub-package"
+    for package in ("catalog", "returns", "accounts", "workflow", "demo", "metrics", "bulletin"):
+        assert (PIPELINES / package / "__init__.py").exists()
+
