@@ -38,11 +38,8 @@ def scope(con, user) -> set[str] | None:
     """Regions an admin may write bulletins for: an admin bound to a region, that region and
     below; an unbound admin, all (None)."""
     if user.region_code:
-        rows = con.execute(
-            "WITH RECURSIVE sub(code) AS (SELECT ?::VARCHAR UNION ALL "
-            "SELECT r.code FROM regions r JOIN sub ON r.parent_code = sub.code) "
-            "SELECT code FROM sub", [user.region_code]).fetchall()
-        return {r[0] for r in rows}
+        from pipelines.db import subtree
+        return subtree(con, user.region_code)
     return None
 
 

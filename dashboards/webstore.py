@@ -87,14 +87,9 @@ class WebStore:
 
     def session_secret(self) -> str:
         """The Flask secret key, created once and kept in the warehouse settings table."""
-        def get_or_create(con):
-            row = con.execute("SELECT value FROM settings WHERE key = 'web.session_secret'").fetchone()
-            if row:
-                return row[0]
-            value = secrets.token_hex(32)
-            con.execute("INSERT INTO settings VALUES ('web.session_secret', ?)", [value])
-            return value
-        return self.write(get_or_create)
+        from pipelines.db import setting_or_create
+        return self.write(lambda con: setting_or_create(con, "web.session_secret",
+                                                        lambda: secrets.token_hex(32)))
 
     def ingest(self, items, *, user: str, channel: str, allowed_regions=None, dry_run=False):
         """pipelines.returns.ingest for paths or (file_name, bytes) pairs through the server's connection:
@@ -123,9 +118,8 @@ class WebStore:
 
 
 def _db_file(con) -> Path:
-    rows = con.execute("SELECT path FROM duckdb_databases() WHERE NOT internal "
-                       "AND path IS NOT NULL").fetchall()
-    return Path(rows[0][0]) if rows else Path("data/warehouse.duckdb")
+    from pipelines.db import database_file
+    return database_file(con) or Path("data/warehouse.duckdb")
 
 
 def _check_duplicate_scope(con, out, allowed: set[str], user: str, channel: str) -> None:
@@ -133,9 +127,9 @@ def _check_duplicate_scope(con, out, allowed: set[str], user: str, channel: str)
     when its rows lie outside the uploader's scope (a reporter must not learn or claim it)."""
     from pipelines import db
     from pipelines.returns.extract import Issue
-    row = con.execute("SELECT regions FROM submissions WHERE submission_id = ?",
-                      [out.submission_id]).fetchone()
-    outside = sorted(set(row[0] or []) - allowed) if row else []
+    from pipelines.returns.submission_info import submission_regions
+    regions = submission_regions(con, out.submission_id)
+    outside = sorted(set(regions) - allowed) if regions else []
     if not outside:
         return
     out.status = "rejected"

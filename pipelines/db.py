@@ -379,3 +379,29 @@ def audit_many(con: duckdb.DuckDBPyConnection, lines: list[tuple]) -> None:
         "INSERT INTO audit_log (logged_at, actor, action, subject, outcome, detail) "
         "SELECT now()::TIMESTAMP, unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), "
         "unnest(?::VARCHAR[]), unnest(?::VARCHAR[])", [list(c) for c in cols])
+
+
+def database_file(con) -> Path | None:
+    """The file of the connection's main database (None: in memory)."""
+    rows = con.execute("SELECT path FROM duckdb_databases() WHERE NOT internal "
+                       "AND path IS NOT NULL").fetchall()
+    return Path(rows[0][0]) if rows else None
+
+
+def setting_or_create(con, key: str, make) -> str:
+    """The value of setting `key`, created as `make()` the first time it is asked for."""
+    row = first_row(con.execute("SELECT value FROM settings WHERE key = ?", [key]))
+    if row:
+        return row[0]
+    value = make()
+    con.execute("INSERT INTO settings VALUES (?, ?)", [key, value])
+    return value
+
+
+def subtree(con, code: str) -> set[str]:
+    """`code` and every region below it (active or not)."""
+    rows = con.execute(
+        "WITH RECURSIVE sub(code) AS (SELECT ?::VARCHAR UNION ALL "
+        "SELECT r.code FROM regions r JOIN sub ON r.parent_code = sub.code) "
+        "SELECT code FROM sub", [code]).fetchall()
+    return {r[0] for r in rows}

@@ -236,7 +236,6 @@ def _overview_query(outcome) -> dict:
     """Jurisdiction and period of the loaded file, for the link to the overview."""
     if not outcome.submission_id:
         return {}
-    row = _store().run(lambda con: con.execute(
-        "SELECT r.jurisdiction_code, s.periods[1] FROM submissions s JOIN regions r "
-        "ON r.code = s.regions[1] WHERE s.submission_id = ?", [outcome.submission_id]).fetchone())
-    return {"jurisdiction": row[0], "period": row[1]} if row else {}
+    from pipelines.returns.submission_info import submission_place
+    place = _store().run(lambda con: submission_place(con, outcome.submission_id))
+    return {"jurisdiction": place[0], "period": place[1]} if place else {}
