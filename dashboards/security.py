@@ -23,7 +23,6 @@ from urllib.parse import quote
 import flask
 
 from pipelines.accounts import users as accounts
-from .webstore import WebStore
 
 SESSION_HOURS = 8
 MAX_UPLOAD_BYTES = 30 * 1024 * 1024      # a 20 MB return, base64-encoded in a Dash callback
@@ -108,7 +107,7 @@ def callback_level(body: dict) -> str:
 class Gate:
     """The security state of one app: the warehouse store and the session secret."""
 
-    def __init__(self, store: WebStore):
+    def __init__(self, store):   # dashboards.store.Warehouse
         self.store = store
 
     # -- who is asking ----------------------------------------------------------------------
@@ -330,7 +329,7 @@ def current_user():
 def install_security(app, warehouse) -> Gate:
     """Secure the Dash app `app` whose warehouse is `warehouse` (connection or Warehouse)."""
     server = app.server
-    store = WebStore.of(warehouse)
+    store = warehouse
     g = Gate(store)
     server.extensions["ybjc_gate"] = g
     server.extensions["ybjc_store"] = store

@@ -1,13 +1,25 @@
-"""The warehouse as the dashboard server holds it: one read-write DuckDB connection per process.
+"""The warehouse as the dashboard server holds it: the one store of a server process.
 
-`create_app` opens it and keeps it on the Flask server (`server.config["WAREHOUSE"]`). DuckDB
-connections are not thread-safe but cursors are: every request works on its own cursor
-(`open_metrics`), closed when the request is done. While the server runs it owns the file
-(DuckDB's one-writer rule); writers such as the web upload use `Warehouse.con` through it.
+`create_app` opens it and keeps it on the Flask server (`server.config["WAREHOUSE"]`). It owns
+the read-write DuckDB connection, the write lock, the answer cache and its data version, the
+parse workers and the background refresh of the figures table. While the server runs it owns
+the file (DuckDB's one-writer rule), so logins, uploads, the API and admin changes all go
+through it:
+
+- `read(fn)`: fn(cursor) on a fresh cursor (DuckDB connections are not thread-safe, their
+  cursors are); no lock.
+- `write(fn)`: fn(cursor) holding the write lock; then the cache's version moves on
+  (`data_changed=False` for writes that change no figure: audit lines, sessions, settings).
+- `check(items, ...)`: the dry run of an upload — read by the parse workers and validated
+  without the lock; it changes no value and clears no cache (a scope violation is still
+  written to the audit log).
+- `ingest(items, ...)`: check, archive, then load holding the lock; figures refresh after.
 """
 from __future__ import annotations
 
 import datetime as dt
+import secrets
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -18,14 +30,12 @@ class Warehouse:
     """The open warehouse of one server process, and the pool of workers that parse its uploads."""
 
     def __init__(self, db_path, parse_limits=None):
-        import threading
-
         from pipelines import db
         from pipelines.memo import ResultCache
         from pipelines.returns.parse_worker import ParsePool
         self.path = Path(db_path)
         self.con = db.connect(self.path)
-        self.write_lock = threading.Lock()       # picked up by WebStore.of: one lock per file
+        self.write_lock = threading.Lock()       # one writer at a time (loads never race on keys)
         self.cache = ResultCache()
         self.parser = ParsePool(parse_limits)    # workers start on first use or warm_up()
         self._freezing: set = set()              # (as_of, jurisdiction) snapshots being built
@@ -34,13 +44,100 @@ class Warehouse:
         self._refresh_wanted = False             # a write marked figures stale since the last round
         self._refreshing = False                 # a refresher thread is running
         self._stop = threading.Event()           # set by close(): background watchers end
+        self._warming: threading.Thread | None = None
         threading.Thread(target=self._serve_reader_requests, name="reader-snapshot", daemon=True).start()
 
+    # ---------------------------------------------------------------- read, write, check
+    @property
+    def db_path(self) -> Path:
+        return self.path
+
+    @property
+    def archive_dir(self) -> Path:
+        """Uploaded originals are archived beside the warehouse: <db dir>/raw/."""
+        return self.path.parent / "raw"
+
+    def read(self, fn):
+        """fn(cursor) on a fresh cursor (reads, and appends such as audit lines)."""
+        cur = self.con.cursor()
+        try:
+            return fn(cur)
+        finally:
+            cur.close()
+
+    run = read      # the name the pages still call it by
+
+    def write(self, fn, *, data_changed: bool = True):
+        """fn(cursor) holding the write lock; then, unless the write changed no data a figure
+        depends on, the cached answers are dropped (even when fn failed half-way: a failed
+        write rolled back, but a cache cleared once too often is only slower)."""
+        with self.write_lock:
+            try:
+                return self.read(fn)
+            finally:
+                if data_changed:
+                    self.changed()
+
+    def check(self, items, *, user: str, channel: str, allowed_regions=None):
+        """The dry run of an upload (the page's preview): outcomes as `ingest` would give them,
+        nothing loaded, no cache cleared, the write lock never taken for the checks."""
+        from pipelines.returns.ingest import check_files
+        items = list(items)
+        batch = self.read(lambda con: check_files(con, items, allowed_regions=allowed_regions,
+                                                  dry_run=True, parser=self.parser))
+        if allowed_regions is not None and any(o.status == "duplicate" for o in batch.outcomes):
+            self.write(lambda con: _refuse_duplicates_outside(con, batch.outcomes, allowed_regions,
+                                                              user, channel), data_changed=False)
+        return batch.outcomes
+
+    def ingest(self, items, *, user: str, channel: str, allowed_regions=None, dry_run=False):
+        """pipelines.returns.ingest for paths or (file_name, bytes) pairs through the server's
+        connection: read and validated without the write lock, archived, then loaded holding it."""
+        if dry_run:
+            return self.check(items, user=user, channel=channel, allowed_regions=allowed_regions)
+        from pipelines.returns.ingest import archive_checked, check_files, load_checked
+        items = list(items)
+        batch = self.read(lambda con: check_files(con, items, allowed_regions=allowed_regions,
+                                                  parser=self.parser))
+        archive_checked(batch, self.archive_dir)
+
+        def load(con):
+            load_checked(con, batch, user=user, channel=channel, refresh=False)
+            if allowed_regions is not None:
+                _refuse_duplicates_outside(con, batch.outcomes, allowed_regions, user, channel)
+            return batch.outcomes
+        outcomes = self.write(load)
+        if any(o.status == "accepted" and (o.new or o.revisions) for o in outcomes):
+            self.refresh_soon()
+        return outcomes
+
+    def session_secret(self) -> str:
+        """The Flask secret key, created once and kept in the warehouse settings table."""
+        from pipelines.db import setting_or_create
+        return self.write(lambda con: setting_or_create(con, "web.session_secret",
+                                                        lambda: secrets.token_hex(32)),
+                          data_changed=False)
+
+    def warm_up_ingest(self) -> None:
+        """Start the parse workers, import great-expectations and build the suites in the
+        background (once), so that the first upload of a reporter who opened the 报送 page
+        does not wait ~10 s for them."""
+        self.parser.warm_up()
+        with self.write_lock:
+            if self._warming is not None:
+                return
+
+            def warm():
+                from pipelines.returns.validate import warm_up
+                warm_up()
+            self._warming = threading.Thread(target=warm, name="ingest-warm-up", daemon=True)
+            self._warming.start()
+
+    # ---------------------------------------------------------------- background work
     def freeze_soon(self, as_of: dt.datetime, jurisdiction: str) -> None:
         """Build, in the background, the frozen snapshot of a replayed moment for one
         jurisdiction (metrics.figure_table.freeze), so that the meeting's next views read it
         instead of computing. Until it is there, views compute; writes wait for it."""
-        import threading
         key = (as_of, jurisdiction)
         with self._freezing_lock:
             if key in self._freezing:
@@ -69,7 +166,6 @@ class Warehouse:
         are committed. Until the refresh commits, readers find the marks and compute from the
         values: no view shows a figure that disagrees with them. One refresher runs at a time;
         it goes round again while writes keep marking."""
-        import threading
         with self._refresh_lock:
             self._refresh_wanted = True
             if self._refreshing:
@@ -173,3 +269,30 @@ def memoised_page(page: str, state, build):
     """
     key = ("page", page, state, dt.date.today())
     return current_warehouse().cache.get_or_compute(key, build)
+
+
+def _refuse_duplicates_outside(con, outcomes, allowed: set[str], user: str, channel: str) -> None:
+    for out in outcomes:
+        if out.status == "duplicate":
+            _refuse_duplicate_outside(con, out, allowed, user, channel)
+
+
+def _refuse_duplicate_outside(con, out, allowed: set[str], user: str, channel: str) -> None:
+    """A file already loaded is answered 'duplicate' before any check: refuse it all the same
+    when its rows lie outside the uploader's scope (a reporter must not learn or claim it)."""
+    from pipelines import db
+    from pipelines.returns.extract import Issue
+    from pipelines.returns.submission_info import submission_regions
+    regions = submission_regions(con, out.submission_id)
+    outside = sorted(set(regions) - allowed) if regions else []
+    if not outside:
+        return
+    out.status = "rejected"
+    out.scope_violation = True
+    out.rows = out.unchanged = 0
+    out.errors = [Issue("error", None, None, f"文件含有不属于您报送范围的地区 {'、'.join(outside)}，整份文件不予接收；"
+                                         "请只报送本地区的数据")]
+    db.audit(con, user, "ingest", out.file_name, "rejected",
+             {"channel": channel, "content_hash": out.content_hash, "scope_violation": True,
+              "duplicate_of": out.submission_id})
+    out.submission_id = None

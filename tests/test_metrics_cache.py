@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 
 from dashboards.store import Warehouse
-from dashboards.webstore import WebStore
 from pipelines.metrics import Metrics
 from pipelines.memo import ResultCache
 from test_metrics import ACT, CITY, FUAN, JIAOCHENG, SET, load, row
@@ -26,7 +25,7 @@ def _rows(extra=()):
 
 
 def test_cached_answers_equal_uncached_ones_and_are_private_copies(warehouse):
-    store = WebStore.of(warehouse)
+    store = warehouse
     store.write(lambda con: load(con, _rows()))
     cur = warehouse.cursor()
     cached, plain = Metrics(cur, cache=warehouse.cache), Metrics(cur)
@@ -43,8 +42,7 @@ def test_cached_answers_equal_uncached_ones_and_are_private_copies(warehouse):
 
 
 def test_a_write_through_the_store_is_seen_at_once(warehouse):
-    store = WebStore.of(warehouse)
-    assert store.write_lock is warehouse.write_lock
+    store = warehouse
     store.write(lambda con: load(con, _rows()))
     cur = warehouse.cursor()
     m = Metrics(cur, cache=warehouse.cache)

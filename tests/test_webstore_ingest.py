@@ -1,4 +1,4 @@
-"""The server's upload path (WebStore.ingest): files are read by the server's parse workers and
+"""The server's upload path (Warehouse.ingest): files are read by the server's parse workers and
 validated without the write lock; the lock is held for the load alone. Real warehouse, real
 worker processes, real .xlsx files."""
 from __future__ import annotations
@@ -9,7 +9,6 @@ import time
 import pytest
 
 from dashboards.store import Warehouse
-from dashboards.webstore import WebStore
 from pipelines.returns.ingest import archive_path_for
 from test_reliability_kit import long_rows, write_long_table
 
@@ -17,7 +16,7 @@ from test_reliability_kit import long_rows, write_long_table
 @pytest.fixture
 def store(warehouse_path):
     w = Warehouse(warehouse_path)
-    yield WebStore.of(w)
+    yield w
     w.close()
 
 
@@ -103,3 +102,40 @@ def test_an_upload_is_answered_before_the_figures_refresh_which_follows_in_the_b
             engine.astype(object).where(engine.notna(), None).values.tolist()
     stored, engine = store.run(both)
     assert stored == engine and len(stored) > 10
+
+
+def test_the_preview_of_an_upload_leaves_the_cache_warm_and_the_values_alone(store, tmp_path):
+    """The page checks a file before the official confirms it: that dry run (`check`) changes
+    no value and clears no cached answer; the confirmed upload then does both."""
+    from pipelines.metrics import Metrics
+    first = write_long_table(tmp_path / "蕉城区2023.xlsx", long_rows(2023, districts=["350902"]))
+    store.ingest([(first.name, first.read_bytes())], user="admin", channel="web")
+    deadline = time.monotonic() + 60           # the background refresh is a change of its own
+    while (store._refreshing or store.read(lambda con: con.execute(
+            "SELECT count(*) FROM figure_dirty").fetchone()[0])) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    cur = store.cursor()
+    try:
+        m = Metrics(cur, cache=store.cache)
+        before = m.gaps("2023Q4", region="350900")
+        version, hits = store.cache.version, store.cache.hits
+        path = write_long_table(tmp_path / "蕉城区2024.xlsx", long_rows(2024, districts=["350902"]))
+        [preview] = store.check([(path.name, path.read_bytes())], user="admin", channel="web")
+        assert preview.status == "accepted" and preview.rows == 52 and preview.submission_id is None
+        assert store.cache.version == version, "a dry run cleared the cache"
+        # a reporter previewing a file already loaded: its scope is checked against the loaded
+        # submission (a write of the lock's kind), still nothing cleared
+        [dup] = store.check([(first.name, first.read_bytes())], user="蕉城", channel="web",
+                            allowed_regions={"350902"})
+        assert dup.status == "duplicate" and store.cache.version == version
+        again = m.gaps("2023Q4", region="350900")
+        assert store.cache.hits == hits + 1, "the answer was recomputed after a dry run"
+        assert again.equals(before)
+        count = store.read(lambda con: con.execute(
+            "SELECT count(*) FROM return_values WHERE year = 2024").fetchone()[0])
+        assert count == 0
+        [out] = store.ingest([(path.name, path.read_bytes())], user="admin", channel="web")
+        assert out.status == "accepted" and out.new == 52
+        assert store.cache.version > version
+    finally:
+        cur.close()

@@ -2,7 +2,7 @@
 problem (sheet, cell, how to fix) before anything is written, confirm warnings, load.
 
 The server checks first (ingest_files dry_run) and loads only after the confirmation; both
-steps run through the server's own warehouse connection (WebStore.ingest, serialised). A
+steps run through the server's own warehouse connection (Warehouse.ingest, serialised). A
 reporter's file with any row outside the reporter's region is refused whole; admins may upload
 compiled long tables for any region. Access: security.PATH_RULES / CALLBACK_RULES ("upload-").
 """
