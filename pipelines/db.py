@@ -7,6 +7,7 @@ Chinese message that says what to do (the dashboard server owns the warehouse wh
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -334,6 +335,19 @@ def connect(path: str | os.PathLike = DEFAULT_DB, read_only: bool = False) -> du
         raise
 
 
+@contextmanager
+def transaction(con):
+    """`with transaction(con):` — BEGIN, the block, COMMIT; ROLLBACK and re-raise when the
+    block (or the commit) fails, whatever the exception (a kill or Ctrl-C included)."""
+    con.execute("BEGIN")
+    try:
+        yield con
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
 def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
     """Apply pending migrations in order, each in its own transaction. Returns those applied."""
     con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, "
@@ -343,15 +357,10 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
     for version, description, sql in MIGRATIONS:
         if version in done:
             continue
-        con.execute("BEGIN")
-        try:
+        with transaction(con):
             con.execute(sql)
             con.execute("INSERT INTO schema_version (version, description) VALUES (?, ?)",
                         [version, description])
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
         applied.append(version)
     return applied
 

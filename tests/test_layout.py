@@ -163,3 +163,24 @@ def test_no_sql_in_dashboards():
         if hits:
             found[str(path.relative_to(ROOT))] = hits
     assert found == {}
+
+
+def test_transactions_go_through_one_context_manager(tmp_path):
+    """`db.transaction`: committed when the block ends, rolled back (and the error raised) when
+    it fails; no module spells BEGIN/COMMIT/ROLLBACK itself."""
+    import pytest
+
+    from pipelines import db
+    con = db.connect(tmp_path / "t.duckdb")
+    con.execute("CREATE TABLE t (x INTEGER)")
+    with db.transaction(con):
+        con.execute("INSERT INTO t VALUES (1), (2)")
+    with pytest.raises(ZeroDivisionError):
+        with db.transaction(con):
+            con.execute("INSERT INTO t VALUES (3)")
+            1 / 0
+    assert con.execute("SELECT list(x ORDER BY x) FROM t").fetchone()[0] == [1, 2]
+    con.close()
+    spelled = [str(p.relative_to(ROOT)) for p in sorted(PIPELINES.rglob("*.py")) + sorted((ROOT / "dashboards").rglob("*.py"))
+               if p.name != "db.py" and re.search(r'execute\("(BEGIN|COMMIT|ROLLBACK)', p.read_text(encoding="utf-8"))]
+    assert spelled == []

@@ -126,18 +126,13 @@ def create_accounts(con, rows: list[dict], actor: str) -> list[dict]:
     """Create every account of a checked sheet in one transaction; each row gains `password`
     (random, must be changed at first login). Nothing is created if any row fails."""
     created = []
-    con.execute("BEGIN")
-    try:
+    with db.transaction(con):
         for r in rows:
             password = accounts.new_password()
             accounts.add_user(con, r["name"], r["role"], password, r["region_code"], actor=actor,
                               email=r["email"], must_change=True)
             created.append({**r, "password": password})
         db.audit(con, actor, "user.batch", None, "ok", {"count": len(created)})
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     return created
 
 

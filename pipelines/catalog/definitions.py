@@ -12,6 +12,7 @@ from pathlib import Path
 
 import yaml
 
+from pipelines.db import transaction
 from pipelines.periods import PeriodError, parse_period
 
 TARGETS_DIR = Path(__file__).resolve().parents[2] / "targets"
@@ -411,8 +412,7 @@ def load_catalog(con, cat: Catalog, origin_prefix: str = "targets/") -> dict:
     now = dt.datetime.now()
     stats = {"indicators": len(cat.indicators), "regions": len(cat.regions), "plans": len(cat.plans),
              "targets_new": 0, "targets_changed": 0, "targets_retired": 0, "baselines_changed": 0}
-    con.execute("BEGIN")
-    try:
+    with transaction(con):
         con.execute("DELETE FROM indicator_aliases")
         con.execute("DELETE FROM region_aliases")
         for order, ind in enumerate(cat.indicators):
@@ -447,10 +447,6 @@ def load_catalog(con, cat: Catalog, origin_prefix: str = "targets/") -> dict:
                                                         r["reported_by"], r["reason"]])
         stats["figures_stale"] = _mark_figures_if_changed(con, cat, stats["region_edits_kept"])
         stats["baselines_changed"] = b["targets_new"] + b["targets_changed"] + b["targets_retired"]
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     return stats
 
 

@@ -138,8 +138,7 @@ def apply_regions(con, regions: list[dict], user: str) -> list[dict]:
     changes = diff_regions(con, regions)
     if not changes:
         return changes
-    con.execute("BEGIN")
-    try:
+    with db.transaction(con):
         for r in regions:
             con.execute("INSERT OR REPLACE INTO regions VALUES (?,?,?,?,?,?,?,TRUE)", [
                 r["code"], r["name"], r["parent_code"], r["jurisdiction_code"], r["level"],
@@ -163,9 +162,5 @@ def apply_regions(con, regions: list[dict], user: str) -> list[dict]:
             "changes": [{"change": c["change"], "key": c["key"]} for c in changes]})
         from pipelines.metrics import figure_table
         figure_table.mark_all(con, now)          # a tree change reaches every roll-up above it
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     figure_table.refresh(con)
     return changes

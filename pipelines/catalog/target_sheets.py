@@ -305,8 +305,7 @@ def apply_plan(con, edit: PlanEdit, user: str, now: dt.datetime | None = None) -
     origin = f"web:{user}"
     by_key = {("目标", r["target_key"]): r for r in edit.targets}
     by_key.update({("基期值", r["baseline_key"]): r for r in edit.baselines})
-    con.execute("BEGIN")
-    try:
+    with db.transaction(con):
         for ch in changes:
             table, key_col = (("targets", "target_key") if ch["kind"] == "目标"
                               else ("baselines", "baseline_key"))
@@ -323,9 +322,5 @@ def apply_plan(con, edit: PlanEdit, user: str, now: dt.datetime | None = None) -
         from pipelines.metrics import figure_table
         jur = con.execute("SELECT jurisdiction_code FROM plans WHERE code = ?", [edit.plan_code]).fetchone()[0]
         figure_table.mark(con, jur, now=now)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     figure_table.refresh(con)
     return changes

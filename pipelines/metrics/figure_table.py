@@ -27,7 +27,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from ..db import first_row
+from ..db import first_row, transaction
 from . import judge as jd
 from . import trajectory
 from .cycle import FREQUENCY_TYPE, STREAK_LOOKBACK
@@ -146,30 +146,20 @@ def refresh(con, now: dt.datetime | None = None) -> dict:
     for j, i, r, y, _ in marks:
         by_jur.setdefault(j, []).append((i, r, y))
     from .engine import Metrics
-    con.execute("BEGIN").fetchall()
-    try:
+    with transaction(con):
         m = Metrics(con)
         for jur, jur_marks in by_jur.items():
             stats["rows"] += _refresh_jurisdiction(con, m, jur, jur_marks)
             stats["jurisdictions"] += 1
         con.execute("DELETE FROM figure_dirty WHERE marked_at <= ?", [upto]).fetchall()
-        con.execute("COMMIT").fetchall()
-    except BaseException:
-        con.execute("ROLLBACK").fetchall()
-        raise
     stats["seconds"] = round(time.perf_counter() - started, 3)
     return stats
 
 
 def rebuild(con) -> dict:
     """Every figure anew (init, `python -m pipelines refresh`)."""
-    con.execute("BEGIN").fetchall()
-    try:
+    with transaction(con):
         mark_all(con)
-        con.execute("COMMIT").fetchall()
-    except BaseException:
-        con.execute("ROLLBACK").fetchall()
-        raise
     return refresh(con)
 
 
@@ -219,8 +209,7 @@ def freeze(con, as_of: dt.datetime, jurisdictions=None) -> int:
     """A snapshot of the jurisdictions' figures (all by default) as they stood at `as_of` (a
     meeting); jurisdictions already frozen at that moment are kept as they are."""
     from .engine import Metrics
-    con.execute("BEGIN").fetchall()
-    try:
+    with transaction(con):
         sid = snapshot_for(con, as_of)
         if sid is None:
             sid = con.execute("INSERT INTO figure_snapshots (as_of, created_at) VALUES (?, ?) "
@@ -243,10 +232,6 @@ def freeze(con, as_of: dt.datetime, jurisdictions=None) -> int:
             con.execute("DELETE FROM figures WHERE snapshot_id IN (SELECT unnest(?::INTEGER[]))", [old]).fetchall()
             con.execute("DELETE FROM figure_coverage WHERE snapshot_id IN (SELECT unnest(?::INTEGER[]))", [old]).fetchall()
             con.execute("DELETE FROM figure_snapshots WHERE snapshot_id IN (SELECT unnest(?::INTEGER[]))", [old]).fetchall()
-        con.execute("COMMIT").fetchall()
-    except BaseException:
-        con.execute("ROLLBACK").fetchall()
-        raise
     return sid
 
 

@@ -238,8 +238,7 @@ def _accepted_by_hash(con, digests: list[str]) -> dict[str, tuple[int, int]]:
 
 
 def _record_rejected(con, out: FileOutcome, user: str, channel: str, now: dt.datetime | None = None) -> None:
-    con.execute("BEGIN")
-    try:
+    with db.transaction(con):
         out.submission_id = record_rejection(con, out.file_name, out.content_hash, user, channel,
                                              [e.as_dict() for e in out.errors],
                                              [w.as_dict() for w in out.warnings], now=now)
@@ -249,10 +248,6 @@ def _record_rejected(con, out: FileOutcome, user: str, channel: str, now: dt.dat
                  {"channel": channel, "content_hash": out.content_hash, "submission_id": out.submission_id,
                   "errors": [str(e) for e in out.errors[:50]], "error_count": len(out.errors),
                   "scope_violation": out.scope_violation})
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
 def _preview_counts(con, rows) -> tuple[int, int, int]:

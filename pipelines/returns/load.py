@@ -14,6 +14,7 @@ import datetime as dt
 import json
 from dataclasses import dataclass, field
 
+from pipelines.db import transaction
 from pipelines.periods import Period
 
 
@@ -82,15 +83,10 @@ def load_many(con, files: list[tuple[list[ReturnRow], SubmissionMeta, dt.datetim
         "SELECT content_hash, min(submission_id), arg_min(row_count, submission_id) FROM submissions "
         "WHERE status = 'accepted' AND content_hash IN (SELECT unnest(?::VARCHAR[])) GROUP BY ALL",
         [hashes]).fetchall()} if hashes else {}
-    con.execute("BEGIN")
-    try:
+    with transaction(con):
         results = _load_in_transaction(con, files, known, fail_after)
         if also is not None:
             also(con, results)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return results
 
 

@@ -123,8 +123,7 @@ def apply_contacts(con, rows: list[dict], user: str) -> list[dict]:
     changes = diff_contacts(con, rows)
     by_code = {r["region_code"]: r for r in rows}
     now = dt.datetime.now()
-    con.execute("BEGIN")
-    try:
+    with db.transaction(con):
         for ch in changes:
             con.execute("DELETE FROM region_contacts WHERE region_code = ?", [ch["key"]])
             if ch["change"] != "删除":
@@ -134,8 +133,4 @@ def apply_contacts(con, rows: list[dict], user: str) -> list[dict]:
         if changes:
             db.audit(con, user, "contacts.apply", None, "ok",
                      {"changes": [{"change": c["change"], "key": c["key"]} for c in changes]})
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return changes
