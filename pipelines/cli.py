@@ -257,14 +257,15 @@ def cmd_template(args) -> int:
     from .periods import PeriodError, parse_period
     from pipelines.returns.templates import template_indicators, write_template
     from .reader_snapshot import connect_for_reading
-    from pipelines.returns.validate import CatalogView
     con, note = connect_for_reading(args.db)
     if note:
         print(f"提示：{note}", file=sys.stderr)
     try:
-        code = CatalogView.load(con).region(args.region)
-        if code is None:
-            raise UsageError(f"地区“{args.region}”不存在：请填写地区编码或名称（见 targets/regions.yaml）")
+        from pipelines.catalog.names import ResolveError, resolve_region
+        try:
+            code = resolve_region(con, args.region, active_only=True)
+        except ResolveError as exc:
+            raise UsageError(str(exc)) from None
         try:
             period = parse_period(args.period)
         except PeriodError as exc:

@@ -223,4 +223,4 @@ def test_cli_template_and_ingest(warehouse_path, tmp_path):
     assert r.returncode == 0 and "重复 f.xlsx" in r.stdout
     r = subprocess.run(env_py + ["template", "--db", str(warehouse_path), "--region", "火星", "--period", "2024-03",
                                  "--out", str(out)], cwd=ROOT, capture_output=True, text=True)
-    assert r.returncode == 2 and "地区“火星”不存在" in r.stderr
+    assert r.returncode == 2 and "未知地区“火星”" in r.stderr

@@ -33,7 +33,7 @@ def test_passwords_are_scrypt_hashed_salted_and_verified(con):
 @pytest.mark.parametrize("kwargs, message", [
     (dict(name="a", role="boss", password="12345678"), "角色“boss”无效"),
     (dict(name="a", role="reporter", password="12345678"), "填报员必须指定所属地区"),
-    (dict(name="a", role="reporter", password="12345678", region="火星"), "地区“火星”不存在"),
+    (dict(name="a", role="reporter", password="12345678", region="火星"), "未知地区“火星”"),
     (dict(name="a", role="viewer", password="short"), "密码至少需要 8 个字符"),
     (dict(name="a b", role="viewer", password="12345678"), "用户名不能为空、不能含空格"),
 ])

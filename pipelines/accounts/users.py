@@ -145,14 +145,14 @@ def jurisdiction_choices(con) -> list[tuple[str, str]]:
 
 
 def resolve_region(con, text: str) -> str:
-    """Region code from a code, name or alias; AccountError if unknown."""
-    text = str(text).strip()
-    row = con.execute("SELECT code FROM regions WHERE code = ? OR name = ? "
-                      "UNION SELECT region_code FROM region_aliases WHERE alias = ?",
-                      [text, text, text]).fetchall()
-    if len(row) != 1:
-        raise AccountError(f"地区“{text}”不存在或不唯一：请填写 targets/regions.yaml 中的地区编码")
-    return row[0][0]
+    """Region code from a code, name or alias (catalog/names.py); AccountError if unknown or
+    ambiguous (the message lists the candidates)."""
+    from pipelines.catalog.names import ResolveError
+    from pipelines.catalog.names import resolve_region as resolve
+    try:
+        return resolve(con, text)
+    except ResolveError as exc:
+        raise AccountError(str(exc)) from None
 
 
 NAME_RULE = "用户名不能为空、不能含空格或斜杠，且不超过 64 个字符"

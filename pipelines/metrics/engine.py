@@ -562,6 +562,12 @@ class Metrics:
         return reference.regions(self, root)
 
     @memoised
+    @memoised
+    def region_names(self):
+        """The resolver's table of region codes, names and aliases (catalog/names.py)."""
+        from pipelines.catalog.names import region_names
+        return self._once("region_names", lambda: region_names(self.con))
+
     def resolve_region(self, text) -> str:
         return reference.resolve_region(self, text)
 

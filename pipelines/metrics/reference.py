@@ -34,23 +34,9 @@ def regions(m, root: str) -> pd.DataFrame:
 
 
 def resolve_region(m, text) -> str:
-    """A region code, name or alias → its code; ValueError (Chinese) if unknown or ambiguous."""
-    key = str(text if text is not None else "").strip()
-    if not key:
-        raise ValueError("未指定地区：请填写地区编码、名称或简称")
-    hits = m.con.execute("""
-        SELECT DISTINCT code, name FROM (
-            SELECT code, name, 0 AS pass FROM regions WHERE code = $k
-            UNION ALL SELECT code, name, 1 FROM regions WHERE name = $k
-            UNION ALL SELECT r.code, r.name, 2 FROM region_aliases a
-                      JOIN regions r ON r.code = a.region_code WHERE a.alias = $k)
-        QUALIFY pass = min(pass) OVER ()""", {"k": key}).fetchall()
-    if not hits:
-        raise ValueError(f"未知地区“{key}”：请使用 targets/regions.yaml 中的地区编码、名称或简称")
-    if len(hits) > 1:
-        options = "、".join(f"{name}（{code}）" for code, name in hits)
-        raise ValueError(f"地区“{key}”不唯一：可能是 {options}，请改用地区编码")
-    return hits[0][0]
+    """A region code, name or alias → its code (catalog/names.py: ResolveError, a ValueError
+    with the Chinese message, if unknown or ambiguous)."""
+    return m.region_names().resolve(text)
 
 
 def indicators(m, jurisdiction: str | None = None) -> pd.DataFrame:

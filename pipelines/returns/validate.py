@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from pipelines.catalog.names import Names, indicator_names, region_names
 from pipelines.returns.cells import match_key
 from pipelines.returns.extract import Extraction, Issue, RawRow
 from pipelines.returns.load import ReturnRow
@@ -49,30 +50,42 @@ class CatalogView:
     indicators: dict[str, dict]
     reporting: Reporting | None = None
 
+    region_resolver: Names | None = None
+    indicator_resolver: Names | None = None
+
     @classmethod
     def load(cls, con) -> "CatalogView":
-        regions = con.execute("SELECT code, name FROM regions WHERE active ORDER BY sort_order").fetchall()
-        by_key: dict[str, str] = {}
-        for code, name in regions:
-            by_key.setdefault(match_key(code), code)
-        for code, name in regions:
-            by_key.setdefault(match_key(name), code)
-        for alias, code in con.execute("SELECT alias, region_code FROM region_aliases").fetchall():
-            by_key.setdefault(match_key(alias), code)
+        """From the one resolver (catalog/names.py): a return's region is an active one; text
+        that means several is not taken as any of them (its message lists the candidates)."""
+        regions, indicators = region_names(con), indicator_names(con)
         cur = con.execute("SELECT code, name, unit, kind, frequency, aggregation, is_share, scale, "
                           "numerator_label FROM indicators ORDER BY sort_order")
         cols = [d[0] for d in cur.description]
         inds = {r[0]: dict(zip(cols, r)) for r in cur.fetchall()}
-        ind_by_key: dict[str, str] = {}
-        for code, ind in inds.items():
-            ind_by_key.setdefault(match_key(code), code)
-            ind_by_key.setdefault(match_key(ind["name"]), code)
-        for alias, code in con.execute("SELECT alias, indicator_code FROM indicator_aliases").fetchall():
-            ind_by_key.setdefault(match_key(alias), code)
-        return cls(by_key, dict(regions), ind_by_key, inds, Reporting.read(con))
+        active_names = {c: n for c, n in regions.name.items() if c in regions.active}
+        return cls(regions.unique_keys(active_only=True), active_names, indicators.unique_keys(), inds,
+                   Reporting.read(con), regions, indicators)
 
     def region(self, text: str) -> str | None:
+        if self.region_resolver is not None:
+            return self.region_resolver.get(text, active_only=True)
         return self.region_by_key.get(match_key(text))
+
+    def region_problem(self, text: str) -> str:
+        """Why a return's region text names no region (unknown, or which ones it may mean)."""
+        if self.region_resolver is not None:
+            problem = self.region_resolver.problem(text, active_only=True)
+            if problem and "不唯一" in problem:
+                return problem
+        example = next(iter(self.region_names.values()), "")
+        return f"地区“{text}”无法识别：请填写系统登记的地区名称或编码（如 {example}）"
+
+    def indicator_problem(self, text: str) -> str:
+        if self.indicator_resolver is not None:
+            problem = self.indicator_resolver.problem(text)
+            if problem and "不唯一" in problem:
+                return problem
+        return f"指标“{text}”无法识别：请使用模板中的指标名称或指标编码"
 
 
 @dataclass
@@ -293,14 +306,14 @@ def _message(check: str, r: _Row, cat: CatalogView, allowed: set[str] | None, pr
         if not raw.region:
             return raw.region_cell, "地区为空：请填写地区名称或编码"
         if r.region_code is None:
-            return raw.region_cell, f"地区“{raw.region}”无法识别：请填写系统登记的地区名称或编码（如 {next(iter(cat.region_names.values()), '')}）"
+            return raw.region_cell, cat.region_problem(raw.region)
         names = "、".join(cat.region_names.get(c, c) for c in sorted(allowed or []))
         return raw.region_cell, (f"无权报送地区“{cat.region_names.get(r.region_code, raw.region)}”的数据："
                                  f"本账号只能报送 {names}，请删除该行或由该地区自行报送")
     if check == "indicator":
         if not raw.indicator:
             return raw.indicator_cell, "指标为空：请填写指标名称或指标编码"
-        return raw.indicator_cell, f"指标“{raw.indicator}”无法识别：请使用模板中的指标名称或指标编码"
+        return raw.indicator_cell, cat.indicator_problem(raw.indicator)
     if check == "period":
         if r.period_error:
             return raw.period_cell, r.period_error
