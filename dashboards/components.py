@@ -23,14 +23,28 @@ QUARTER_NAMES = "一二三四"
 def page_frame(page: str, state: ViewState, controls: list, body: list, *,
                data_as_of=None) -> html.Div:
     """The whole page: navigation, controls, snapshot banner, body. Meeting mode drops chrome."""
-    classes = f"page page-{page}" + (" mode-meeting" if state.meeting else "")
+    classes = f"page page-{page}" + (f" mode-meeting slide-{state.slide_key}" if state.meeting else "")
     banner = snapshot_banner(state, page, data_as_of)
+    head = [html.Div(className="controls", children=controls), *([banner] if banner else [])]
+    if state.meeting:             # one thin bar on the projector: pickers, snapshot, exit
+        head = [html.Div(head, className="meeting-bar")]
     return html.Div(className=classes, children=[
         dcc.Location(id=ids.control(page, ids.PAGE_URL), refresh="callback-nav"),
-        html.Div(className="controls", children=controls),
-        *([banner] if banner else []),
+        *head,
+        *url_notice(page, state),
         html.Main(className="page-body", children=body),
     ])
+
+
+def url_notice(page: str, state: ViewState) -> list:
+    """What the URL asked for that could not be shown, and the address of what is shown."""
+    if not state.problems:
+        return []
+    fixed = state.href(page)
+    return [html.Div(className="url-notice", role="alert", id=ids.URL_NOTICE, children=[
+        html.P("网址中的参数有误，已按下列方式改正：", className="url-notice-title"),
+        html.Ul([html.Li(p) for p in state.problems]),
+        html.P(["当前显示的页面地址：", dcc.Link(fixed, href=fixed, className="url-fixed")])])]
 
 
 def nav_links(page: str | None, state: ViewState) -> list:

@@ -49,8 +49,13 @@ def heatmap(gaps: pd.DataFrame, state: ViewState) -> html.Div:
         for ind in indicators:
             tds.append(_cell(cells.get((reg["region_code"], ind["indicator_code"])), cell_href))
         body.append(html.Tr(tds, className="hm-parent-row" if reg["is_parent"] else None))
+    # The grid's own size rides on CSS variables: the meeting screen divides the viewport's
+    # height by the rows, and a jurisdiction with few indicators keeps columns at a readable
+    # width instead of stretching one column across the screen.
+    size = {"--hm-rows": str(len(regions) + 1), "--hm-cols": str(len(indicators))}
     return html.Div(className="heatmap-wrap", children=[
-        html.Table([head, html.Tbody(body)], className="heatmap", id=ids.OVERVIEW_HEATMAP),
+        html.Div(html.Table([head, html.Tbody(body)], className="heatmap", id=ids.OVERVIEW_HEATMAP,
+                            style=size), className="heatmap-scroll"),
         legend()])
 
 
@@ -62,10 +67,13 @@ def _cell(row: dict | None, cell_href) -> html.Td:
     value = fmt_number(row["actual"], unit) if not is_missing(row["actual"]) else STATUS_SYMBOL[status]
     gap = fmt_gap_short(row["gap"], unit) if status in RATED else ""
     second = "·".join(t for t in (gap or cell_note(row), cell_tag(row)) if t)
+    symbol = STATUS_SYMBOL[status]
     link = dcc.Link(className="hm-link", href=cell_href(row["region_code"], row["indicator_code"]), children=[
-        html.Span(value, className="hm-value"),
+        html.Span([html.Span(symbol if not is_missing(row["actual"]) else "", className="hm-sym",
+                             **{"aria-hidden": "true"}),
+                   html.Span(value, className="hm-value")], className="hm-line"),
         html.Span(second, className="hm-gap" if gap else "hm-gap hm-note"),
-        html.Span(f"{STATUS_SYMBOL[status]} {status}", className="hm-status"),
+        html.Span([html.Span(symbol + " ", className="hm-status-sym"), status], className="hm-status"),
     ])
     return html.Td(link, className=f"hm-cell status-{STATUS_CLASS[status]}", title=tooltip(row),
                    **{"data-region": row["region_code"], "data-indicator": row["indicator_code"],

@@ -10,6 +10,8 @@ PROV_BODY = "prov-body"
 PROV_CLOSE = "prov-close"
 PROV_BUTTON = "prov-btn"                 # pattern-matching type: {"type": PROV_BUTTON, "key": ...}
 
+URL_NOTICE = "url-notice"                # on a page whose URL parameters were corrected
+
 # Controls shared by page headers (each page has its own instance; the prefix keeps IDs unique).
 def control(page: str, name: str) -> str:
     """ID of a header control on one page, e.g. control("overview", "period")."""
@@ -25,6 +27,8 @@ OVERVIEW_HEADLINE = "overview-headline"
 OVERVIEW_CARDS = "overview-cards"
 OVERVIEW_HEATMAP = "overview-heatmap"
 OVERVIEW_NOT_DUE = "overview-not-due"
+OVERVIEW_SLIDES = "overview-slides"      # meeting mode: the slide links
+OVERVIEW_ADVANCE = "overview-advance"    # dcc.Interval walking the slides (advance=)
 
 # 指标
 INDICATOR = "indicator"

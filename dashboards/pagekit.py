@@ -17,7 +17,7 @@ from dash import Input, Output, State, callback
 
 from . import ids
 from .components import period_choices
-from .state import ViewState
+from .state import ViewState, period_label
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -50,11 +50,21 @@ def resolve(m, state: ViewState) -> tuple[ViewState, Choices]:
         except ValueError:
             code = None
         code = code if code in codes else codes[0]
+        if state.jurisdiction and code != state.jurisdiction and state.jurisdiction not in codes:
+            name = dict(zip(jur["code"], jur["name"]))[code]
+            state = state.noting(f"参数 jurisdiction=“{state.jurisdiction}”不是本系统的辖区"
+                                 f"（可选：{'、'.join(jur['name'])}），已改为显示{name}")
     have = m.periods(code, "M") + m.periods(code, "Q") + m.periods(code, "Y")
     period = state.period
     if not _valid_period(period):
-        quarters = m.periods(code, "Q")
-        period = quarters[-1] if quarters else (have[-1] if have else _current_quarter())
+        standard, why = _standard_period(period) if period else (None, "")
+        if standard:
+            period = standard
+        else:
+            quarters = m.periods(code, "Q")
+            period = quarters[-1] if quarters else (have[-1] if have else _current_quarter())
+        if state.period:
+            state = state.noting(f"参数 period=“{state.period}”{why}，已改为显示{period_label(period)}")
     year = int(period[:4])
     years = sorted({int(p[:4]) for p in have} | {year})
     periods = period_choices(year, have)
@@ -71,6 +81,15 @@ def _valid_period(code: str | None) -> bool:
         return parse_period(code).code == code
     except PeriodError:
         return False
+
+
+def _standard_period(code: str | None) -> tuple[str | None, str]:
+    """A period typed another way (2024年3月) → its code; else None and why not (Chinese)."""
+    from pipelines.periods import PeriodError, parse_period
+    try:
+        return parse_period(code).code, "不是标准写法"
+    except PeriodError as exc:
+        return None, f"无法使用（{exc}）"
 
 
 def _period_order(code: str):

@@ -77,23 +77,31 @@ def test_small_multiples_one_panel_per_indicator():
     assert sum(1 for t in fig.data if t.name == "实际值") == 2
 
 
+def _parts(cell) -> list[str]:
+    """A heatmap cell's three lines as text: value (its symbol span is for meeting mode only),
+    gap or note, symbol and status."""
+    value, second, status = cell.children.children
+    return [value.children[1].children, second.children,
+            "".join(c if isinstance(c, str) else c.children for c in status.children)]
+
+
 def test_heatmap_cells_show_value_gap_status_and_link():
     state = ViewState(jurisdiction="C", period="2024Q2", basis="ytd")
-    table = heatmap(gaps_frame(), state).children[0]
+    table = heatmap(gaps_frame(), state).children[0].children
     rows = table.children[1].children
     assert rows[0].children[0].children.children == "全市"          # the parent row first
     cell = rows[2].children[1]                                        # 乙县
-    spans = [s.children for s in cell.children.children]
-    assert spans == ["69.00", "−1.00", "≈ 接近"]
+    assert _parts(cell) == ["69.00", "−1.00", "≈ 接近"]
+    assert cell.children.children[0].children[0].children == "≈"     # shown in meeting mode
     assert cell.children.href == "/district?jurisdiction=C&period=2024Q2&basis=ytd&indicator=x_rate&region=B"
     assert "连续未达标：3 期" in cell.title and "排名：第 2 / 2 名" in cell.title
     missing = rows[3].children[1]
-    assert [s.children for s in missing.children.children] == ["—", "", "— 未报送"]
+    assert _parts(missing) == ["—", "", "— 未报送"]
     partial = rows[4].children[1]                                     # the months it has, labelled
-    assert [s.children for s in partial.children.children] == ["64.00", "缺6月", "◔ 数据不全"]
+    assert _parts(partial) == ["64.00", "缺6月", "◔ 数据不全"]
     assert "缺6月数据" in partial.title and "status-partial" in partial.className
     city = rows[0].children[1]
-    assert [s.children for s in city.children.children] == ["71.00", "2/4报齐", "◔ 数据不全"]
+    assert _parts(city) == ["71.00", "2/4报齐", "◔ 数据不全"]
     assert "报送：2/4 个地区数据齐全，1 个不全" in city.title
 
 
@@ -101,7 +109,7 @@ def test_a_region_that_does_not_report_an_indicator_shows_nothing():
     frame = gaps_frame()
     other = frame.iloc[[0]].assign(indicator_code="y_count", indicator_name="某个数", unit="个",
                                    status="达标", rated=True, row_kind="own")
-    table = heatmap(pd.concat([frame, other]), ViewState(jurisdiction="C", period="2024Q2")).children[0]
+    table = heatmap(pd.concat([frame, other]), ViewState(jurisdiction="C", period="2024Q2")).children[0].children
     rows = table.children[1].children
     assert rows[0].children[2].className.endswith("status-met")      # the city reports it itself
     assert rows[1].children[2].className == "hm-cell hm-empty" and rows[1].children[2].children == ""

@@ -58,7 +58,7 @@ def build(state: ViewState, choices: Choices, content: dict | None, error: str |
                                              zip(children["region_code"], children["region_name"])],
         value=content["chosen"] if content and "chosen" in content else [], className="pick pick-multi")],
         className="control"))
-    advance = _advance_seconds(state)
+    advance = state.advance_seconds
     widgets = [
         dcc.Interval(id=ids.INDICATOR_ADVANCE, interval=(advance or 3600) * 1000, disabled=not advance),
         dcc.Download(id=ids.INDICATOR_DOWNLOAD),
@@ -120,15 +120,6 @@ def _table(rows: list[dict], meeting: bool) -> dash_table.DataTable:
              "color": "#D55E00", "fontWeight": 700},
             {"if": {"filter_query": '{status} contains "✓"', "column_id": "status"}, "color": "#0072B2"},
         ])
-
-
-def _advance_seconds(state: ViewState) -> int | None:
-    if not state.meeting or not state.advance:
-        return None
-    try:
-        return max(5, int(state.advance))
-    except ValueError:
-        return None
 
 
 @callback(Output(ids.INDICATOR_PICK, "value"), Input(ids.INDICATOR_ADVANCE, "n_intervals"),
