@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pipelines.load import ReturnRow, SubmissionMeta, load_rows
+from pipelines.returns.load import ReturnRow, SubmissionMeta, load_rows
 from pipelines.periods import month, quarter, year
 
 WENLING = "331081"
