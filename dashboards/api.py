@@ -32,6 +32,8 @@ import flask
 from pipelines.accounts import users as accounts
 from pipelines import db
 
+from .errors import json_error
+
 bp = flask.Blueprint("ybjc_api", __name__)
 
 
@@ -40,11 +42,7 @@ def _store():
 
 
 def _error(status: int, message: str):
-    resp = flask.jsonify({"status": "rejected" if status in (400, 413, 422) else "denied",
-                          "rows": 0, "errors": [message], "warnings": []})
-    if status == 401:
-        resp.headers["WWW-Authenticate"] = 'Bearer realm="ybjc"'
-    return resp, status
+    return json_error(status, message, rows=0, warnings=[])
 
 
 def safe_file_name(name: str | None) -> str:

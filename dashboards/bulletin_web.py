@@ -18,6 +18,8 @@ from urllib.parse import quote
 
 import flask
 
+from .errors import json_error
+
 TOKEN = re.compile(r"^[0-9a-f]{32}$")
 NOTICES_ZIP = "一地一单.zip"
 
@@ -125,10 +127,10 @@ def generate(user, jurisdiction: str, quarter: str, issue_date: str | None, seri
 def download(token: str, name: str):
     """GET /admin/bulletin/<token>/<name> — one file of an export."""
     if not TOKEN.match(token) or "/" in name or "\\" in name or name.startswith("."):
-        return flask.jsonify({"status": "error", "error": "文件不存在"}), 404
+        return json_error(404, "文件不存在：请重新生成通报")
     path = exports_dir() / token / name
     if not path.is_file():
-        return flask.jsonify({"status": "error", "error": "文件不存在或已过期，请重新生成"}), 404
+        return json_error(404, "文件不存在或已过期，请重新生成")
     resp = flask.send_file(path, as_attachment=True, download_name=name)
     resp.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
     return resp

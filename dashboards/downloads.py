@@ -18,7 +18,8 @@ def _store():
 
 
 def _fail(status: int, message: str):
-    return flask.jsonify({"status": "denied" if status == 403 else "error", "error": message}), status
+    from .errors import json_error
+    return json_error(status, message)
 
 
 def _send_xlsx(data: bytes, filename: str):

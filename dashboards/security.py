@@ -209,7 +209,8 @@ class Gate:
             from .security_pages import message_page
             return flask.Response(message_page("无权访问" if status == 403 else "请先登录", message),
                                   status=status, mimetype="text/html")
-        return flask.jsonify({"status": "denied", "error": message}), status
+        from .errors import json_error
+        return json_error(status, message)
 
     # -- login / logout ---------------------------------------------------------------------
     def login(self):
@@ -358,5 +359,5 @@ def install_security(app, warehouse) -> Gate:
 
 def _too_large(_exc):
     mb = MAX_UPLOAD_BYTES // (1024 * 1024)
-    return flask.jsonify({"status": "rejected", "rows": 0, "warnings": [],
-                          "errors": [f"文件过大：上传内容不能超过 {mb} MB，请拆分后分别上传"]}), 413
+    from .errors import json_error
+    return json_error(413, f"文件过大：上传内容不能超过 {mb} MB，请拆分后分别上传", rows=0, warnings=[])

@@ -224,3 +224,4 @@ def test_warehouse_after_server_stops(api):
     assert rows[(REGION_A, "evoucher_activation_rate")]["actual"] == pytest.approx(95.0)
     assert rows[(REGION_A, "evoucher_settlement_rate")]["actual"] == pytest.approx(95.0)
 
+

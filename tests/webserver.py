@@ -156,3 +156,20 @@ def fill_template(con, region: str, period: str, path: Path, numerator: int = 90
                     row[1].value = meta_region
     wb.save(path)
     return path
+
+
+def assert_json_error(response, http_status: int, *words: str) -> dict:
+    """The server's one JSON refusal (dashboards/errors.py): the HTTP code, the status word that
+    goes with it, and Chinese sentences in `errors` containing each of `words`."""
+    status = {400: "rejected", 413: "rejected", 422: "rejected", 401: "denied", 403: "denied",
+              404: "not_found"}.get(http_status, "error")
+    assert response.status_code == http_status, (response.status_code, response.text[:300])
+    assert response.headers["Content-Type"].startswith("application/json"), response.headers
+    body = response.json()
+    assert body["status"] == status, body
+    assert isinstance(body["errors"], list) and body["errors"], body
+    assert all(re.search(r"[\u4e00-\u9fff]", e) for e in body["errors"]), body
+    assert "error" not in body, "one shape: a list `errors`, never a single `error`"
+    for word in words:
+        assert any(word in e for e in body["errors"]), (word, body["errors"])
+    return body
