@@ -2,7 +2,8 @@
 
 `install_security(app, warehouse)` hooks it all into the Dash app's Flask server:
 - /login, /logout (Chinese pages), signed expiring sessions (secret kept in the warehouse's
-  settings table, 8 h lifetime), login throttling (5 failures per user+IP → 15 min lock);
+  settings table, 8 h lifetime), login throttling (5 failures per user+IP, 20 per address, 20
+  per account → 15 min lock; checked and recorded under one lock);
 - a per-session CSRF token checked on every state-changing request, Dash callbacks included
   (/_security/csrf.js adds the X-CSRFToken header to every same-origin fetch);
 - security headers (CSP without external hosts, X-Frame-Options, nosniff, Referrer-Policy);
@@ -17,6 +18,7 @@ import datetime as dt
 import hmac
 import json
 import secrets
+import threading
 import time
 from urllib.parse import quote
 
@@ -109,6 +111,7 @@ class Gate:
 
     def __init__(self, store):   # dashboards.store.Warehouse
         self.store = store
+        self._login_lock = threading.Lock()   # one login attempt checked and recorded at a time
 
     # -- who is asking ----------------------------------------------------------------------
     def session_user(self):
@@ -227,18 +230,19 @@ class Gate:
         ip = req.remote_addr or "?"
 
         def attempt(con):
-            if accounts.login_locked(con, name, ip):
+            lock = accounts.login_lock(con, name, ip)
+            if lock is not None:
                 accounts.record_login(con, name, ip, False, "locked")
-                return None, "locked"
+                return None, lock
             user = accounts.authenticate(con, name, password)
             accounts.record_login(con, name, ip, user is not None, None if user else "bad-password")
             return user, None
 
-        user, why = self.store.run(attempt)
+        with self._login_lock:             # check and record as one step: no attempt slips past a limit
+            user, why = self.store.read(attempt)
         if user is None:
-            msg = (f"登录失败次数过多，该账户在本机已锁定 {accounts.THROTTLE_MINUTES} 分钟，请稍后再试"
-                   if why == "locked" else "用户名或密码错误，或账户已停用")
-            return login_page(self.csrf_token(), nxt, msg, has_users), 429 if why == "locked" else 401
+            msg = accounts.LOCK_MESSAGES.get(why, "用户名或密码错误，或账户已停用")
+            return login_page(self.csrf_token(), nxt, msg, has_users), 429 if why else 401
         flask.session.clear()
         flask.session.permanent = True
         self._start_session(user)

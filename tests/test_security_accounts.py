@@ -12,10 +12,10 @@ from pipelines.accounts import users as accounts
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_passwords_are_scrypt_hashed_salted_and_verified(con):
+def test_passwords_are_hashed_by_werkzeug_salted_and_verified(con):
     accounts.add_user(con, "zhang", "viewer", "correct horse")
     stored = con.execute("SELECT password_hash FROM users WHERE name = 'zhang'").fetchone()[0]
-    assert stored.startswith("scrypt$32768$8$1$") and "correct horse" not in stored
+    assert stored.startswith("scrypt:32768:8:1$") and "correct horse" not in stored
     assert accounts.hash_password("correct horse") != accounts.hash_password("correct horse")
     assert accounts.authenticate(con, "zhang", "correct horse").role == "viewer"
     assert accounts.authenticate(con, "zhang", "correct hors") is None

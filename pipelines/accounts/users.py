@@ -1,10 +1,15 @@
-"""Accounts: users and roles, password hashing (scrypt), API tokens, login throttling.
+"""Accounts: users and roles, password hashing (werkzeug), API tokens, login throttling.
 
-- Passwords are hashed with scrypt (hashlib) and a random salt; verification is constant-time.
+- Passwords are hashed by werkzeug.security (scrypt, random salt, constant-time check). Hashes
+  of the format before it (`scrypt$N$r$p$salt$hash`, written by this module until 2026-12) still
+  verify, and are replaced by werkzeug's at the next successful login (`authenticate`).
 - API tokens are random (256 bits), shown once, and stored only as their SHA-256; revocable.
 - Login throttling needs no state of its own: failures are audit-log lines (action 'login',
-  outcome 'failure', detail.ip), so a user+IP with too many recent failures since its last
-  success is locked for a while — also across server restarts.
+  outcome 'failure', detail.ip). Three limits, each over the last THROTTLE_MINUTES: an account
+  on one address (THROTTLE_FAILURES since its last success there), one address across every
+  account (ADDRESS_FAILURES: one machine trying many names), one account across every address
+  (ACCOUNT_FAILURES since its last success). Also across server restarts. The server checks
+  and records an attempt under one lock, so concurrent attempts cannot slip past a limit.
 - A reporter's scope is its region and every region below it; admins and viewers see all
   regions, only admins and reporters may submit returns.
 Every change is written to the audit log (pipelines.db.audit). Messages are Chinese.
@@ -24,10 +29,11 @@ from pipelines import db
 ROLES = ("admin", "reporter", "viewer")
 ROLE_LABELS = {"admin": "管理员", "reporter": "填报员", "viewer": "查看者"}
 MIN_PASSWORD = 8
-THROTTLE_FAILURES = 5
+THROTTLE_FAILURES = 5           # one account on one address
+ADDRESS_FAILURES = 20           # one address, any accounts
+ACCOUNT_FAILURES = 20           # one account, any addresses
 THROTTLE_MINUTES = 15
 TOKEN_PREFIX = "ybjc_"
-_SCRYPT = {"n": 2 ** 15, "r": 8, "p": 1}
 _MAXMEM = 64 * 1024 * 1024
 
 
@@ -54,18 +60,20 @@ class User:
 # --- passwords -----------------------------------------------------------------------------
 
 def hash_password(password: str) -> str:
-    """scrypt$N$r$p$salt$hash (base64)."""
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, maxmem=_MAXMEM, dklen=32, **_SCRYPT)
-    b64 = lambda b: base64.b64encode(b).decode("ascii")  # noqa: E731
-    return f"scrypt${_SCRYPT['n']}${_SCRYPT['r']}${_SCRYPT['p']}${b64(salt)}${b64(digest)}"
+    """werkzeug's `scrypt:N:r:p$salt$hash`."""
+    from werkzeug.security import generate_password_hash
+    return generate_password_hash(password)
 
 
-def verify_password(stored: str, password: str) -> bool:
+def _is_legacy(stored: str) -> bool:
+    """A hash of the format before werkzeug's (`scrypt$N$r$p$salt$hash`, base64)."""
+    return stored.startswith("scrypt$")
+
+
+def _verify_legacy(stored: str, password: str) -> bool:
+    """Only to read hashes written before werkzeug's: replaced at their next login."""
     try:
         kind, n, r, p, salt, digest = stored.split("$")
-        if kind != "scrypt":
-            return False
         expected = base64.b64decode(digest)
         got = hashlib.scrypt(password.encode("utf-8"), salt=base64.b64decode(salt), n=int(n),
                              r=int(r), p=int(p), maxmem=_MAXMEM, dklen=len(expected))
@@ -74,9 +82,28 @@ def verify_password(stored: str, password: str) -> bool:
     return hmac.compare_digest(got, expected)
 
 
+def verify_password(stored: str, password: str) -> bool:
+    if _is_legacy(stored):
+        return _verify_legacy(stored, password)
+    from werkzeug.security import check_password_hash
+    try:
+        return check_password_hash(stored, password)
+    except (ValueError, TypeError):
+        return False
+
+
+def needs_rehash(stored: str) -> bool:
+    return _is_legacy(stored)
+
+
 def _dummy_verify(password: str) -> None:
     """Spend the same time for an unknown user as for a known one (no user enumeration)."""
-    hashlib.scrypt(password.encode("utf-8"), salt=b"0" * 16, maxmem=_MAXMEM, dklen=32, **_SCRYPT)
+    from werkzeug.security import check_password_hash
+    check_password_hash(_DUMMY_HASH, password)
+
+
+# werkzeug's hash of a random password, with its default cost (what a real check spends)
+_DUMMY_HASH = "scrypt:32768:8:1$Q3sZ0mY9bWl1cTqf$" + "0" * 128
 
 
 def _check_password(password: str) -> None:
@@ -269,7 +296,12 @@ def authenticate(con, name: str, password: str) -> User | None:
     if not verify_password(row[0], password or ""):
         return None
     user = get_user(con, name)
-    return None if user.disabled else user
+    if user.disabled:
+        return None
+    if needs_rehash(row[0]):           # an old-format hash: werkzeug's from now on
+        con.execute("UPDATE users SET password_hash = ? WHERE name = ? AND password_hash = ?",
+                    [hash_password(password), name, row[0]])
+    return user
 
 
 def ensure_admin(con, name: str = "admin") -> str | None:
@@ -345,16 +377,43 @@ def allowed_regions(con, user: User) -> set[str] | None:
 
 # --- login throttling ----------------------------------------------------------------------
 
+def login_lock(con, name: str, ip: str) -> str | None:
+    """Which limit an attempt of `name` from `ip` is over: 'user_ip' (THROTTLE_FAILURES failures
+    of this account on this address since its last success there), 'address' (ADDRESS_FAILURES
+    of any accounts from this address), 'account' (ACCOUNT_FAILURES of this account from any
+    address since its last success); None when none is. All within THROTTLE_MINUTES."""
+    row = db.first_row(con.execute(f"""
+        WITH recent AS (
+            SELECT subject, outcome, logged_at, json_extract_string(detail, '$.ip') AS ip
+            FROM audit_log WHERE action = 'login'
+              AND logged_at > now()::TIMESTAMP - INTERVAL {THROTTLE_MINUTES} MINUTE),
+        ok_here AS (SELECT coalesce(max(logged_at), TIMESTAMP '1970-01-01') AS t FROM recent
+                    WHERE outcome = 'success' AND subject = $n AND ip = $ip),
+        ok_any AS (SELECT coalesce(max(logged_at), TIMESTAMP '1970-01-01') AS t FROM recent
+                   WHERE outcome = 'success' AND subject = $n)
+        SELECT count(*) FILTER (WHERE subject = $n AND ip = $ip AND logged_at > (SELECT t FROM ok_here)),
+               count(*) FILTER (WHERE ip = $ip),
+               count(*) FILTER (WHERE subject = $n AND logged_at > (SELECT t FROM ok_any))
+        FROM recent WHERE outcome = 'failure'""", {"n": name, "ip": ip}))
+    here, address, account = row if row else (0, 0, 0)
+    if here >= THROTTLE_FAILURES:
+        return "user_ip"
+    if address >= ADDRESS_FAILURES:
+        return "address"
+    if account >= ACCOUNT_FAILURES:
+        return "account"
+    return None
+
+
 def login_locked(con, name: str, ip: str) -> bool:
-    """True when name+ip had THROTTLE_FAILURES failures within the window since its last success."""
-    n = con.execute(
-        "SELECT count(*) FROM audit_log WHERE action = 'login' AND outcome = 'failure' "
-        "AND subject = ? AND json_extract_string(detail, '$.ip') = ? "
-        f"AND logged_at > now()::TIMESTAMP - INTERVAL {THROTTLE_MINUTES} MINUTE "
-        "AND logged_at > coalesce((SELECT max(logged_at) FROM audit_log WHERE action = 'login' "
-        "  AND outcome = 'success' AND subject = ? AND json_extract_string(detail, '$.ip') = ?), "
-        "  TIMESTAMP '1970-01-01')", [name, ip, name, ip]).fetchone()[0]
-    return n >= THROTTLE_FAILURES
+    return login_lock(con, name, ip) is not None
+
+
+LOCK_MESSAGES = {
+    "user_ip": f"登录失败次数过多，该账户在本机已锁定 {THROTTLE_MINUTES} 分钟，请稍后再试",
+    "address": f"本机登录失败次数过多，已锁定 {THROTTLE_MINUTES} 分钟，请稍后再试",
+    "account": f"该账户登录失败次数过多，已锁定 {THROTTLE_MINUTES} 分钟，请稍后再试或联系管理员",
+}
 
 
 def record_login(con, name: str, ip: str, ok: bool, reason: str | None = None) -> None:
