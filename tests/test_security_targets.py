@@ -154,3 +154,52 @@ def test_uploaded_sheets_are_read_by_a_bounded_worker_and_hostile_ones_refused(c
             with pytest.raises(SheetError) as err:
                 region_sheets.read_region_workbook((name, data), parser=pool)
             assert len(err.value.problems) == 1 and words in err.value.problems[0], err.value.problems
+
+
+def _hostile_workbooks() -> list[tuple[str, bytes, str]]:
+    """The hostile files of test_reliability_hostile.py, as (name, bytes, words of the refusal)."""
+    import test_reliability_hostile as h
+    from test_reliability_kit import SHEET_HEAD, SHEET_TAIL, raw_xlsx, sheet_rows_xml
+    rows = sheet_rows_xml(h.HEADER + [["蕉城区", "2024-01", "x", 1, 2]] * 120_000)
+    laughs_sheet = h.LAUGHS + (SHEET_HEAD + sheet_rows_xml(h.HEADER)
+                               + b'<row r="2"><c r="A2" t="inlineStr"><is><t>&lol9;</t></is></c></row>'
+                               + SHEET_TAIL)[len(b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'):]
+    depth = 200_000
+    nested = (SHEET_HEAD + sheet_rows_xml(h.HEADER) + b'<row r="2"><c r="A2" t="inlineStr"><is>'
+              + b"<r>" * depth + b"</r>" * depth + b"</is></c></row>" + SHEET_TAIL)
+    return [
+        ("bomb.xlsx", raw_xlsx(h._bomb_xml(300)), "压缩炸弹"),
+        ("liar.xlsx", h._lie_about_sizes(raw_xlsx(SHEET_HEAD + rows + SHEET_TAIL),
+                                         "xl/worksheets/sheet1.xml", 1024), "无法读取文件"),
+        ("laughs.xlsx", raw_xlsx(laughs_sheet), "无法读取文件"),
+        ("nested.xlsx", raw_xlsx(nested), None),      # read whole by the worker: refused for its content
+        ("huge.xlsx", raw_xlsx(SHEET_HEAD + sheet_rows_xml(h.HEADER + [["a", 1]] * 100_001) + SHEET_TAIL),
+         "100002 行"),
+    ]
+
+
+def test_hostile_workbooks_are_refused_by_every_admin_sheet_reader(con):
+    """Targets, regions, contacts and accounts sheets: each hostile file gives one Chinese
+    refusal naming the problem, read by a bounded worker; nothing in the warehouse changes."""
+    import re
+
+    from pipelines.accounts.account_sheets import read_accounts_workbook
+    from pipelines.returns.parse_worker import ParsePool
+    from pipelines.workflow.contacts import read_contacts_workbook
+    counts = lambda: con.execute("SELECT (SELECT count(*) FROM targets), (SELECT count(*) FROM regions), "  # noqa: E731
+                                 "(SELECT count(*) FROM users), (SELECT count(*) FROM region_contacts)").fetchone()
+    before = counts()
+    readers = {"目标": lambda src, pool: target_sheets.read_plan_workbook(con, src, parser=pool),
+               "地区": lambda src, pool: region_sheets.read_region_workbook(src, parser=pool),
+               "联系人": lambda src, pool: read_contacts_workbook(con, src, parser=pool),
+               "账户": lambda src, pool: read_accounts_workbook(con, src, parser=pool)}
+    with ParsePool() as pool:
+        for name, data, words in _hostile_workbooks():
+            for kind, read in readers.items():
+                with pytest.raises(SheetError) as err:
+                    read((name, data), pool)
+                problems = err.value.problems
+                if words is not None:
+                    assert len(problems) == 1 and words in problems[0], (kind, name, problems)
+                assert re.search(r"[\u4e00-\u9fff]", problems[0]) and "lollol" not in problems[0]
+    assert counts() == before
