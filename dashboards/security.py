@@ -35,24 +35,49 @@ CSRF_COOKIE = "ybjc_csrf"
 LEVELS = {"public": 0, "read": 1, "submit": 2, "admin": 3}
 ROLE_LEVEL = {"viewer": 1, "reporter": 2, "admin": 3}
 
-# (path prefix, level) — first match wins; anything else needs "read".
+# Every route and page declares its level here (a test walks the Flask URL map and Dash's page
+# registry against it). (path prefix, level) — first match wins; a prefix ending in "/" covers
+# what is under it, another covers itself and its sub-paths. A path no rule names (a mistyped
+# page URL: Dash answers with its 404 page) needs "read".
 PATH_RULES: tuple[tuple[str, str], ...] = (
     ("/login", "public"),
     ("/password", "read"),                # a logged-in user's own password (forced change too)
+    ("/logout", "read"),
     ("/_security/csrf.js", "public"),
     ("/assets/", "public"),
     ("/_dash-component-suites/", "public"),
     ("/_favicon.ico", "public"),
     ("/favicon.ico", "public"),
+    ("/static/", "public"),               # Flask's static folder (the app keeps its files in assets/)
     ("/api/", "public"),                 # the API authenticates by Bearer token itself
+    ("/_dash-layout", "read"),
+    ("/_dash-dependencies", "read"),
+    ("/_dash-update-component", "read"),  # and each callback's own level: CALLBACK_RULES
+    ("/_reload-hash", "read"),
     ("/upload", "submit"),
     ("/download/template", "submit"),
     ("/admin", "admin"),
+    ("/indicator", "read"),
+    ("/district", "read"),
+    ("/submissions", "read"),
+    ("/targets", "read"),
+    ("/", "read"),                        # the overview (exact: "/" is not a prefix here)
 )
 # (Dash output component-id prefix, level): a callback needs the highest level of its outputs.
+# Every callback's outputs must be declared here: one that is not needs "admin" (fails closed),
+# and the callback-map walk test names it.
 CALLBACK_RULES: tuple[tuple[str, str], ...] = (
     ("upload-", "submit"),
     ("admin-", "admin"),
+    ("overview-", "read"),
+    ("indicator-", "read"),
+    ("district-", "read"),
+    ("submissions-", "read"),
+    ("targets-", "read"),
+    ("prov-", "read"),                    # the provenance panel of every page
+    ("nav", "read"),
+    ("shell-", "read"),
+    ("_pages_", "read"),                  # Dash's page router (the page's own level: PATH_RULES)
 )
 CSRF_EXEMPT = ("/api/",)
 # What a user who must change its password may still reach (everything else sends it there).
@@ -66,13 +91,30 @@ CSP = ("default-src 'self'; script-src 'self'{hashes}; style-src 'self' 'unsafe-
        "frame-ancestors 'none'")
 
 
-def path_level(path: str) -> str:
+def path_rule(path: str) -> tuple[str, str] | None:
+    """The PATH_RULES entry that declares `path`, or None."""
     for prefix, level in PATH_RULES:
-        if prefix.endswith("/") and path.startswith(prefix):
-            return level
-        if path == prefix or path.startswith(prefix + "/"):
-            return level
-    return "read"
+        if prefix == "/":
+            if path == "/":
+                return prefix, level
+        elif prefix.endswith("/") and path.startswith(prefix):
+            return prefix, level
+        elif path == prefix or path.startswith(prefix + "/"):
+            return prefix, level
+    return None
+
+
+def path_level(path: str) -> str:
+    rule = path_rule(path)
+    return rule[1] if rule else "read"
+
+
+def callback_rule(component_id: str) -> tuple[str, str] | None:
+    """The CALLBACK_RULES entry that declares an output component, or None."""
+    for prefix, level in CALLBACK_RULES:
+        if component_id.startswith(prefix):
+            return prefix, level
+    return None
 
 
 def _component_id(cid) -> str:
@@ -93,9 +135,10 @@ def callback_level(body: dict) -> str:
         ids = [part.split(".")[0] for part in body["output"].strip(".").split("...")]
     level = "read"
     for cid in ids:
-        for prefix, rule in CALLBACK_RULES:
-            if cid.startswith(prefix) and LEVELS[rule] > LEVELS[level]:
-                level = rule
+        declared = callback_rule(cid)
+        rule = declared[1] if declared else "admin"          # undeclared: fail closed
+        if LEVELS[rule] > LEVELS[level]:
+            level = rule
         if cid == PAGES_CONTENT_ID:
             for item in body.get("inputs") or []:
                 if isinstance(item, dict) and item.get("id") == PAGES_LOCATION_ID \
