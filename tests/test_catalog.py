@@ -208,6 +208,10 @@ def test_typos_and_reporting_lines_are_named_with_their_file(tmp_path):
     del plan["reporting"][1]["reason"]
     plan["reporting"].append({"indicator": "training_sessions", "by": "self", "reason": "x"})
     plan_file.write_text(yaml.safe_dump(plan, allow_unicode=True), encoding="utf-8")
+    indicators = target_dir / "indicators.yaml"
+    inds = yaml.safe_load(indicators.read_text(encoding="utf-8"))
+    inds["indicators"][0]["tolerence"] = 0.5                              # a typo of tolerance
+    indicators.write_text(yaml.safe_dump(inds, allow_unicode=True), encoding="utf-8")
     gulou = target_dir / "plans" / "gulou-2022.yaml"
     doc = yaml.safe_load(gulou.read_text(encoding="utf-8"))
     doc["targets"].append({**doc["targets"][3], "region": "350102001"})   # a unit target on a self count
@@ -215,12 +219,13 @@ def test_typos_and_reporting_lines_are_named_with_their_file(tmp_path):
     with pytest.raises(CatalogError) as err:
         read_catalog(target_dir)
     problems = err.value.problems
-    assert any("chenzhou-2022.yaml" in p and "未知字段“bais”" in p for p in problems)
+    assert any("chenzhou-2022.yaml" in p and "未知字段“bais”：是否应为“basis”？" in p for p in problems)
     assert any("chenzhou-2022.yaml" in p and "judge “sometimes”" in p for p in problems)
     assert any("报送分工 #1" in p and "province" in p for p in problems)
     assert any("报送分工 #2" in p and "缺少 reason" in p for p in problems)
     assert any("报送分工 #3" in p and "重复" in p for p in problems)
     assert any("gulou-2022.yaml" in p and "350102001" in p and "也设有目标" in p for p in problems)
+    assert any("indicators.yaml" in p and "未知字段“tolerence”：是否应为“tolerance”？" in p for p in problems)
 
 
 def test_who_reports_what_and_how_targets_judge_are_loaded(warehouse_path):

@@ -47,6 +47,26 @@ def test_every_problem_is_reported_with_its_cell(con, tmp_path):
     assert con.execute("SELECT count(*) FROM targets WHERE origin LIKE 'web:%'").fetchone()[0] == 0
 
 
+def test_a_misspelt_or_foreign_column_is_an_error_at_its_cell_with_the_right_name(con, tmp_path):
+    from pipelines.catalog.suggest import closest
+    path, wb, ws = _ningde(con, tmp_path)
+    assert ws["L1"].value == "口径" and ws["M1"].value == "判定"
+    ws["L1"] = "口经"                 # a typo: the basis would be read as missing
+    ws["M1"] = "判断"                 # an optional column misspelt: must not be dropped silently
+    ws["P1"] = "备用"                 # a column the sheet does not have
+    wb.save(path)
+    with pytest.raises(SheetError) as err:
+        target_sheets.read_plan_workbook(con, path)
+    problems = err.value.problems
+    assert any(p.startswith("目标!L1: 未知列“口经”：是否应为“口径”？") for p in problems), problems
+    assert any(p.startswith("目标!M1: 未知列“判断”：是否应为“判定”？") for p in problems), problems
+    assert any(p.startswith("目标!P1: 未知列“备用”（本表的列") and "请改正列名，或删除该列" in p
+               for p in problems), problems
+    assert con.execute("SELECT count(*) FROM targets WHERE origin LIKE 'web:%'").fetchone()[0] == 0
+    assert closest("bais", {"basis", "judge"}) == "basis" and closest("Basis", {"basis"}) == "basis"
+    assert closest("zzz", {"basis", "judge"}) is None
+
+
 def test_edit_is_diffed_and_applied_versioned(con, tmp_path):
     path, wb, ws = _ningde(con, tmp_path)
     ws["G2"] = 75                                  # activation rate target 70 → 75

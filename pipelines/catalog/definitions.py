@@ -12,6 +12,7 @@ from pathlib import Path
 
 import yaml
 
+from pipelines.catalog.suggest import did_you_mean
 from pipelines.db import transaction
 from pipelines.periods import PeriodError, parse_period
 
@@ -54,7 +55,8 @@ def _unknown_keys(entry, allowed: set[str], where: str, problems: list[str]) -> 
         return
     for key in entry:
         if key not in allowed:
-            problems.append(f"{where}: 未知字段“{key}”（允许的字段：{'、'.join(sorted(allowed))}）")
+            problems.append(f"{where}: 未知字段“{key}”{did_you_mean(key, allowed)}"
+                            f"（允许的字段：{'、'.join(sorted(allowed))}）")
 
 
 class CatalogError(ValueError):

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from pipelines import db
 from pipelines.catalog.definitions import TARGET_COMPARE, _check_plan
+from pipelines.catalog.suggest import did_you_mean
 from pipelines.returns.cells import col_letter
 from pipelines.returns.workbook import Sheet
 from pipelines.returns.workbook import Workbook as ParsedWorkbook
@@ -143,11 +144,17 @@ def sheet_rows(sheet: Sheet, columns, problems):
     """(row number, {column: value}) of each non-blank row under the header in row 1."""
     header = [(_cell_value(v) or "") for v in sheet.rows[0]] if sheet.rows else []
     where = {}
+    unknown = [(i, h) for i, h in enumerate(header) if h and h not in columns]
+    for i, h in unknown:        # a misspelt or foreign column is not read silently
+        problems.append(f"{sheet.name}!{col_letter(i)}1: 未知列“{h}”{did_you_mean(h, columns)}"
+                        f"（本表的列：{'、'.join(columns)}）：请改正列名，或删除该列")
     for name in columns:
         if name in header:
             where[name] = header.index(name)
         elif name not in OPTIONAL_COLUMNS:
             problems.append(f"{sheet.name}!1: 缺少列“{name}”，请使用系统导出的表格")
+    if unknown:
+        return
     if len(where) != len([c for c in columns if c in header or c not in OPTIONAL_COLUMNS]):
         return
     for number, row in enumerate(sheet.rows[1:], start=2):
