@@ -4,8 +4,11 @@
 - /login, /logout (Chinese pages), signed expiring sessions (secret kept in the warehouse's
   settings table, 8 h lifetime), login throttling (5 failures per user+IP, 20 per address, 20
   per account → 15 min lock; checked and recorded under one lock);
-- a per-session CSRF token checked on every state-changing request, Dash callbacks included
-  (/_security/csrf.js adds the X-CSRFToken header to every same-origin fetch);
+- a per-session CSRF token checked on every state-changing request, Dash callbacks included:
+  it is kept in the cookie Dash's renderer reads (`_csrf_token`), which sends it back as the
+  X-CSRFToken header with every callback by itself; forms carry it as a hidden field;
+- the account bar goes into Dash's page through `interpolate_index` (Dash's own hook), and the
+  CSP's script hashes are Dash's `csp_hashes()`, computed once for the app;
 - security headers (CSP without external hosts, X-Frame-Options, nosniff, Referrer-Policy);
 - a server-side role check in before_request for every route, page path and Dash callback
   (`PATH_RULES`, `CALLBACK_RULES`: data, not code);
@@ -29,7 +32,7 @@ from pipelines.accounts import users as accounts
 SESSION_HOURS = 8
 MAX_UPLOAD_BYTES = 30 * 1024 * 1024      # a 20 MB return, base64-encoded in a Dash callback
 CSRF_HEADER = "X-CSRFToken"
-CSRF_COOKIE = "ybjc_csrf"
+CSRF_COOKIE = "_csrf_token"          # the name dash-renderer reads (its csrf_token_name)
 
 # Access levels, in order; a role grants its level and those below it.
 LEVELS = {"public": 0, "read": 1, "submit": 2, "admin": 3}
@@ -43,7 +46,6 @@ PATH_RULES: tuple[tuple[str, str], ...] = (
     ("/login", "public"),
     ("/password", "read"),                # a logged-in user's own password (forced change too)
     ("/logout", "read"),
-    ("/_security/csrf.js", "public"),
     ("/assets/", "public"),
     ("/_dash-component-suites/", "public"),
     ("/_favicon.ico", "public"),
@@ -152,9 +154,11 @@ def callback_level(body: dict) -> str:
 class Gate:
     """The security state of one app: the warehouse store and the session secret."""
 
-    def __init__(self, store):   # dashboards.store.Warehouse
+    def __init__(self, store, app=None):   # dashboards.store.Warehouse, the Dash app
         self.store = store
         self._login_lock = threading.Lock()   # one login attempt checked and recorded at a time
+        self.app = app
+        self._csp: str | None = None          # computed at the first answer (Dash set up by then)
 
     # -- who is asking ----------------------------------------------------------------------
     def session_user(self):
@@ -192,7 +196,7 @@ class Gate:
             if not self.csrf_ok():
                 return self._deny(403, "请求缺少有效的安全令牌（CSRF），请刷新页面后重试")
         if level == "public" and path != "/login":
-            return None                   # static assets, the API (own auth), csrf.js
+            return None                   # static assets, the API (own auth)
         has_users = self.store.run(accounts.count_users) > 0
         flask.g.ybjc_has_users = has_users
         flask.g.ybjc_user = self.session_user() if has_users else None
@@ -222,14 +226,7 @@ class Gate:
 
     def after_request(self, response):
         h = response.headers
-        hashes = ""
-        if response.mimetype == "text/html" and not response.direct_passthrough:
-            html = response.get_data(as_text=True)
-            if "<body" in html and "_dash-config" in html:
-                html = self._decorate_index(html)
-                response.set_data(html)
-            hashes = "".join(f" '{x}'" for x in _inline_script_hashes(html))
-        h["Content-Security-Policy"] = CSP.format(hashes=hashes)
+        h["Content-Security-Policy"] = self.csp()
         h["X-Frame-Options"] = "DENY"
         h["X-Content-Type-Options"] = "nosniff"
         h["Referrer-Policy"] = "same-origin"
@@ -240,14 +237,23 @@ class Gate:
                                 max_age=SESSION_HOURS * 3600, path="/")
         return response
 
-    def _decorate_index(self, html: str) -> str:
-        """Add the CSRF script, and the account bar or the no-users banner, to Dash's page."""
-        from .security_pages import account_bar
-        html = html.replace("</head>", '<script src="/_security/csrf.js"></script></head>', 1)
-        bar = account_bar(flask.g.get("ybjc_user"), flask.g.get("ybjc_has_users", True),
-                          self.csrf_token())
-        i = html.find(">", html.find("<body")) + 1
-        return html[:i] + bar + html[i:]
+    def csp(self) -> str:
+        """The Content-Security-Policy: Dash's hashes of its inline scripts (the renderer's
+        start and any clientside callbacks), computed once, after Dash has set itself up."""
+        if self._csp is None:
+            hashes = "".join(f" {h}" for h in self.app.csp_hashes()) if self.app is not None else ""
+            self._csp = CSP.format(hashes=hashes)
+        return self._csp
+
+    def interpolate_index(self, interpolate):
+        """Dash's `interpolate_index` with the account bar (or the no-users banner) first in
+        the page body."""
+        def with_account_bar(**kwargs):
+            from .security_pages import account_bar
+            bar = account_bar(flask.g.get("ybjc_user"), flask.g.get("ybjc_has_users", True),
+                              self.csrf_token())
+            return interpolate(**{**kwargs, "app_entry": bar + kwargs.get("app_entry", "")})
+        return with_account_bar
 
     def _deny(self, status: int, message: str):
         wants_html = flask.request.method == "GET" and "text/html" in flask.request.headers.get("Accept", "")
@@ -332,39 +338,6 @@ class Gate:
         return message_page("退出登录", "确认退出当前账户？", logout_csrf=self.csrf_token())
 
 
-def _inline_script_hashes(html: str) -> list[str]:
-    import base64
-    import hashlib
-    import re
-    out = []
-    for attrs, body in re.findall(r"<script([^>]*)>(.*?)</script>", html, flags=re.S):
-        if "src=" in attrs or "application/json" in attrs or not body:
-            continue
-        out.append("sha256-" + base64.b64encode(hashlib.sha256(body.encode("utf-8")).digest()).decode())
-    return out
-
-
-CSRF_JS = """(function () {
-  function token() {
-    var m = document.cookie.match(/(?:^|; )%s=([^;]*)/);
-    return m ? decodeURIComponent(m[1]) : "";
-  }
-  var orig = window.fetch;
-  window.fetch = function (input, init) {
-    init = init || {};
-    var url = (typeof input === "string") ? input : (input && input.url) || "";
-    var same = url.indexOf("://") < 0 || url.indexOf(window.location.origin) === 0;
-    if (same) {
-      var headers = new Headers(init.headers || (typeof input !== "string" && input.headers) || {});
-      headers.set("%s", token());
-      init.headers = headers;
-    }
-    return orig.call(this, input, init);
-  };
-})();
-""" % (CSRF_COOKIE, CSRF_HEADER)
-
-
 def gate() -> Gate:
     return flask.current_app.extensions["ybjc_gate"]
 
@@ -378,7 +351,8 @@ def install_security(app, warehouse) -> Gate:
     """Secure the Dash app `app` whose warehouse is `warehouse` (connection or Warehouse)."""
     server = app.server
     store = warehouse
-    g = Gate(store)
+    g = Gate(store, app)
+    app.interpolate_index = g.interpolate_index(app.interpolate_index)
     server.extensions["ybjc_gate"] = g
     server.extensions["ybjc_store"] = store
     server.secret_key = store.session_secret()
@@ -392,8 +366,6 @@ def install_security(app, warehouse) -> Gate:
     server.add_url_rule("/login", "ybjc_login", g.login, methods=["GET", "POST"])
     server.add_url_rule("/logout", "ybjc_logout", g.logout, methods=["GET", "POST"])
     server.add_url_rule("/password", "ybjc_password", g.password, methods=["GET", "POST"])
-    server.add_url_rule("/_security/csrf.js", "ybjc_csrf_js",
-                        lambda: flask.Response(CSRF_JS, mimetype="application/javascript"))
     server.register_error_handler(413, _too_large)
     from .api import bp
     from .bulletin_web import register as register_bulletin

@@ -71,3 +71,21 @@ def test_the_prefix_walk_finds_a_planted_undeclared_route():
     assert security.path_rule(_static_prefix("/secret/<int:id>")) is None
     assert security.path_rule(_static_prefix("/admin/download/<x>")) == ("/admin", "admin")
     assert re.match(r"^/", _static_prefix("/<path:path>"))
+
+
+def test_the_page_is_built_by_dash_hooks_and_its_csp_by_dash_hashes(app):
+    """No HTML rewriting: the account bar (here the no-users banner) comes through Dash's
+    interpolate_index, the CSRF token through the cookie dash-renderer reads itself, and the
+    CSP lists exactly Dash's own hashes of its inline scripts."""
+    client = app.server.test_client()
+    first = client.get("/", headers={"Accept": "text/html"})
+    assert first.status_code == 200
+    html = first.get_data(as_text=True)
+    assert "csrf.js" not in html and html.count('id="react-entry-point"') == 1
+    assert html.index("尚未创建账户") < html.index('id="react-entry-point"')
+    csp = first.headers["Content-Security-Policy"]
+    hashes = re.findall(r"'(sha256-[^']+)'", csp)
+    assert hashes and sorted(hashes) == sorted(h.strip("'") for h in app.csp_hashes())
+    assert client.get("/indicator", headers={"Accept": "text/html"}).headers["Content-Security-Policy"] == csp
+    cookie = client.get_cookie(security.CSRF_COOKIE)
+    assert security.CSRF_COOKIE == "_csrf_token" and cookie is not None and len(cookie.value) > 20

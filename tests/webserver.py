@@ -95,9 +95,9 @@ class Client:
 
     @property
     def csrf(self) -> str:
-        if "ybjc_csrf" not in self.s.cookies:
+        if "_csrf_token" not in self.s.cookies:
             self.s.get(self.base + "/login")
-        return self.s.cookies.get("ybjc_csrf", "")
+        return self.s.cookies.get("_csrf_token", "")
 
     def get(self, path: str, **kw) -> requests.Response:
         kw.setdefault("allow_redirects", False)
