@@ -65,6 +65,9 @@ class Names:
         codes = self.candidates(text, active_only=active_only)
         return codes[0] if len(codes) == 1 else None
 
+    def ambiguous(self, text, *, active_only: bool = False) -> bool:
+        return len(self.candidates(text, active_only=active_only)) > 1
+
     def problem(self, text, *, active_only: bool = False) -> str | None:
         """Why `get` found no code (the message `resolve` raises), None when it found one."""
         try:
@@ -91,36 +94,32 @@ REGION_HINT = " targets/regions.yaml 中的地区编码、名称或简称"
 INDICATOR_HINT = "模板中的指标名称或指标编码"
 
 
-def region_names(con) -> Names:
-    """Every region (active or not: `active_only` decides per question) and its aliases."""
-    names = Names("地区", REGION_HINT)
-    rows = con.execute("SELECT code, name, active FROM regions ORDER BY sort_order, code").fetchall()
-    for code, name, active in rows:
+def _filled(names: Names, entries, aliases) -> Names:
+    """`names` with (code, name, active) entries and (alias, code) pairs, in catalog order."""
+    for code, name, active in entries:
         names.name[code] = name
         if active:
             names.active.add(code)
         names.add(0, code, code)
         names.add(1, name, code)
-    for alias, code in con.execute("SELECT alias, region_code FROM region_aliases a "
-                                   "JOIN regions r ON r.code = a.region_code "
-                                   "ORDER BY r.sort_order, a.alias").fetchall():
+    for alias, code in aliases:
         names.add(2, alias, code)
     return names
+
+
+def region_names(con) -> Names:
+    """Every region (active or not: `active_only` decides per question) and its aliases."""
+    return _filled(Names("地区", REGION_HINT),
+                   con.execute("SELECT code, name, active FROM regions ORDER BY sort_order, code").fetchall(),
+                   con.execute("SELECT alias, region_code FROM region_aliases a JOIN regions r "
+                               "ON r.code = a.region_code ORDER BY r.sort_order, a.alias").fetchall())
 
 
 def indicator_names(con) -> Names:
-    names = Names("指标", INDICATOR_HINT)
-    rows = con.execute("SELECT code, name FROM indicators ORDER BY sort_order, code").fetchall()
-    for code, name in rows:
-        names.name[code] = name
-        names.active.add(code)
-        names.add(0, code, code)
-        names.add(1, name, code)
-    for alias, code in con.execute("SELECT alias, indicator_code FROM indicator_aliases a "
-                                   "JOIN indicators i ON i.code = a.indicator_code "
-                                   "ORDER BY i.sort_order, a.alias").fetchall():
-        names.add(2, alias, code)
-    return names
+    return _filled(Names("指标", INDICATOR_HINT),
+                   con.execute("SELECT code, name, TRUE FROM indicators ORDER BY sort_order, code").fetchall(),
+                   con.execute("SELECT alias, indicator_code FROM indicator_aliases a JOIN indicators i "
+                               "ON i.code = a.indicator_code ORDER BY i.sort_order, a.alias").fetchall())
 
 
 def resolve_region(con, text, *, active_only: bool = False) -> str:

@@ -73,18 +73,14 @@ class CatalogView:
 
     def region_problem(self, text: str) -> str:
         """Why a return's region text names no region (unknown, or which ones it may mean)."""
-        if self.region_resolver is not None:
-            problem = self.region_resolver.problem(text, active_only=True)
-            if problem and "不唯一" in problem:
-                return problem
+        if self.region_resolver is not None and self.region_resolver.ambiguous(text, active_only=True):
+            return self.region_resolver.problem(text, active_only=True)
         example = next(iter(self.region_names.values()), "")
         return f"地区“{text}”无法识别：请填写系统登记的地区名称或编码（如 {example}）"
 
     def indicator_problem(self, text: str) -> str:
-        if self.indicator_resolver is not None:
-            problem = self.indicator_resolver.problem(text)
-            if problem and "不唯一" in problem:
-                return problem
+        if self.indicator_resolver is not None and self.indicator_resolver.ambiguous(text):
+            return self.indicator_resolver.problem(text)
         return f"指标“{text}”无法识别：请使用模板中的指标名称或指标编码"
 
 
