@@ -68,10 +68,11 @@ class DashClient:
             return resp.status, resp.read()
 
     def csrf(self) -> str:
-        token = next((c.value for c in self.jar if c.name == "ybjc_csrf"), None)
+        from dashboards.security import CSRF_COOKIE   # the cookie dash-renderer reads
+        token = next((c.value for c in self.jar if c.name == CSRF_COOKIE), None)
         if token is None:
             self.get("/")
-            token = next((c.value for c in self.jar if c.name == "ybjc_csrf"), "")
+            token = next((c.value for c in self.jar if c.name == CSRF_COOKIE), "")
         return token
 
     def post_callback(self, payload: dict, timeout: float = 30.0) -> tuple[int, bytes, float]:
