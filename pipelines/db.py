@@ -313,6 +313,26 @@ MIGRATIONS: list[tuple[int, str, str]] = [
       ('bulletin.370800.printer', '济宁市医疗保障局办公室'),
       ('bulletin.370800.report_days', '15');
     """),
+    (7, "review of accepted submissions by the parent level (pipelines/review.py)", """
+    -- One row per decided submission: an accepted submission without a row is 待审核.
+    -- Submissions accepted before this migration count as 通过 (marked here, reviewer 系统迁移).
+    CREATE TABLE submission_reviews (
+        submission_id BIGINT PRIMARY KEY,
+        decision VARCHAR NOT NULL,            -- approved | returned
+        reviewer VARCHAR NOT NULL,
+        comment VARCHAR,
+        decided_at TIMESTAMP NOT NULL
+    );
+    -- A corrected upload of the same regions and periods as a returned one links to it.
+    CREATE TABLE submission_corrections (
+        submission_id BIGINT PRIMARY KEY,     -- the corrected upload
+        corrects_id BIGINT NOT NULL,          -- the returned submission it answers
+        linked_at TIMESTAMP NOT NULL
+    );
+    INSERT INTO submission_reviews
+    SELECT submission_id, 'approved', '系统迁移', '审核功能启用前已接收的报送，视为通过', now()::TIMESTAMP
+    FROM submissions WHERE status = 'accepted';
+    """),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -19,6 +19,7 @@ ACTION_LABELS = {
     "token.revoke": "吊销 API 令牌", "targets.load": "载入目标方案", "targets.apply": "修改目标",
     "regions.apply": "修改地区树", "contacts.apply": "修改联系人", "bulletin.export": "生成通报",
     "reminder.sent": "发送催报邮件", "settings.set": "修改系统设置", "reminder.failed": "催报邮件发送失败",
+    "review.approve": "审核通过", "review.return": "审核退回",
 }
 OUTCOME_LABELS = {"ok": "成功", "success": "成功", "failure": "失败", "accepted": "已接收",
                   "rejected": "被拒收", "denied": "无权限", "partial": "部分完成"}
@@ -74,6 +75,12 @@ def describe(action: str, outcome: str, detail: dict) -> str:
     if action == "bulletin.export":
         return f"{d.get('quarter', '')} 季度通报，{d.get('indicators', 0)} 项指标" + (
             "（示例数据）" if d.get("demo") else "")
+    if action in ("review.approve", "review.return"):
+        if d.get("count"):
+            return f"批量审核通过 {d['count']} 份报送" + (f"；意见：{d['comment']}" if d.get("comment") else "")
+        text = (f"报送 #{d.get('submission_id', '')}（{d.get('uploaded_by', '')} 报送，地区 "
+                f"{'、'.join(d.get('regions') or [])}，统计期 {'、'.join(d.get('periods') or [])}）")
+        return text + (f"；意见：{d['comment']}" if d.get("comment") else "")
     if action in ("reminder.sent", "reminder.failed"):
         kind = "截止前提醒" if d.get("kind") == "before" else "逾期催报"
         text = f"{kind}：{d.get('period_label', d.get('period', ''))}，截止 {d.get('due_date', '')}，发至 {d.get('to', '')}"

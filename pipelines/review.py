@@ -1,0 +1,191 @@
+"""Review (审核) of accepted submissions by the parent level: 待审核 → 通过 | 退回 (with a comment).
+
+An accepted submission without a row in `submission_reviews` is 待审核 (migration 7 marked every
+submission accepted before it as 通过). A reviewer is an admin, or a reporter whose region is a
+strict ancestor of every region of the submission (the city bureau for its 镇街/区县). A decision
+is final: a returned file is answered by a corrected upload of the same regions and periods,
+which `link_corrections` links to it (`submission_corrections`) when it is loaded. Every decision
+goes to the audit log (actions review.approve / review.return). Review does not change which
+values are in force: figures read the values loaded, whatever their review state.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+
+from . import accounts, db
+
+MAX_COMMENT = 500
+STATE_LABELS = {"pending": "待审核", "approved": "通过", "returned": "退回"}
+DECISIONS = {"approve": "approved", "reject": "returned", "return": "returned"}
+
+
+class ReviewError(Exception):
+    """A refused review, in Chinese; `status` is the HTTP status the API answers with."""
+
+    def __init__(self, message: str, status: int = 422):
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class Submission:
+    submission_id: int
+    file_name: str
+    uploaded_by: str
+    uploaded_at: dt.datetime
+    status: str                       # accepted | rejected (the file's validation)
+    regions: list[str]
+    periods: list[str]
+    warnings: list
+    state: str | None                 # pending | approved | returned; None for a rejected file
+    reviewer: str | None = None
+    comment: str | None = None
+    decided_at: dt.datetime | None = None
+    corrects_id: int | None = None
+
+    @property
+    def state_label(self) -> str:
+        return STATE_LABELS.get(self.state, "被拒收")
+
+
+_SELECT = ("SELECT s.submission_id, s.file_name, s.uploaded_by, s.uploaded_at, s.status, s.regions, "
+           "s.periods, s.warnings, r.decision, r.reviewer, r.comment, r.decided_at, c.corrects_id "
+           "FROM submissions s LEFT JOIN submission_reviews r USING (submission_id) "
+           "LEFT JOIN submission_corrections c ON c.submission_id = s.submission_id ")
+
+
+def _row(row) -> Submission:
+    warnings = json.loads(row[7]) if row[7] else []
+    state = None if row[4] != "accepted" else (row[8] or "pending")
+    return Submission(int(row[0]), row[1], row[2], row[3], row[4], list(row[5] or []), list(row[6] or []),
+                      warnings, state, row[9], row[10], row[11], row[12])
+
+
+def get(con, submission_id: int) -> Submission | None:
+    row = con.execute(_SELECT + "WHERE s.submission_id = ?", [int(submission_id)]).fetchone()
+    return _row(row) if row else None
+
+
+def reviewable_regions(con, user) -> set[str] | None:
+    """Regions whose submissions the user may review: None = any (admin); a reporter's regions
+    strictly below its own; empty for viewers and reporters without a lower level."""
+    if user is None or user.role == "viewer":
+        return set()
+    if user.role == "admin":
+        return None
+    allowed = accounts.allowed_regions(con, user) or set()
+    return set(allowed) - {user.region_code}
+
+
+def may_review(con, user, sub: Submission) -> bool:
+    scope = reviewable_regions(con, user)
+    return scope is None or (bool(sub.regions) and set(sub.regions) <= scope)
+
+
+def pending(con, user) -> list[Submission]:
+    """The user's review queue: pending submissions in its scope, oldest first."""
+    scope = reviewable_regions(con, user)
+    if scope is not None and not scope:
+        return []
+    rows = con.execute(_SELECT + "WHERE s.status = 'accepted' AND r.decision IS NULL "
+                       "ORDER BY s.uploaded_at, s.submission_id").fetchall()
+    subs = [_row(r) for r in rows]
+    return [s for s in subs if scope is None or (s.regions and set(s.regions) <= scope)]
+
+
+def values_with_diff(con, submission_id: int) -> list[dict]:
+    """The submission's values and the value each replaced (None when it was new)."""
+    rows = con.execute(
+        "SELECT v.region_code, g.name, i.name, v.indicator_code, v.period, v.numerator, v.denominator, "
+        "o.numerator, o.denominator, o.submission_id "
+        "FROM return_values v JOIN indicators i ON i.code = v.indicator_code "
+        "JOIN regions g ON g.code = v.region_code "
+        "LEFT JOIN return_values o ON o.superseded_by = v.value_id "
+        "WHERE v.submission_id = ? ORDER BY g.sort_order, i.sort_order, v.period",
+        [int(submission_id)]).fetchall()
+    return [{"region_code": r[0], "region": r[1], "indicator": r[2], "indicator_code": r[3], "period": r[4],
+             "numerator": r[5], "denominator": r[6], "old_numerator": r[7], "old_denominator": r[8],
+             "old_submission_id": r[9]} for r in rows]
+
+
+def decide(con, submission_id, user, decision: str, comment: str | None = None,
+           now: dt.datetime | None = None) -> Submission:
+    """通过 or 退回 one pending submission; raises ReviewError (nothing changed) otherwise."""
+    if decision not in DECISIONS:
+        raise ReviewError("审核结论无效：应为 approve（通过）或 reject（退回）", 400)
+    comment = (comment or "").strip()
+    if len(comment) > MAX_COMMENT:
+        raise ReviewError(f"审核意见过长：最多 {MAX_COMMENT} 个字，当前 {len(comment)} 个字", 422)
+    if DECISIONS[decision] == "returned" and not comment:
+        raise ReviewError("退回时须填写审核意见，说明退回原因和修改要求", 422)
+    try:
+        sid = int(submission_id)
+    except (TypeError, ValueError):
+        raise ReviewError(f"报送编号“{submission_id}”无效", 404) from None
+    if user is None or user.role not in ("reporter", "admin"):
+        raise ReviewError("当前账户无审核权限：审核须由上级单位的填报员或管理员进行", 403)
+    sub = get(con, sid)
+    if sub is None:
+        raise ReviewError(f"报送 #{sid} 不存在", 404)
+    if sub.status != "accepted":
+        raise ReviewError(f"报送 #{sid}（{sub.file_name}）未通过校验、已被拒收，没有可审核的数据", 422)
+    if sub.state != "pending":
+        raise ReviewError(f"报送 #{sid}（{sub.file_name}）已于 {sub.decided_at:%Y-%m-%d %H:%M} 由 "
+                          f"{sub.reviewer} 审核为“{sub.state_label}”，不能重复审核", 409)
+    if not may_review(con, user, sub):
+        raise ReviewError(f"账户 {user.name} 无权审核报送 #{sid}：只能审核本单位下级地区的报送"
+                          f"（该文件地区：{'、'.join(sub.regions)}）", 403)
+    state = DECISIONS[decision]
+    at = now or dt.datetime.now()
+    con.execute("BEGIN")
+    try:
+        con.execute("INSERT INTO submission_reviews VALUES (?, ?, ?, ?, ?)", [sid, state, user.name, comment, at])
+        db.audit(con, user.name, "review.approve" if state == "approved" else "review.return", sub.file_name,
+                 "ok", {"submission_id": sid, "uploaded_by": sub.uploaded_by, "regions": sub.regions,
+                        "periods": sub.periods, "comment": comment})
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return get(con, sid)
+
+
+def link_corrections(con, submission_ids: list[int], now: dt.datetime | None = None) -> int:
+    """Link each newly loaded submission to the latest returned, not yet corrected submission of
+    the same regions and periods (called inside the load's transaction). Returns links made."""
+    made = 0
+    for sid in submission_ids:
+        row = con.execute(
+            "SELECT o.submission_id FROM submissions n, submissions o JOIN submission_reviews r "
+            "ON r.submission_id = o.submission_id AND r.decision = 'returned' "
+            "WHERE n.submission_id = ? AND o.submission_id < n.submission_id "
+            "AND list_sort(o.regions) = list_sort(n.regions) AND list_sort(o.periods) = list_sort(n.periods) "
+            "AND o.submission_id NOT IN (SELECT corrects_id FROM submission_corrections) "
+            "ORDER BY o.submission_id DESC LIMIT 1", [int(sid)]).fetchone()
+        if row:
+            con.execute("INSERT INTO submission_corrections VALUES (?, ?, ?)",
+                        [int(sid), int(row[0]), now or dt.datetime.now()])
+            made += 1
+    return made
+
+
+def returned_to(con, user_name: str) -> list[Submission]:
+    """Returned submissions of this uploader not yet answered by a corrected upload, newest first."""
+    rows = con.execute(_SELECT + "WHERE s.uploaded_by = ? AND r.decision = 'returned' "
+                       "AND s.submission_id NOT IN (SELECT corrects_id FROM submission_corrections) "
+                       "ORDER BY r.decided_at DESC", [user_name]).fetchall()
+    return [_row(r) for r in rows]
+
+
+def approve_all_pending(con, reviewer: str, comment: str, now: dt.datetime | None = None) -> int:
+    """Mark every pending submission 通过 (the demo reviews its own uploads), one audit line."""
+    ids = [r[0] for r in con.execute(
+        "SELECT s.submission_id FROM submissions s LEFT JOIN submission_reviews r USING (submission_id) "
+        "WHERE s.status = 'accepted' AND r.decision IS NULL").fetchall()]
+    if ids:
+        con.execute("INSERT INTO submission_reviews SELECT unnest(?::BIGINT[]), 'approved', ?, ?, ?",
+                    [ids, reviewer, comment, now or dt.datetime.now()])
+        db.audit(con, reviewer, "review.approve", None, "ok", {"count": len(ids), "comment": comment})
+    return len(ids)
