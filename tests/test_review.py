@@ -11,8 +11,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from webserver import PASSWORD, fill_template  # noqa: E402
 
-from pipelines import accounts, db, review  # noqa: E402
-from pipelines.ingest import ingest_files  # noqa: E402
+from pipelines.accounts import users as accounts
+from pipelines import db
+from pipelines.workflow import review
+from pipelines.returns.ingest import ingest_files
 
 CITY, TOWN_A, TOWN_B = "350900", "350902", "350981"
 
@@ -95,7 +97,7 @@ def test_queue_scope_decisions_and_correction_link(con, setup):
     log = con.execute("SELECT actor, action, subject FROM audit_log WHERE action LIKE 'review.%' "
                       "ORDER BY logged_at").fetchall()
     assert log == [("city", "review.return", first.name), ("admin", "review.approve", fixed.name)]
-    from pipelines import audit_log
+    from pipelines.accounts import audit_log
     assert audit_log.action_label("review.return") == "审核退回"
     text = audit_log.describe("review.return", "ok", {"submission_id": sid, "uploaded_by": "town_a",
                                                       "regions": [TOWN_A], "periods": ["2024-03"],

@@ -85,7 +85,7 @@ def build_demo(db_path, raw_dir=None, if_empty: bool = False, workers: int = 2) 
                     outcomes += _ingest(con, paths, [u.uploaded_at for u, _ in chunk], db_path.parent / "raw",
                                         parser)
                     ingest_seconds += time.perf_counter() - t0
-                from .review import approve_all_pending   # the demo's uploads are reviewed 通过
+                from pipelines.workflow.review import approve_all_pending
                 approve_all_pending(con, DEMO_USER, "示例数据：由示例程序审核通过")
                 t0 = time.perf_counter()
                 from pipelines.metrics.figure_table import rebuild

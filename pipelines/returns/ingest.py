@@ -214,7 +214,7 @@ def load_checked(con, batch: CheckedBatch, *, user: str = "cli", channel: str = 
                               "submission_id": loaded.submission_id, "rows": loaded.rows, "new": loaded.new,
                               "revisions": loaded.revisions, "warnings": len(out.warnings)})
                             for out, loaded in zip(accepted, results) if not loaded.duplicate_file])
-        from .review import link_corrections     # a corrected upload answers the return it follows
+        from pipelines.workflow.review import link_corrections     # a corrected upload answers the return it follows
         link_corrections(con, [loaded.submission_id for loaded in results if not loaded.duplicate_file])
     results = load_many(con, files, fail_after=fail_after, also=audit) if files else []
     for out, loaded in zip(accepted, results):

@@ -14,7 +14,8 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 
-from . import accounts, db
+from pipelines.accounts import users as accounts
+from pipelines import db
 
 MAX_COMMENT = 500
 STATE_LABELS = {"pending": "待审核", "approved": "通过", "returned": "退回"}
@@ -139,16 +140,11 @@ def decide(con, submission_id, user, decision: str, comment: str | None = None,
                           f"（该文件地区：{'、'.join(sub.regions)}）", 403)
     state = DECISIONS[decision]
     at = now or dt.datetime.now()
-    con.execute("BEGIN")
-    try:
+    with db.transaction(con):
         con.execute("INSERT INTO submission_reviews VALUES (?, ?, ?, ?, ?)", [sid, state, user.name, comment, at])
         db.audit(con, user.name, "review.approve" if state == "approved" else "review.return", sub.file_name,
                  "ok", {"submission_id": sid, "uploaded_by": sub.uploaded_by, "regions": sub.regions,
                         "periods": sub.periods, "comment": comment})
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     return get(con, sid)
 
 
