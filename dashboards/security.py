@@ -12,7 +12,9 @@
 - security headers (CSP without external hosts, X-Frame-Options, nosniff, Referrer-Policy);
 - a server-side role check in before_request for every route, page path and Dash callback
   (`PATH_RULES`, `CALLBACK_RULES`: data, not code);
-- read-only anonymous browsing while the warehouse has no user at all (with a banner).
+- read-only anonymous browsing while the warehouse has no user at all (with a banner);
+- behind reverse proxies (YBJC_PROXY_HOPS = their number) werkzeug's ProxyFix takes the
+  client's address from X-Forwarded-For; without the setting that header is ignored.
 The state lives on one `Gate` object per app (server.extensions["ybjc_gate"]).
 """
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import json
+import os
 import secrets
 import threading
 import time
@@ -347,9 +350,33 @@ def current_user():
     return flask.g.get("ybjc_user")
 
 
+PROXY_HOPS_ENV = "YBJC_PROXY_HOPS"
+
+
+class SettingError(ValueError):
+    """A server setting (environment variable) with an impossible value; Chinese message."""
+
+
+def proxy_hops(environ=None) -> int:
+    """How many reverse proxies stand in front of the server (YBJC_PROXY_HOPS; 0 = none, the
+    default). Only then are X-Forwarded-For / -Proto believed — as many hops as configured, so
+    a client cannot choose its own address for the login throttle and the audit log."""
+    raw = (os.environ if environ is None else environ).get(PROXY_HOPS_ENV, "").strip()
+    if not raw:
+        return 0
+    if not raw.isdigit() or int(raw) > 10:
+        raise SettingError(f"环境变量 {PROXY_HOPS_ENV} 应为 0 到 10 的整数（服务前反向代理的层数），"
+                           f"当前为“{raw}”；不经代理时请不要设置它")
+    return int(raw)
+
+
 def install_security(app, warehouse) -> Gate:
     """Secure the Dash app `app` whose warehouse is `warehouse` (connection or Warehouse)."""
     server = app.server
+    hops = proxy_hops()
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=hops, x_proto=hops)
     store = warehouse
     g = Gate(store, app)
     app.interpolate_index = g.interpolate_index(app.interpolate_index)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import pytest
@@ -185,6 +186,76 @@ def test_login_throttling_locks_user_and_ip(server):
     locked = c.login("reporter_b")                      # right password, but locked now
     assert locked.status_code == 429 and "锁定" in locked.text
     assert Client(server["url"]).login("viewer").status_code == 302   # other accounts unaffected
+
+
+def _fresh_server(_initialised_template, tmp_path, env=None):
+    db_path = tmp_path / "warehouse.duckdb"
+    shutil.copy(_initialised_template, db_path)
+    add_accounts(db_path)
+    return db_path, ServerProcess(db_path, env=env)
+
+
+def _spray_from(client, forwarded_for: str | None, n: int, prefix: str) -> list[int]:
+    if forwarded_for is not None:
+        client.s.headers["X-Forwarded-For"] = forwarded_for
+    return [client.login(f"{prefix}{i:02d}", "wrong-password").status_code for i in range(n)]
+
+
+def test_with_proxy_hops_x_forwarded_for_decides_the_throttled_address(_initialised_template, tmp_path):
+    from pipelines import db
+    from pipelines.accounts import users as accounts
+    db_path, srv = _fresh_server(_initialised_template, tmp_path, env={"YBJC_PROXY_HOPS": "1"})
+    with srv:
+        limit = accounts.ADDRESS_FAILURES
+        assert _spray_from(Client(srv.url), "10.9.9.1", limit, "p") == [401] * limit
+        locked = _spray_from(Client(srv.url), "10.9.9.1", 1, "q")
+        assert locked == [429]
+        c = Client(srv.url)
+        c.s.headers["X-Forwarded-For"] = "10.9.9.1"
+        r = c.login("viewer")
+        assert r.status_code == 429 and "本机登录失败次数过多" in r.text
+        other = Client(srv.url)
+        other.s.headers["X-Forwarded-For"] = "10.9.9.2"         # another client behind the proxy
+        assert other.login("viewer").status_code == 302
+        # one hop: only the address the proxy appended counts, not one the client put before it
+        spoof = Client(srv.url)
+        spoof.s.headers["X-Forwarded-For"] = "1.2.3.4, 10.9.9.1"
+        assert spoof.login("viewer").status_code == 429
+    con = db.connect(db_path, read_only=True)
+    try:
+        ips = con.execute("SELECT json_extract_string(detail, '$.ip'), count(*) FROM audit_log "
+                          "WHERE action = 'login' GROUP BY 1 ORDER BY 1").fetchall()
+    finally:
+        con.close()
+    assert ips == [("10.9.9.1", 20 + 1 + 1 + 1), ("10.9.9.2", 1)]
+    assert accounts.ADDRESS_FAILURES == 20
+
+
+def test_without_proxy_hops_x_forwarded_for_is_ignored(_initialised_template, tmp_path):
+    from pipelines import db
+    db_path, srv = _fresh_server(_initialised_template, tmp_path)
+    with srv:
+        codes = [_spray_from(Client(srv.url), f"10.8.0.{i}", 1, f"a{i}-")[0] for i in range(20)]
+        assert codes == [401] * 20
+        c = Client(srv.url)
+        c.s.headers["X-Forwarded-For"] = "10.8.1.1"               # a fresh address, claimed
+        r = c.login("viewer")
+        assert r.status_code == 429 and "本机登录失败次数过多" in r.text
+    con = db.connect(db_path, read_only=True)
+    try:
+        ips = con.execute("SELECT json_extract_string(detail, '$.ip'), count(*) FROM audit_log "
+                          "WHERE action = 'login' GROUP BY 1").fetchall()
+    finally:
+        con.close()
+    assert ips == [("127.0.0.1", 21)]                            # the claimed addresses were ignored
+
+
+def test_a_bad_proxy_hops_value_stops_the_start_in_chinese(_initialised_template, tmp_path):
+    _db, srv = _fresh_server(_initialised_template, tmp_path, env={"YBJC_PROXY_HOPS": "two"})
+    with pytest.raises(RuntimeError) as err:
+        srv.__enter__()
+    assert "环境变量 YBJC_PROXY_HOPS 应为 0 到 10 的整数" in str(err.value) and "Traceback" not in str(err.value)
+    srv.log.close()
 
 
 def test_security_headers_and_cookies(server):
