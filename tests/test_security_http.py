@@ -195,6 +195,65 @@ def _fresh_server(_initialised_template, tmp_path, env=None):
     return db_path, ServerProcess(db_path, env=env)
 
 
+def _legacy_hash(password: str) -> str:
+    """The pre-werkzeug hash format (scrypt$N$r$p$salt$hash, base64), computed here."""
+    import base64
+    import hashlib
+    salt = b"fedcba9876543210"
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=2 ** 15, r=8, p=1,
+                            maxmem=64 * 1024 * 1024, dklen=32)
+    return f"scrypt$32768$8$1${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+
+
+def test_password_change_ends_the_other_session_and_legacy_hashes_are_rehashed(_initialised_template,
+                                                                               tmp_path):
+    from werkzeug.security import check_password_hash
+
+    from pipelines import db
+    from pipelines.accounts import users as accounts
+    db_path, srv = _fresh_server(_initialised_template, tmp_path)
+    con = db.connect(db_path)
+    try:
+        for name in ("legacy1", "legacy2"):
+            accounts.add_user(con, name, "viewer", "placeholder-pass")
+            con.execute("UPDATE users SET password_hash = ? WHERE name = ?", [_legacy_hash("old-style-pass"), name])
+    finally:
+        con.close()
+    with srv:
+        # two sessions of reporter_a
+        one, two = Client(srv.url), Client(srv.url)
+        assert one.login("reporter_a").status_code == 302 and two.login("reporter_a").status_code == 302
+        assert one.get("/", headers={"Accept": "text/html"}).status_code == 200
+        assert two.get("/", headers={"Accept": "text/html"}).status_code == 200
+        # the first changes the password
+        changed = one.post("/password", data={"old_password": PASSWORD, "new_password": "brand-new-pass-9",
+                                              "new_again": "brand-new-pass-9", "next": "/upload"})
+        assert changed.status_code == 302 and changed.headers["Location"] == "/upload"
+        assert one.get("/upload", headers={"Accept": "text/html"}).status_code == 200    # re-signed
+        # the other's next page request goes to the login page, its callbacks are refused
+        sent = two.get("/upload", headers={"Accept": "text/html"})
+        assert sent.status_code == 302 and sent.headers["Location"] == "/login?next=/upload"
+        deps = one.get("/_dash-dependencies").json()
+        body = callback_body(deps, "_pages_content", {"_pages_location.pathname": "/", **PAGE})
+        assert two.post("/_dash-update-component", json=body).status_code == 401
+        assert one.post("/_dash-update-component", json=body).status_code == 200
+        assert Client(srv.url).login("reporter_a").status_code == 401                      # old password
+        assert Client(srv.url).login("reporter_a", "brand-new-pass-9").status_code == 302
+        # legacy hashes: legacy1 logs in (and is rehashed), legacy2 only fails
+        assert Client(srv.url).login("legacy1", "old-style-pass").status_code == 302
+        assert Client(srv.url).login("legacy2", "not-the-pass").status_code == 401
+    con = db.connect(db_path, read_only=True)
+    try:
+        h1, h2 = (con.execute("SELECT password_hash FROM users WHERE name = ?", [n]).fetchone()[0]
+                  for n in ("legacy1", "legacy2"))
+    finally:
+        con.close()
+    assert h1.startswith("scrypt:32768:8:1$") and check_password_hash(h1, "old-style-pass")
+    assert h2 == _legacy_hash("old-style-pass")
+    with ServerProcess(db_path) as again:
+        assert Client(again.url).login("legacy1", "old-style-pass").status_code == 302
+
+
 def _spray_from(client, forwarded_for: str | None, n: int, prefix: str) -> list[int]:
     if forwarded_for is not None:
         client.s.headers["X-Forwarded-For"] = forwarded_for
