@@ -165,7 +165,7 @@ def export_xlsx(con, **filters) -> bytes:
     """Every entry matching the filters (not only one page), in words, as a workbook."""
     from openpyxl import Workbook
 
-    from pipelines.catalog.target_sheets import header, neutral_text
+    from pipelines.catalog.sheets import header, neutral_text
     result = query(con, **filters, page=1, page_size=1_000_000)
     wb = Workbook()
     ws = wb.active
