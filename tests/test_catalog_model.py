@@ -196,3 +196,18 @@ def test_the_settings_command_checks_through_the_typed_settings(warehouse_path):
         con.close()
     good = run("rollup.min_share=0.5")
     assert good.returncode == 0 and "rollup.min_share\t0.5" in good.stdout
+
+
+def test_an_entry_missing_fields_names_each_and_its_timing_all_at_once():
+    from pipelines.catalog.model import check_plan
+    cat = read_catalog()
+    plan = {"code": "p", "title": "方案", "jurisdiction": "350900", "years": [2022, 2025]}
+    entry = {"indicator": "evoucher_activation_rate", "region": "350900", "year": 2023,
+             "deadline": "2023-06-30"}                       # no comparator, no value, two timings
+    checked = check_plan({"plan": plan, "targets": [entry]}, "x.yaml",
+                         {i.code: i for i in cat.indicators}, {r.code: r for r in cat.regions})
+    assert checked.targets == []
+    assert [(i.field, i.message) for i in checked.issues] == [
+        ("comparator", "comparator 应为 >= 或 <=（现为 None）"),
+        ("value", "缺少 value（应为数字）"),
+        ("year", "year、deadline、from 必须且只能填一个（现为 ['year', 'deadline']）")]

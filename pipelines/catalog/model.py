@@ -112,6 +112,9 @@ def _issues(exc: ValidationError, model: type[BaseModel], raw, **where) -> list[
             message = "应为键值对（YAML 映射）"
         elif kind in ("list_type", "tuple_type"):
             message = f"{field} 应为列表"
+        elif kind in ("bool_type", "bool_parsing"):
+            value = raw.get(field) if isinstance(raw, Mapping) else raw
+            message = f"{field} “{_shown(value)}” 应为 true 或 false"
         else:                                      # a type the catalog's own validators did not see
             value = raw.get(field) if isinstance(raw, Mapping) and field else raw
             message = f"{field} “{_shown(value)}” 格式不对"
@@ -140,6 +143,8 @@ def _listed(field, value, allowed):
 
 
 def _number(value, info: ValidationInfo):
+    if value is None:
+        raise _fail(f"缺少 {info.field_name}（应为数字）")
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise _fail(f"{info.field_name} “{_shown(value)}” 不是数字")
     return float(value)
@@ -198,7 +203,7 @@ OptionalText = Annotated[str | None, BeforeValidator(lambda v: None if v is None
 class Strict(BaseModel):
     """A catalog entry: unknown keys are errors (a plan with `bais: ytd` must not load silently
     as basis `period`), values are checked, the object cannot change once made."""
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, validate_default=True)
     missing_messages: ClassVar[dict[str, str]] = {}
 
     @classmethod
@@ -551,12 +556,19 @@ class TargetDef(Strict):
             raise _fail(f"judge “{_shown(value)}” 应为 hold（每期保持）或 reach（到期达到）")
         return value
 
+    @staticmethod
+    def timing_problem(raw: Mapping) -> str | None:
+        """Unless exactly one of year / deadline / from is given; also asked of an entry whose
+        fields are wrong, so every issue is named at once."""
+        given = [k for k in ("year", "deadline", "from") if raw.get(k) is not None]
+        return None if len(given) == 1 else f"year、deadline、from 必须且只能填一个（现为 {given or '都没有'}）"
+
     @model_validator(mode="after")
     def _timing(self, info: ValidationInfo):
-        given = [k for k, v in (("year", self.year), ("deadline", self.deadline), ("from", self.from_))
-                 if v is not None]
-        if len(given) != 1:
-            raise _fail(f"year、deadline、from 必须且只能填一个（现为 {given or '都没有'}）", "year")
+        problem = self.timing_problem({"year": self.year, "deadline": self.deadline, "from": self.from_})
+        if problem:
+            raise _fail(problem, "year")
+        given = [self.timing]
         plan = _ctx(info).get("plan")
         if plan is not None and plan.years and not plan.years[0] <= self.year_from <= plan.years[1]:
             raise _fail(f"期限 {self.year_from} 年不在方案年限 {plan.years[0]}–{plan.years[1]} 内",
@@ -733,6 +745,8 @@ def check_plan(doc, file: str, indicators: Mapping[str, Indicator],
         reg = _shown(raw.get("region")) if isinstance(raw, Mapping) else ""
         at = dict(file=file, entry=f"目标 #{i + 1} ({ind} @ {reg})", item=("目标", i))
         t, problems = _validate(TargetDef, raw, context, **at)
+        if t is None and isinstance(raw, Mapping) and TargetDef.timing_problem(raw):
+            problems.append(Issue(TargetDef.timing_problem(raw), field="year", **at))
         out.issues += problems
         if t is None:
             continue
