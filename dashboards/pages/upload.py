@@ -111,11 +111,14 @@ def layout(rendering=None, **params):
         ]),
         html.Section(className="upload-step", children=[
             html.H2("第二步：上传填好的报表"),
+            # No `accept` filter: the browser would drop an .xls, .csv or .pdf without a word;
+            # every file goes to the server, whose check names what it is and how to fix it.
             dcc.Upload(id=UPLOAD_FILE, multiple=False, max_size=MAX_FILE_BYTES,
-                       accept=".xlsx,.xlsm", className="upload-drop",
+                       className="upload-drop",
                        style={"border": "2px dashed #7f8c9d", "borderRadius": "8px", "padding": "28px",
                               "textAlign": "center", "cursor": "pointer", "fontSize": "18px"},
-                       children=html.Div(["将 .xlsx 报表拖到这里，或 ", html.A("点击选择文件")])),
+                       children=html.Div(["将 .xlsx 报表拖到这里，或 ", html.A("点击选择文件"),
+                                           html.Div("只接受 Excel 工作簿（.xlsx 或 .xlsm），不超过 20 MB", className="upload-hint")])),
             dcc.Loading(html.Div(id=UPLOAD_CHECK, className="upload-check")),
             html.Button("确认提交", id=UPLOAD_CONFIRM, className="button primary", n_clicks=0,
                         disabled=True, style={"display": "none"}),

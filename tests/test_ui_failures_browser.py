@@ -1,0 +1,60 @@
+"""Every failure says so, in Chinese (issue 15): files the upload page refuses, a lost server,
+URL parameters that cannot be used, an unknown address. Real `python app.py`, real Chromium."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from urllib.parse import urlparse
+
+import pytest
+import requests
+
+from browser_kit import chromium, login, settled, severe_logs, wait
+from webserver import ServerProcess, add_accounts
+
+pytestmark = pytest.mark.browser
+
+# What a file really is → the sentence pipelines/returns/file_formats.py says about it.
+REFUSED = [
+    ("报表.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 4096, "旧版 Excel 97-2003 (.xls)"),
+    ("报表.csv", "地区,指标,分子,分母\n蕉城区,电子凭证激活率,90,100\n".encode("utf-8"), "文本/CSV 文件"),
+    ("扫描件.pdf", b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n", "PDF 文件"),
+    ("改了扩展名.xlsx", b"\x89PNG\r\n\x1a\n" + b"\x00" * 512, "图片文件"),
+]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, _initialised_template):
+    path = tmp_path_factory.mktemp("failures") / "warehouse.duckdb"
+    shutil.copy(_initialised_template, path)
+    add_accounts(path)
+    with ServerProcess(path) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def driver(server):
+    d = chromium()
+    login(d, server.url, "reporter_a")
+    yield d
+    d.quit()
+
+
+@pytest.mark.parametrize("name,data,phrase", REFUSED, ids=[r[0] for r in REFUSED])
+def test_refused_file_types_say_why(server, driver, tmp_path, name, data, phrase):
+    from selenium.webdriver.common.by import By
+    from pipelines.returns.ooxml_package import ACCEPTED
+    driver.get(server.url + "/upload?period=2024-03")
+    wait(driver, "#upload-file")
+    settled(driver)
+    path = tmp_path / name
+    path.write_bytes(data)
+    driver.find_element(By.CSS_SELECTOR, "#upload-file input[type=file]").send_keys(str(path))
+    shown = wait(driver, "#upload-check", phrase, timeout=60)
+    # The file named, nothing loaded, the same sentence as the API's, and how to fix it.
+    assert name in shown.text and "未载入任何数据" in shown.text, shown.text
+    assert "另存为" in shown.text and ACCEPTED.split("（")[0] in shown.text, shown.text
+    assert not driver.find_element(By.ID, "upload-confirm").is_displayed()
+    assert severe_logs(driver) == []
