@@ -50,6 +50,7 @@ PATH_RULES: tuple[tuple[str, str], ...] = (
     ("/_dash-component-suites/", "public"),
     ("/_favicon.ico", "public"),
     ("/favicon.ico", "public"),
+    ("/_alive", "public"),                # the browser's check that the server is there (204)
     ("/static/", "public"),               # Flask's static folder (the app keeps its files in assets/)
     ("/api/", "public"),                 # the API authenticates by Bearer token itself
     ("/_dash-layout", "read"),
@@ -366,6 +367,7 @@ def install_security(app, warehouse) -> Gate:
     server.add_url_rule("/login", "ybjc_login", g.login, methods=["GET", "POST"])
     server.add_url_rule("/logout", "ybjc_logout", g.logout, methods=["GET", "POST"])
     server.add_url_rule("/password", "ybjc_password", g.password, methods=["GET", "POST"])
+    server.add_url_rule("/_alive", "ybjc_alive", lambda: flask.Response(status=204))
     server.register_error_handler(413, _too_large)
     from .api import bp
     from .bulletin_web import register as register_bulletin

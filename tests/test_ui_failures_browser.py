@@ -58,3 +58,45 @@ def test_refused_file_types_say_why(server, driver, tmp_path, name, data, phrase
     assert "另存为" in shown.text and ACCEPTED.split("（")[0] in shown.text, shown.text
     assert not driver.find_element(By.ID, "upload-confirm").is_displayed()
     assert severe_logs(driver) == []
+
+
+def test_lost_server_banner_comes_and_goes(tmp_path, _initialised_template):
+    """kill -9 the server under an open page: a Chinese banner within seconds; start it again on
+    the same port: the banner goes and the page's callbacks answer again."""
+    from selenium.webdriver.common.by import By
+    from dashboards.ids import SHELL_CONNECTION
+    from dashboards.shell import CONNECTION_LOST
+    path = tmp_path / "warehouse.duckdb"
+    shutil.copy(_initialised_template, path)
+    add_accounts(path)
+    first = ServerProcess(path).__enter__()
+    d = chromium()
+    try:
+        login(d, first.url, "viewer")
+        d.get(first.url + "/targets?jurisdiction=350900")
+        wait(d, "#targets-table")
+        banner = d.find_element(By.ID, SHELL_CONNECTION)
+        assert not banner.is_displayed()
+        time.sleep(4)                                   # a few checks while the server is up
+        assert not banner.is_displayed()
+        first.proc.kill()                               # the server is gone, not stopped politely
+        first.proc.wait(10)
+        shown = wait(d, f"#{SHELL_CONNECTION}", "连接已中断", timeout=15)
+        assert shown.text == CONNECTION_LOST
+        top = d.execute_script(f"return document.getElementById('{SHELL_CONNECTION}').getBoundingClientRect().top")
+        assert top == 0                                  # on top of the page, in view
+        again = ServerProcess(path)
+        again.port, again.url = first.port, first.url    # the same address comes back
+        with again:
+            deadline = time.time() + 20
+            while time.time() < deadline and d.find_element(By.ID, SHELL_CONNECTION).is_displayed():
+                time.sleep(0.3)
+            assert not d.find_element(By.ID, SHELL_CONNECTION).is_displayed()
+            # The session survives (its secret is in the warehouse): a page callback answers.
+            d.find_element(By.CSS_SELECTOR, ".nav-link[href^='/submissions']").click()
+            wait(d, "#submissions-matrix, .page-submissions .empty-state", timeout=30)
+        allowed = ("Failed to fetch", "ERR_CONNECTION_REFUSED", "_alive", "_dash-update-component")
+        assert severe_logs(d, allowed) == []
+    finally:
+        d.quit()
+        first.log.close()
