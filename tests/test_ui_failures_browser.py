@@ -100,3 +100,36 @@ def test_lost_server_banner_comes_and_goes(tmp_path, _initialised_template):
     finally:
         d.quit()
         first.log.close()
+
+
+BAD_URLS = [
+    ("period=garbage", "/?jurisdiction=350900&period=garbage", "period=“garbage”", "period"),
+    ("period=2025-13", "/indicator?jurisdiction=350900&period=2025-13", "period=“2025-13”", "period"),
+    ("unknown region", "/?jurisdiction=999999&period=2024Q2", "jurisdiction=“999999”", "jurisdiction"),
+    ("as_of=2099", "/district?jurisdiction=350900&period=2024Q2&as_of=2099-01-01T00:00",
+     "as_of=“2099-01-01T00:00”", "as_of"),
+]
+
+
+@pytest.mark.parametrize("what,path,said,key", BAD_URLS, ids=[b[0] for b in BAD_URLS])
+def test_bad_url_parameters_are_said_with_the_corrected_address(server, driver, what, path, said, key):
+    from urllib.parse import parse_qs
+    from selenium.webdriver.common.by import By
+    driver.get(server.url + path)
+    notice = wait(driver, "#url-notice", said, timeout=40)
+    assert "网址中的参数有误" in notice.text and "已" in notice.text, notice.text
+    fixed = notice.find_element(By.CSS_SELECTOR, "a.url-fixed")
+    href = urlparse(fixed.get_attribute("href"))
+    asked = urlparse(server.url + path)
+    assert href.path == asked.path and fixed.text == href.path + ("?" + href.query if href.query else "")
+    query = parse_qs(href.query)
+    from pipelines.periods import parse_period
+    assert query["jurisdiction"][0] != "999999" and "as_of" not in query, query
+    assert parse_period(query["period"][0]).code == query["period"][0], query   # a real period
+    # The corrected address shows the same view without a notice.
+    fixed.click()
+    settled(driver)
+    wait(driver, ".page-body")
+    time.sleep(0.5)
+    assert not [e for e in driver.find_elements(By.ID, "url-notice") if e.is_displayed()]
+    assert urlparse(driver.current_url).query == href.query
