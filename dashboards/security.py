@@ -64,6 +64,7 @@ PATH_RULES: tuple[tuple[str, str], ...] = (
     ("/district", "read"),
     ("/submissions", "read"),
     ("/targets", "read"),
+    ("/404", "read"),                     # the page for an unknown address (pages/not_found_404)
     ("/", "read"),                        # the overview (exact: "/" is not a prefix here)
 )
 # (Dash output component-id prefix, level): a callback needs the highest level of its outputs.
@@ -251,8 +252,10 @@ class Gate:
         the page body."""
         def with_account_bar(**kwargs):
             from .security_pages import account_bar
-            bar = account_bar(flask.g.get("ybjc_user"), flask.g.get("ybjc_has_users", True),
-                              self.csrf_token())
+            user = flask.g.get("ybjc_user")
+            scope = (self.store.run(lambda con: accounts.region_name(con, user.region_code))
+                     if user is not None and user.region_code else None)
+            bar = account_bar(user, flask.g.get("ybjc_has_users", True), self.csrf_token(), scope)
             return interpolate(**{**kwargs, "app_entry": bar + kwargs.get("app_entry", "")})
         return with_account_bar
 

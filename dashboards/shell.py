@@ -10,7 +10,7 @@ from dash import Input, Output, dcc, html
 
 from . import ids, provenance
 from .components import nav_links
-from .pagekit import PAGES_LOCATION, state_from_search
+from .pagekit import PAGES_LOCATION, state_from_search, with_chinese_controls
 from .state import PAGE_PATHS, ViewState
 
 
@@ -42,6 +42,10 @@ async function(_n) {
 
 
 def register(app) -> None:
+    # Every page's controls speak Chinese, however the page built them (one place).
+    for page in dash.page_registry.values():
+        if callable(page.get("layout")) and not getattr(page["layout"], "__wrapped__", None):
+            page["layout"] = with_chinese_controls(page["layout"])
     # Lost server: a callback cannot tell the page the server is gone, so the browser checks.
     app.clientside_callback(ALIVE_CHECK, Output(ids.SHELL_CONNECTION, "hidden"),
                             Input(ids.SHELL_ALIVE_TICK, "n_intervals"))

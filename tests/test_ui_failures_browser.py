@@ -2,6 +2,7 @@
 URL parameters that cannot be used, an unknown address. Real `python app.py`, real Chromium."""
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -133,3 +134,63 @@ def test_bad_url_parameters_are_said_with_the_corrected_address(server, driver, 
     time.sleep(0.5)
     assert not [e for e in driver.find_elements(By.ID, "url-notice") if e.is_displayed()]
     assert urlparse(driver.current_url).query == href.query
+
+
+@pytest.fixture(scope="module")
+def admin_driver(server):
+    d = chromium()
+    login(d, server.url, "admin")
+    yield d
+    d.quit()
+
+
+def test_unknown_address_is_a_chinese_404(server, admin_driver):
+    d = admin_driver
+    d.get(server.url + "/no-such-page?x=1")
+    title = wait(d, "#not-found-title", "页面不存在")
+    text = d.find_element("css selector", ".page-not-found").text
+    assert "网址" in text and "404" not in text and "Page not found" not in d.page_source
+    assert d.title == "页面不存在 · 医保便民服务指标监测"
+    links = [a.text for a in d.find_elements("css selector", ".not-found-links a")]
+    assert links == ["总览", "指标", "地区", "报送", "目标"], links
+    assert title.is_displayed() and severe_logs(d) == []
+
+
+def test_dash_controls_speak_chinese(server, admin_driver):
+    """A multi-select with two regions chosen, its search and the empty picker: no English."""
+    d = admin_driver
+    d.get(server.url + "/indicator?jurisdiction=350900&period=2024Q2&indicator=evoucher_activation_rate"
+          "&region=350902,350981")
+    box = wait(d, "#indicator-regions")
+    settled(d)
+    shown = box.text
+    assert "selected" not in shown.lower() and "select" not in shown.lower(), shown
+    assert "已选 2 项" in shown and "蕉城区" in shown and "福安市" in shown, shown
+    box.click()                                    # open it: its search box and buttons
+    time.sleep(0.5)
+    menu_text = d.execute_script("return document.body.innerText")
+    placeholders = d.execute_script(
+        "return [...document.querySelectorAll('input')].map(i => i.placeholder).filter(Boolean)")
+    for word in ("Select All", "Deselect All", "Search", "No options found", "Select..."):
+        assert word not in menu_text and word not in placeholders, (word, placeholders)
+
+
+def test_texts_in_words_not_keys(server, driver, admin_driver):
+    """截止日 without the setting's key; a reporter's scope by name; the audit log in words."""
+    from selenium.webdriver.common.by import By
+    d = admin_driver
+    d.get(server.url + "/submissions?jurisdiction=350900&period=2024Q2")
+    note = wait(d, ".page-submissions .note", "截止日")
+    assert "due_day" not in d.find_element(By.CSS_SELECTOR, ".page-submissions").text, note.text
+    # The reporter of 蕉城区 (350902) sees its region's name, never the code alone.
+    driver.get(server.url + "/upload")
+    scope = wait(driver, "#upload-scope", "蕉城区")
+    assert "350902" not in scope.text
+    assert "蕉城区" in driver.find_element(By.ID, "ybjc-user").text
+    assert "350902" not in driver.find_element(By.ID, "ybjc-user").text
+    # The admin's audit log: the logins above as 登录 / 成功, no JSON, no hashes.
+    d.get(server.url + "/admin")
+    table = wait(d, "#admin-audit-table", "登录", timeout=60)
+    text = table.text
+    assert "成功" in text and "login" not in text and "success" not in text, text[:400]
+    assert "{" not in text and not re.search(r"\b[0-9a-f]{16,}\b", text), text[:400]

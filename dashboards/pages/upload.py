@@ -62,6 +62,13 @@ def period_options(today: dt.date | None = None) -> list[dict]:
     return [{"label": parse_period(c).label, "value": c} for c in months + quarters + years]
 
 
+def _scope_name(user) -> str:
+    """The reporter's region by name, for the scope line."""
+    if user is None or not user.region_code:
+        return ""
+    return _store().run(lambda con: accounts.region_name(con, user.region_code))
+
+
 def region_options(user) -> list[dict]:
     def read(con):
         allowed = accounts.allowed_regions(con, user)
@@ -93,7 +100,7 @@ def layout(rendering=None, **params):
         except PeriodError:
             period = periods[0]["value"]
     scope = ("可报送全部地区（含汇总长表）" if user is not None and user.role == "admin"
-             else f"只能报送本地区及下级地区：{user.region_code}" if user is not None else "")
+             else f"只能报送本地区及下级地区：{_scope_name(user)}" if user is not None else "")
     return html.Div(className="page page-upload", children=[html.Main(className="page-body", children=[
         html.H1("数据报送", className="page-title"),
         html.P(scope, className="note", id="upload-scope"),

@@ -260,7 +260,38 @@ def _locate(message: str, target_rows, baseline_rows, col) -> str:
         if word in text:
             column = name
             break
-    return f"目标!{col[column]}{target_rows[n - 1]}: {text}"
+    return f"目标!{col[column]}{target_rows[n - 1]}: {sheet_words(text)}"
+
+
+# catalog.py names the YAML keys of a target; a sheet's reader knows its columns by their headers.
+_TIMING_WORDS = {"year": "年度", "deadline": "截止日期", "from": "起始日期"}
+_SHEET_WORDS = (
+    (re.compile(r"^year、deadline、from 必须且只能填一个（现为 (.*)）$", re.S),
+     lambda m: "年度、截止日期、起始日期三列必须且只能填一列（现在"
+               + ("都没有填" if m.group(1) == "都没有" else "填了"
+                  + "、".join(_TIMING_WORDS.get(k, k) for k in re.findall(r"'(\w+)'", m.group(1))))
+               + "）"),
+    (re.compile(r"^comparator 应为 >= 或 <=（现为 (.*)）$", re.S),
+     lambda m: f"比较符应为 >= 或 <=（现为“{'空' if m.group(1) == 'None' else m.group(1)}”）"),
+    (re.compile(r"^value “(.*)” 不是数字$", re.S),
+     lambda m: f"目标值“{'空' if m.group(1) == 'None' else m.group(1)}”不是数字"),
+    (re.compile(r"^basis “(.*)” 应为 period、ytd 或 year$", re.S),
+     lambda m: f"口径“{m.group(1)}”应为 period（当期）、ytd（累计）或 year（全年）"),
+    (re.compile(r"^judge “(.*)” 应为 (.*)$", re.S), lambda m: f"判定“{m.group(1)}”应为 {m.group(2)}"),
+    (re.compile(r"^effective “(.*)” 不是日期$", re.S), lambda m: f"生效日期“{m.group(1)}”不是日期"),
+    (re.compile(r"^year “(.*)” 不是年份$", re.S), lambda m: f"年度“{m.group(1)}”不是年份"),
+    (re.compile(r"^(deadline|from) “(.*)” 不是日期（应为 YYYY-MM-DD）$", re.S),
+     lambda m: f"{_TIMING_WORDS[m.group(1)]}“{m.group(2)}”不是日期（应写成 2025-12-31 这样的日期）"),
+)
+
+
+def sheet_words(text: str) -> str:
+    """A target problem as catalog.py words it (YAML keys), in the target sheet's column names."""
+    for pattern, words in _SHEET_WORDS:
+        m = pattern.match(text)
+        if m:
+            return words(m)
+    return text
 
 
 # --- diff and apply ------------------------------------------------------------------------
