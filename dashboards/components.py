@@ -11,7 +11,7 @@ from .state import BASES, PAGE_PATHS, PAGE_TITLES, ViewState, period_label
 from pipelines.figure_text import judged_note, reporters_text, status_note
 
 from .theme import (RATED, STATUS_CLASS, STATUS_SYMBOL, flag, fmt_gap, fmt_number, fmt_target,
-                    fmt_time, fmt_value, is_missing, status_text)
+                    fmt_time, fmt_value, is_missing, row_decimals, status_text)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -170,7 +170,7 @@ def kpi_card(row: pd.Series) -> html.Div:
     if judged:
         lines.append(html.Div(judged, className="kpi-note"))
     if rated:
-        lines.append(html.Div(["差距 ", html.B(fmt_gap(row["gap"], unit))], className="kpi-gap"))
+        lines.append(html.Div(["差距 ", html.B(fmt_gap(row["gap"], unit, row_decimals(row)))], className="kpi-gap"))
     else:
         lines.append(html.Div(status_note(row), className="kpi-note warn"))
     if rated and row.get("judge") == "reach" and not is_missing(row.get("baseline")):
@@ -189,7 +189,7 @@ def kpi_card(row: pd.Series) -> html.Div:
         lines.append(html.Div(reporters_text(row), className="kpi-reporters"))
     return html.Div(className=f"kpi-card status-{STATUS_CLASS.get(status, 'none')}", children=[
         html.Div(row["indicator_name"], className="kpi-name"),
-        html.Div([prov_button(fmt_value(row["actual"], unit) if not is_missing(row["actual"])
+        html.Div([prov_button(fmt_value(row["actual"], unit, row_decimals(row)) if not is_missing(row["actual"])
                               else STATUS_SYMBOL.get(status, "—"),
                               row["region_code"], row["indicator_code"],
                               row["period"], row.get("judged_on") or row["basis"],

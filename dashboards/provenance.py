@@ -16,7 +16,7 @@ from .components import empty_state, provenance_table
 from .pagekit import PAGES_LOCATION, state_from_search
 from .state import BASES, period_label
 from .store import open_metrics
-from .theme import fmt_gap, fmt_target, fmt_value, status_text
+from .theme import fmt_gap, fmt_target, fmt_value, row_decimals, status_text
 from pipelines.figure_text import judged_note, reporters_text, status_note
 
 HIDDEN, SHOWN = "modal hidden", "modal"
@@ -75,9 +75,9 @@ def provenance_view(m, request: dict) -> html.Div:
     unit = row["unit"]
     facts = [("地区", row["region_name"]), ("指标", row["indicator_name"]),
              ("期间", f"{period_label(period)}·{BASES.get(basis, basis)}"),
-             ("实际值", fmt_value(row["actual"], unit)),
+             ("实际值", fmt_value(row["actual"], unit, row_decimals(row))),
              ("目标", fmt_target(row["comparator"], row["target"], unit)),
-             ("差距", fmt_gap(row["gap"], unit)), ("状态", status_text(row["status"]))]
+             ("差距", fmt_gap(row["gap"], unit, row_decimals(row))), ("状态", status_text(row["status"]))]
     for label, text in (("口径", judged_note(row)), ("说明", status_note(row))):
         if text:
             facts.append((label, text))
