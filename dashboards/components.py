@@ -47,13 +47,19 @@ def url_notice(page: str, state: ViewState) -> list:
         html.P(["当前显示的页面地址：", dcc.Link(fixed, href=fixed, className="url-fixed")])])]
 
 
-def nav_links(page: str | None, state: ViewState) -> list:
-    """The app's navigation for the current view: the pages, keeping jurisdiction and period."""
-    keep = state.with_(region=None, advance=None, frequency=None)
+def nav_links(page: str | None, state: ViewState, may_open=None) -> list:
+    """The app's navigation for the current view: the pages the user may open (`may_open(path)`,
+    security.request_may_open; None: only what every reader may open), keeping jurisdiction and
+    period (the indicator only on the indicator page: the district page opens on its gaps)."""
+    from .security import LEVELS, path_level
+    if may_open is None:
+        def may_open(path):
+            return LEVELS[path_level(path)] <= LEVELS["read"]
+    keep = state.with_(region=None, advance=None, frequency=None, slide=None)
     links = [dcc.Link(PAGE_TITLES[p], className="nav-link" + (" active" if p == page else ""),
                       href=keep.href(p, indicator=state.indicator if p == "indicator" else None)
                       if p not in ("upload", "admin") else PAGE_PATHS[p])
-             for p in PAGE_PATHS]
+             for p in PAGE_PATHS if may_open(PAGE_PATHS[p])]
     return [html.Span(APP_TITLE, className="brand"), html.Div(links, className="nav-links"),
             dcc.Link("会议模式", href=state.href(page or "overview", mode="meeting"),
                      className="nav-meeting")]

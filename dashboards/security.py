@@ -113,6 +113,24 @@ def path_level(path: str) -> str:
     return rule[1] if rule else "read"
 
 
+def user_level(user, has_users: bool = True) -> int:
+    """The access level (LEVELS) of a requester: its role's, "read" while the warehouse has no
+    user at all (read-only browsing), "public" when anonymous."""
+    if user is None:
+        return LEVELS["read"] if not has_users else LEVELS["public"]
+    return ROLE_LEVEL.get(user.role, 0)
+
+
+def may_open(path: str, user, has_users: bool = True) -> bool:
+    """Whether `user` may open the page at `path` (its PATH_RULES level): what links are shown."""
+    return user_level(user, has_users) >= LEVELS[path_level(path)]
+
+
+def request_may_open(path: str) -> bool:
+    """may_open for the user of the current request (navigation built inside a callback)."""
+    return may_open(path, flask.g.get("ybjc_user"), flask.g.get("ybjc_has_users", True))
+
+
 def callback_rule(component_id: str) -> tuple[str, str] | None:
     """The CALLBACK_RULES entry that declares an output component, or None."""
     for prefix, level in CALLBACK_RULES:

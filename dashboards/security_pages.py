@@ -97,10 +97,11 @@ def account_bar(user, has_users: bool, csrf: str, scope_name: str | None = None)
         return f'{_BAR_STYLE}<div id="ybjc-no-users" role="status">{escape(NO_USERS_BANNER)}</div>'
     if user is None:
         return ""
+    from .security import may_open
     links = []
-    if user.role in ("admin", "reporter"):
+    if may_open("/upload", user):
         links.append('<a href="/upload" id="ybjc-link-upload">数据报送</a>')
-    if user.role == "admin":
+    if may_open("/admin", user):
         links.append('<a href="/admin" id="ybjc-link-admin">系统管理</a>')
     links.append('<a href="/password" id="ybjc-link-password">修改密码</a>')
     scope = f" · {escape(scope_name or user.region_code)}" if user.region_code else ""

@@ -10,6 +10,7 @@ from dash import Input, Output, dcc, html
 
 from . import ids, provenance
 from .components import nav_links
+from .security import request_may_open
 from .pagekit import PAGES_LOCATION, state_from_search, with_chinese_controls
 from .state import PAGE_PATHS, ViewState
 
@@ -55,6 +56,6 @@ def register(app) -> None:
     def _nav(pathname, search):
         state = state_from_search(search)
         page = next((p for p, path in PAGE_PATHS.items() if path == (pathname or "/")), None)
-        return nav_links(page, state), "nav hidden" if state.meeting else "nav"
+        return nav_links(page, state, request_may_open), "nav hidden" if state.meeting else "nav"
 
     provenance.register(app)

@@ -88,16 +88,16 @@ def _body(state: ViewState, content: dict) -> list:
         return [empty_state("该地区没有需要监测的指标。")]
     name = own["region_name"].iloc[0]
     when = f"{period_label(state.period)}·{BASES[state.basis]}"
-    body = [html.H1(f"{name} {when}", className="page-title")]
-    if content["prov"] is not None:
+    body = [html.H1(f"{name} {when}", className="page-title"),
+            html.H2("各指标差距（点击数值查看数据来源）", className="section-title"),
+            _gaps_table(own, state)]
+    if content["prov"] is not None:             # the page opens on its gaps, the records below
         ind = own[own["indicator_code"] == state.indicator].iloc[0]
         body += [html.Div(id=ids.DISTRICT_PROVENANCE, className="panel", children=[
-            html.H2(f"数据来源：{ind['indicator_name']} = {fmt_value(ind['actual'], ind['unit'])}"
+            html.H2(f"数据来源：{ind['indicator_name']} = {fmt_value(ind['actual'], ind['unit'], row_decimals(ind))}"
                     f"（{status_text(ind['status'])}）", className="section-title"),
             provenance_table(content["prov"])])]
     body += [
-        html.H2("各指标差距（点击数值查看数据来源）", className="section-title"),
-        _gaps_table(own, state),
         html.H2(f"{state.year}年走势（实线为实际值，阶梯线为目标，虚线为序时进度）", className="section-title"),
         html.Div(dcc.Graph(id=ids.DISTRICT_TRENDS, figure=small_multiples(content["panels"], meeting=state.meeting),
                            config={"displaylogo": False, "displayModeBar": False}), className="panel"),
