@@ -59,6 +59,7 @@ PATH_RULES: tuple[tuple[str, str], ...] = (
     ("/_reload-hash", "read"),
     ("/upload", "submit"),
     ("/download/template", "submit"),
+    ("/download/archive/", "submit"),     # an original file behind a figure (scope checked there)
     ("/admin", "admin"),
     ("/indicator", "read"),
     ("/district", "read"),

@@ -7,6 +7,7 @@ import dash
 from dash import dcc, html
 
 from dashboards import ids
+from dashboards.provenance import archive_links
 from dashboards.components import (empty_state, page_frame, period_controls, prov_button,
                                    provenance_table, table)
 from dashboards.figures import small_multiples
@@ -96,7 +97,7 @@ def _body(state: ViewState, content: dict) -> list:
         body += [html.Div(id=ids.DISTRICT_PROVENANCE, className="panel", children=[
             html.H2(f"数据来源：{ind['indicator_name']} = {fmt_value(ind['actual'], ind['unit'], row_decimals(ind))}"
                     f"（{status_text(ind['status'])}）", className="section-title"),
-            provenance_table(content["prov"])])]
+            provenance_table(content["prov"], ind, archive_links())])]
     body += [
         html.H2(f"{state.year}年走势（实线为实际值，阶梯线为目标，虚线为序时进度）", className="section-title"),
         html.Div(dcc.Graph(id=ids.DISTRICT_TRENDS, figure=small_multiples(content["panels"], meeting=state.meeting),
