@@ -53,6 +53,7 @@ PATH_RULES: tuple[tuple[str, str], ...] = (
     ("/_dash-component-suites/", "public"),
     ("/_favicon.ico", "public"),
     ("/favicon.ico", "public"),
+    ("/_alive", "public"),                # the browser's check that the server is there (204)
     ("/static/", "public"),               # Flask's static folder (the app keeps its files in assets/)
     ("/api/", "public"),                 # the API authenticates by Bearer token itself
     ("/_dash-layout", "read"),
@@ -61,11 +62,13 @@ PATH_RULES: tuple[tuple[str, str], ...] = (
     ("/_reload-hash", "read"),
     ("/upload", "submit"),
     ("/download/template", "submit"),
+    ("/download/archive/", "submit"),     # an original file behind a figure (scope checked there)
     ("/admin", "admin"),
     ("/indicator", "read"),
     ("/district", "read"),
     ("/submissions", "read"),
     ("/targets", "read"),
+    ("/404", "read"),                     # the page for an unknown address (pages/not_found_404)
     ("/", "read"),                        # the overview (exact: "/" is not a prefix here)
 )
 # (Dash output component-id prefix, level): a callback needs the highest level of its outputs.
@@ -112,6 +115,24 @@ def path_rule(path: str) -> tuple[str, str] | None:
 def path_level(path: str) -> str:
     rule = path_rule(path)
     return rule[1] if rule else "read"
+
+
+def user_level(user, has_users: bool = True) -> int:
+    """The access level (LEVELS) of a requester: its role's, "read" while the warehouse has no
+    user at all (read-only browsing), "public" when anonymous."""
+    if user is None:
+        return LEVELS["read"] if not has_users else LEVELS["public"]
+    return ROLE_LEVEL.get(user.role, 0)
+
+
+def may_open(path: str, user, has_users: bool = True) -> bool:
+    """Whether `user` may open the page at `path` (its PATH_RULES level): what links are shown."""
+    return user_level(user, has_users) >= LEVELS[path_level(path)]
+
+
+def request_may_open(path: str) -> bool:
+    """may_open for the user of the current request (navigation built inside a callback)."""
+    return may_open(path, flask.g.get("ybjc_user"), flask.g.get("ybjc_has_users", True))
 
 
 def callback_rule(component_id: str) -> tuple[str, str] | None:
@@ -253,8 +274,10 @@ class Gate:
         the page body."""
         def with_account_bar(**kwargs):
             from .security_pages import account_bar
-            bar = account_bar(flask.g.get("ybjc_user"), flask.g.get("ybjc_has_users", True),
-                              self.csrf_token())
+            user = flask.g.get("ybjc_user")
+            scope = (self.store.run(lambda con: accounts.region_name(con, user.region_code))
+                     if user is not None and user.region_code else None)
+            bar = account_bar(user, flask.g.get("ybjc_has_users", True), self.csrf_token(), scope)
             return interpolate(**{**kwargs, "app_entry": bar + kwargs.get("app_entry", "")})
         return with_account_bar
 
@@ -393,6 +416,7 @@ def install_security(app, warehouse) -> Gate:
     server.add_url_rule("/login", "ybjc_login", g.login, methods=["GET", "POST"])
     server.add_url_rule("/logout", "ybjc_logout", g.logout, methods=["GET", "POST"])
     server.add_url_rule("/password", "ybjc_password", g.password, methods=["GET", "POST"])
+    server.add_url_rule("/_alive", "ybjc_alive", lambda: flask.Response(status=204))
     server.register_error_handler(413, _too_large)
     from .api import bp
     from .bulletin_web import register as register_bulletin

@@ -83,8 +83,8 @@ def test_the_same_mistakes_read_the_same_from_yaml_and_from_the_sheet(con, tmp_p
         read_catalog(target_dir)
     with pytest.raises(SheetError) as from_sheet:
         target_sheets.read_plan_workbook(con, sheet)
-    expected = ["指标越高越好，目标比较符应为 >=", "value “七十” 不是数字", "未知地区 999999",
-                "judge “sometimes” 应为 hold（每期保持）或 reach（到期达到）"]
+    expected = ["指标越高越好，目标比较符应为 >=", "目标值“七十”不是数字", "未知地区 999999",
+                "判定“sometimes”应为 hold（每期保持）或 reach（到期达到）"]
     assert [i.message for i in from_yaml.value.issues] == expected
     assert [i.message for i in from_sheet.value.issues] == expected
     assert [(i.sheet, i.cell, i.field) for i in from_sheet.value.issues] == [
@@ -208,6 +208,6 @@ def test_an_entry_missing_fields_names_each_and_its_timing_all_at_once():
                          {i.code: i for i in cat.indicators}, {r.code: r for r in cat.regions})
     assert checked.targets == []
     assert [(i.field, i.message) for i in checked.issues] == [
-        ("comparator", "comparator 应为 >= 或 <=（现为 None）"),
-        ("value", "缺少 value（应为数字）"),
-        ("year", "year、deadline、from 必须且只能填一个（现为 ['year', 'deadline']）")]
+        ("comparator", "比较符应为 >= 或 <=（现为“空”）"),
+        ("value", "缺少目标值（应为数字）"),
+        ("year", "年度、截止日期、起始日期必须且只能填一项（现在填了年度、截止日期）")]

@@ -39,6 +39,21 @@ TARGET_COMPARE = ("comparator", "value", "basis", "judge", "clause", "text", "de
                   "year_from", "timing", "effective")
 BASELINE_COMPARE = ("value", "clause")
 
+# What a target's / baseline's field is called in Chinese: the words of every message about it,
+# whether the definition came from YAML or from the admin's sheet (whose column it is).
+TARGET_LABELS = {"indicator": "指标编码", "region": "地区编码", "tier": "档次", "comparator": "比较符",
+                 "value": "目标值", "year": "年度", "deadline": "截止日期", "from": "起始日期",
+                 "effective": "生效日期", "basis": "口径", "judge": "判定", "clause": "条款", "text": "原文"}
+BASELINE_LABELS = {"indicator": "指标编码", "region": "地区编码", "period": "统计期", "value": "数值",
+                   "clause": "条款"}
+_LABELS = {"TargetDef": TARGET_LABELS, "BaselineDef": BASELINE_LABELS}
+
+
+def _label(info: ValidationInfo, field: str | None = None) -> str:
+    """The Chinese name of the field being checked (its YAML key where the model has no label)."""
+    name = field or ("from" if info.field_name == "from_" else info.field_name)
+    return _LABELS.get((info.config or {}).get("title"), {}).get(name, name)
+
 
 # --- issues ------------------------------------------------------------------------------------
 
@@ -144,9 +159,9 @@ def _listed(field, value, allowed):
 
 def _number(value, info: ValidationInfo):
     if value is None:
-        raise _fail(f"缺少 {info.field_name}（应为数字）")
+        raise _fail(f"缺少{_label(info)}（应为数字）")
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _fail(f"{info.field_name} “{_shown(value)}” 不是数字")
+        raise _fail(f"{_label(info)}“{_shown(value)}”不是数字")
     return float(value)
 
 
@@ -168,9 +183,8 @@ def _date(value, info: ValidationInfo):
         return None
     d = as_date(value)
     if d is None:
-        hint = "（应为 YYYY-MM-DD）" if info.field_name in ("deadline", "from_") else ""
-        name = "from" if info.field_name == "from_" else info.field_name
-        raise _fail(f"{name} “{_shown(value)}” 不是日期{hint}")
+        hint = "（应写成 2025-12-31 这样的日期）" if info.field_name in ("deadline", "from_") else ""
+        raise _fail(f"{_label(info)}“{_shown(value)}”不是日期{hint}")
     return d
 
 
@@ -180,7 +194,7 @@ def _year(value, info: ValidationInfo):
     try:
         return int(value)
     except (TypeError, ValueError):
-        raise _fail(f"year “{_shown(value)}” 不是年份") from None
+        raise _fail(f"{_label(info)}“{_shown(value)}”不是年份") from None
 
 
 def _names(value, info: ValidationInfo):
@@ -525,7 +539,7 @@ class TargetDef(Strict):
     @classmethod
     def _comparator(cls, value, info: ValidationInfo):
         if value not in COMPARATORS:
-            raise _fail(f"comparator 应为 >= 或 <=（现为 {value}）")
+            raise _fail(f"比较符应为 >= 或 <=（现为“{'空' if value is None else value}”）")
         ind = _ctx(info).get("indicators", {}).get(info.data.get("indicator"))
         if ind is not None and ind.direction == "lower" and value == ">=":
             raise _fail("指标越低越好，目标比较符应为 <=")
@@ -546,14 +560,14 @@ class TargetDef(Strict):
     @classmethod
     def _basis(cls, value):
         if value not in BASES:
-            raise _fail(f"basis “{_shown(value)}” 应为 period、ytd 或 year")
+            raise _fail(f"口径“{_shown(value)}”应为 period（当期）、ytd（累计）或 year（全年）")
         return value
 
     @field_validator("judge", mode="before")
     @classmethod
     def _judge(cls, value):
         if value is not None and value not in JUDGES:
-            raise _fail(f"judge “{_shown(value)}” 应为 hold（每期保持）或 reach（到期达到）")
+            raise _fail(f"判定“{_shown(value)}”应为 hold（每期保持）或 reach（到期达到）")
         return value
 
     @staticmethod
@@ -561,7 +575,10 @@ class TargetDef(Strict):
         """Unless exactly one of year / deadline / from is given; also asked of an entry whose
         fields are wrong, so every issue is named at once."""
         given = [k for k in ("year", "deadline", "from") if raw.get(k) is not None]
-        return None if len(given) == 1 else f"year、deadline、from 必须且只能填一个（现为 {given or '都没有'}）"
+        if len(given) == 1:
+            return None
+        said = "都没有填" if not given else "填了" + "、".join(TARGET_LABELS[k] for k in given)
+        return f"年度、截止日期、起始日期必须且只能填一项（现在{said}）"
 
     @model_validator(mode="after")
     def _timing(self, info: ValidationInfo):
@@ -745,8 +762,9 @@ def check_plan(doc, file: str, indicators: Mapping[str, Indicator],
         reg = _shown(raw.get("region")) if isinstance(raw, Mapping) else ""
         at = dict(file=file, entry=f"目标 #{i + 1} ({ind} @ {reg})", item=("目标", i))
         t, problems = _validate(TargetDef, raw, context, **at)
-        if t is None and isinstance(raw, Mapping) and TargetDef.timing_problem(raw):
-            problems.append(Issue(TargetDef.timing_problem(raw), field="year", **at))
+        timing = TargetDef.timing_problem(raw) if t is None and isinstance(raw, Mapping) else None
+        if timing and all(p.message != timing for p in problems):     # not said by the model already
+            problems.append(Issue(timing, field="year", **at))
         out.issues += problems
         if t is None:
             continue

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 
 from pipelines import db
 from pipelines.catalog.definitions import warehouse_indicators, warehouse_regions
-from pipelines.catalog.model import BASELINE_COMPARE, TARGET_COMPARE, Baseline, Issue, Target, check_plan
+from pipelines.catalog.model import (BASELINE_COMPARE, BASELINE_LABELS, TARGET_COMPARE, TARGET_LABELS, Baseline,
+                                     Issue, Target, check_plan)
 from pipelines.catalog.sheets import (SheetError, cell_value, code_text, header, neutral_text,
                                       parsed_workbook, sheet_rows)
 from pipelines.returns.cells import col_letter
@@ -25,13 +26,9 @@ TARGET_COLUMNS = ("指标编码", "指标名称", "地区编码", "地区名称"
                   "截止日期", "起始日期", "生效日期", "口径", "判定", "条款", "原文")
 OPTIONAL_COLUMNS = {"判定"}     # sheets exported before it existed still read
 BASELINE_COLUMNS = ("指标编码", "地区编码", "统计期", "数值", "条款")
-# The column of each field of a target / baseline (where the catalog's issue is shown).
-TARGET_FIELD_COLUMNS = {"indicator": "指标编码", "region": "地区编码", "tier": "档次",
-                        "comparator": "比较符", "value": "目标值", "year": "年度", "deadline": "截止日期",
-                        "from": "起始日期", "effective": "生效日期", "basis": "口径", "judge": "判定",
-                        "clause": "条款", "text": "原文"}
-BASELINE_FIELD_COLUMNS = {"indicator": "指标编码", "region": "地区编码", "period": "统计期",
-                          "value": "数值", "clause": "条款"}
+# The column of each field of a target / baseline (where the catalog's issue is shown): its label.
+TARGET_FIELD_COLUMNS = TARGET_LABELS
+BASELINE_FIELD_COLUMNS = BASELINE_LABELS
 
 
 @dataclass
