@@ -624,6 +624,11 @@ class Metrics:
         return reminders_due(self, days_before, days_after, catch_up_days)
 
     @memoised
+    def unreviewed_submissions(self, region: str, periods=None) -> pd.DataFrame:
+        """Submissions of the region and below not approved at as_of (待审核 / 退回), oldest first."""
+        return reference.unreviewed_submissions(self, region, None if periods is None else tuple(periods))
+
+    @memoised
     def targets_table(self, jurisdiction: str) -> pd.DataFrame:
         return reference.targets_table(self, jurisdiction)
 
