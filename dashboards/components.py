@@ -10,7 +10,7 @@ from . import ids
 from .state import BASES, PAGE_PATHS, PAGE_TITLES, ViewState, period_label
 from pipelines.figure_text import judged_note, reporters_text, status_note
 
-from .theme import (RATED, STATUS_CLASS, STATUS_SYMBOL, flag, fmt_gap, fmt_number, fmt_target,
+from .theme import (RATED, STATUS_CLASS, STATUS_SYMBOL, flag, unreviewed_mark, fmt_gap, fmt_number, fmt_target,
                     fmt_time, fmt_value, is_missing, status_text)
 
 if TYPE_CHECKING:
@@ -194,6 +194,7 @@ def kpi_card(row: pd.Series) -> html.Div:
                               row["region_code"], row["indicator_code"],
                               row["period"], row.get("judged_on") or row["basis"],
                               className="prov-btn kpi-value"),
+                  unreviewed_mark(row),
                   html.Span(status_text(status), className=f"badge status-{STATUS_CLASS.get(status, 'none')}")],
                  className="kpi-main"),
         *lines])

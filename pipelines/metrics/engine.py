@@ -624,6 +624,11 @@ class Metrics:
         return reminders_due(self, days_before, days_after, catch_up_days)
 
     @memoised
+    def review_states(self, jurisdiction: str, year: int) -> pd.DataFrame:
+        """The year's submissions not approved (待审核 / 退回) and the corrections, newest first."""
+        return reference.review_states(self, jurisdiction, year)
+
+    @memoised
     def unreviewed_submissions(self, region: str, periods=None) -> pd.DataFrame:
         """Submissions of the region and below not approved at as_of (待审核 / 退回), oldest first."""
         return reference.unreviewed_submissions(self, region, None if periods is None else tuple(periods))

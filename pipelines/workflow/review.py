@@ -208,3 +208,45 @@ def approve_all_pending(con, reviewer: str, comment: str, now: dt.datetime | Non
             db.audit(con, reviewer, "review.approve", None, "ok", {"count": len(ids), "comment": comment})
             _mark_figures(con, ids, at)
     return len(ids)
+
+
+def _period_label(code: str) -> str:
+    from pipelines.periods import PeriodError, parse_period
+    try:
+        return parse_period(code).label
+    except PeriodError:
+        return code
+
+
+def _warning_text(w) -> str:
+    if isinstance(w, dict):
+        where = "!".join(str(x) for x in (w.get("sheet"), w.get("cell")) if x)
+        return f"{where}：{w.get('message')}" if where else str(w.get("message"))
+    return str(w)
+
+
+def describe(con, sub: Submission, *, with_values: bool = True) -> dict:
+    """A submission as the review page and the API show it: names for its regions and periods,
+    its warnings in words, its review state and (with_values) its values beside the ones they
+    replaced. JSON-ready."""
+    from pipelines.catalog.names import region_names
+    names = region_names(con).name
+    out = {"submission_id": sub.submission_id, "file_name": sub.file_name, "uploaded_by": sub.uploaded_by,
+           "uploaded_at": sub.uploaded_at.isoformat(timespec="seconds") if sub.uploaded_at else None,
+           "regions": sub.regions, "region_names": [names.get(c, c) for c in sub.regions],
+           "periods": sub.periods, "period_labels": [_period_label(p) for p in sub.periods],
+           "warnings": [_warning_text(w) for w in sub.warnings], "state": sub.state,
+           "state_label": sub.state_label, "reviewer": sub.reviewer, "comment": sub.comment,
+           "decided_at": sub.decided_at.isoformat(timespec="seconds") if sub.decided_at else None,
+           "corrects_id": sub.corrects_id}
+    if sub.corrects_id is not None:
+        old = get(con, sub.corrects_id)
+        out["corrects_comment"] = old.comment if old else None
+    if with_values:
+        out["unchanged"] = con.execute("SELECT count(*) FROM value_confirmations WHERE submission_id = ?",
+                                       [sub.submission_id]).fetchone()[0]
+        out["values"] = [{**v, "period_label": _period_label(v["period"]),
+                          "changed": v["old_numerator"] is not None
+                          and (v["old_numerator"], v["old_denominator"]) != (v["numerator"], v["denominator"])}
+                         for v in values_with_diff(con, sub.submission_id)]
+    return out
