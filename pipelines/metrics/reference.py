@@ -283,6 +283,6 @@ def review_states(m, jurisdiction: str, yr: int) -> pd.DataFrame:
         LEFT JOIN submission_corrections c ON c.submission_id = s.submission_id
         WHERE s.status = 'accepted' AND s.uploaded_at <= $T
           AND list_has_any(s.regions, (SELECT list(code) FROM regions WHERE jurisdiction_code = $jur))
-          AND len(list_filter(s.periods, x -> x[1:4] = $yr::VARCHAR)) > 0
+          AND len(list_filter(s.periods, lambda x: x[1:4] = $yr::VARCHAR)) > 0
           AND (r.decided_at IS NULL OR r.decided_at > $T OR r.decision = 'returned' OR c.corrects_id IS NOT NULL)
         ORDER BY s.uploaded_at DESC, s.submission_id DESC""", {"T": m._t, "jur": jur, "yr": int(yr)})
