@@ -74,6 +74,7 @@ def test_upload_return_correct_approve_in_the_browser(_initialised_template, tmp
             assert cell.get_attribute("data-unreviewed") == "true"
             assert "80.0" in cell.text and "※待审" in cell.text
             assert "含未经审核通过的数据" in cell.get_attribute("title")
+            _shots(driver, artifacts_dir, "overview_marked")
 
             # 2. the city returns it: first without a comment (refused), then with one
             _login(driver, srv.url, "city", "/review")

@@ -124,3 +124,54 @@ def test_series_and_rollups_carry_the_mark(con, people, tmp_path):
 
 def test_migration_counts_earlier_reviews_from_upload_and_sets_the_bulletin_default(con):
     assert db.first_row(con.execute("SELECT value FROM settings WHERE key = 'bulletin.reviewed_only'")) == ("true",)
+
+
+def test_bulletin_counts_reviewed_data_only_and_lists_what_is_pending(tmp_path):
+    """The 宁德 bulletin data (tests/bulletin_data.py, all reviewed), then a pending revision of
+    蕉城区's September activation (7600 → 5600 of 10 000). By hand, a stock taking September:
+    reviewed only 蕉城 7600/10000 = 76.00 %, the city's 8 reporting units 55600/80000 = 69.50 %;
+    with every value 蕉城 56.00 %, the city (55600 − 2000)/80000 = 53600/80000 = 67.00 %, marked."""
+    import docx
+    from openpyxl import load_workbook
+
+    from bulletin_data import ACT, build_warehouse
+    from pipelines.bulletin import write_bulletin
+    from pipelines.bulletin.collect import collect
+    from pipelines.periods import month
+    from pipelines.returns.load import ReturnRow, SubmissionMeta, load_rows
+    path = tmp_path / "warehouse.duckdb"
+    build_warehouse(path)
+    con = db.connect(path)
+    try:
+        load_rows(con, [ReturnRow("350902", ACT, month(2024, 9), 5600, 10000)],
+                  SubmissionMeta("蕉城区_9月_再更正.xlsx", "again", "蕉城区医保局", "web"),
+                  now=dt.datetime(2024, 10, 14, 10, 0))
+
+        def act(m):
+            g = m.gaps("2024Q3", region=CITY)
+            g = g[g["indicator_code"] == ACT].set_index("region_code")
+            return (round(g.at["350902", "actual"], 2), bool(g.at["350902", "unreviewed"]),
+                    round(g.at[CITY, "actual"], 2), bool(g.at[CITY, "unreviewed"]))
+        assert act(Metrics(con)) == (56.0, True, 67.0, True)
+        assert act(Metrics(con, reviewed_only=True)) == (76.0, False, 69.5, False)
+        b = collect(Metrics(con, reviewed_only=True), "2024Q3", CITY, issue_date=dt.date(2024, 10, 15))
+        section = next(s for s in b.sections if s.info.code == ACT)
+        assert round(section.parent.actual, 2) == 69.5
+        assert round(next(f for f in section.children if f.region_code == "350902").actual, 2) == 76.0
+        assert list(b.unreviewed["file_name"]) == ["蕉城区_9月_再更正.xlsx"]
+
+        out = write_bulletin(con, "2024Q3", region=CITY, out_dir=tmp_path / "reviewed", pdf=False,
+                             issue_date=dt.date(2024, 10, 15), audit=False)
+        text = "\n".join(p.text for p in docx.Document(str(out["docx"])).paragraphs)
+        assert "本通报只采用经上级审核通过的数据" in text and "尚有1份报送未审核通过" in text
+        assert "蕉城区_9月_再更正.xlsx（蕉城区，蕉城区医保局报送，待审核）" in text
+        ws = load_workbook(out["xlsx"])["待审核报送"]
+        assert [c.value for c in ws[4]][1:5] == ["蕉城区_9月_再更正.xlsx", "蕉城区", "2024-09", "蕉城区医保局"]
+
+        con.execute("UPDATE settings SET value = 'false' WHERE key = 'bulletin.reviewed_only'")
+        out = write_bulletin(con, "2024Q3", region=CITY, out_dir=tmp_path / "all", pdf=False,
+                             issue_date=dt.date(2024, 10, 15), audit=False)
+        text = "\n".join(p.text for p in docx.Document(str(out["docx"])).paragraphs)
+        assert "本通报含未经审核的数据" in text and "蕉城区_9月_再更正.xlsx" in text
+    finally:
+        con.close()

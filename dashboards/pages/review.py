@@ -64,7 +64,9 @@ def _no_scope(user) -> str:
 def _scope_text(user) -> str:
     if user.role == "admin":
         return "管理员可审核全部地区的报送。待审核的报送按上传时间排列，最早的在前；通过后数据即为已审核，退回须写明原因。"
-    return (f"您可审核 {user.region_code} 下级地区的报送。待审核的报送按上传时间排列，最早的在前；"
+    from pipelines.catalog.names import region_names
+    name = _store().run(lambda con: region_names(con).name.get(user.region_code, user.region_code))
+    return (f"您可审核{name}下级地区的报送。待审核的报送按上传时间排列，最早的在前；"
             "通过后数据即为已审核，退回须写明原因，报送人会在报送页面和下次登录时看到。")
 
 
