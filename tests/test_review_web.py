@@ -116,6 +116,22 @@ def test_page_matrix(server):
     assert "数据审核（待审 4）" in c["city"].get("/").text
 
 
+def test_indicator_and_district_tables_mark_unreviewed_figures(server):
+    """2024-04 of 蕉城区 is pending throughout: its figures carry ※待审 on every page."""
+    viewer = server["clients"]["viewer"]
+    for path, search in (("/indicator", f"?jurisdiction={CITY}&period=2024-04&indicator=evoucher_activation_rate"),
+                         ("/district", f"?jurisdiction={CITY}&period=2024-04&region={REGION_A}"),
+                         ("/", f"?jurisdiction={CITY}&period=2024-04")):
+        r = viewer.post("/_dash-update-component", json=callback_body(
+            server["deps"], "_pages_content",
+            {"_pages_location.pathname": path, "_pages_location.search": search, "shell-render.data": "page"}))
+        assert r.status_code == 200 and "※待审" in _text(r), path
+    r = viewer.post("/_dash-update-component", json=callback_body(
+        server["deps"], "_pages_content", {"_pages_location.pathname": "/", "_pages_location.search":
+                                           f"?jurisdiction={CITY}&period=2023-12", "shell-render.data": "page"}))
+    assert "※待审" not in _text(r).replace("※待审 含未审核通过的数据", "")   # no data: only the legend
+
+
 def test_callback_matrix_and_refusals_change_nothing(server):
     c, deps, sids = server["clients"], server["deps"], server["sids"]
     sid = sids["2024-01"]
