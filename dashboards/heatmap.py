@@ -142,6 +142,6 @@ def legend() -> html.Div:
     return html.Div(className="legend", children=[
         html.Span(f"{STATUS_SYMBOL[s]} {s}", className=f"legend-item status-{STATUS_CLASS[s]}")
         for s in STATUSES] + [html.Span(f"{UNREVIEWED_SYMBOL}{UNREVIEWED_WORD} 含未审核通过的数据",
-                                        className="legend-item legend-unreviewed", title=UNREVIEWED_TITLE),
+                                        className="legend-unreviewed", title=UNREVIEWED_TITLE),
                               html.Span("格内：实际值 / 差距（负数为差距）；灰色各项不作评价，不计入达标统计和排名",
                                         className="legend-note")])
