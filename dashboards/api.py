@@ -12,6 +12,18 @@ the dashboards are); a wrong parameter is 400 with {"status": "rejected", "error
 the 报送率 summary of pipelines.metrics.reporting_rate (owed, received, on_time, late, missing,
 not_due, early; completeness, timeliness, late_rate, missing_rate in %), same auth and errors.
 
+`GET /api/v1/reviews` — the caller's review queue (审核): the accepted submissions still 待审核
+in its scope, oldest first, each with file, uploader, time, regions and periods (codes and
+names), warnings and its values beside those they replace: {"status": "ok", "count", "reviews":
+[...]}. Token or session; 401 without, 403 for a viewer or a reporter with no region below it.
+
+`POST /api/v1/submissions/<id>/review` — decide one: JSON {"decision": "approve" | "reject",
+"comment": "…"} (退回 needs a comment, at most 500 characters), Bearer token only (like
+/api/returns: no ambient credential may decide). 200 {"status": "ok", "review": {...}}; refusals
+through json_error with review.ReviewError's status: 400 bad decision or body, 403 role or scope,
+404 unknown submission, 409 already decided, 422 a rejected file or a bad comment — nothing
+changed then. Every decision is in the audit log.
+
 `POST /api/returns` — submit a return with a Bearer token (multipart field `file`).
 
 Answers JSON {"status": "accepted" | "rejected" | "denied", "rows": n, "errors": [...],
@@ -121,6 +133,52 @@ def get_reporting_rate():
     except (GapsUsageError, RateUsageError) as exc:
         return _error(400, str(exc))
     return flask.jsonify({"status": "ok", **body})
+
+
+def _bearer_user(store):
+    header = flask.request.headers.get("Authorization", "")
+    token = header[7:].strip() if header[:7].lower() == "bearer " else None
+    return store.run(lambda con: accounts.user_for_token(con, token)) if token else None
+
+
+@bp.get("/api/v1/reviews")
+def get_reviews():
+    from pipelines.workflow import review
+    store = _store()
+    user = _reader(store)
+    if user is None:
+        return json_error(401, "请提供 API 令牌（Authorization: Bearer <令牌>）或先登录后再读取审核队列")
+    scope = store.run(lambda con: review.reviewable_regions(con, user))
+    if scope is not None and not scope:
+        why = ("查看者账户不能审核" if user.role == "viewer" else
+               f"账户地区 {user.region_code} 没有下级地区，本单位的报送由上级单位审核")
+        return json_error(403, f"账户 {user.name}（{user.role_label}）无审核权限：{why}")
+    items = store.run(lambda con: [review.describe(con, s) for s in review.pending(con, user)])
+    return flask.jsonify({"status": "ok", "count": len(items), "reviews": items})
+
+
+@bp.post("/api/v1/submissions/<submission_id>/review")
+def post_review(submission_id):
+    from pipelines.workflow import review
+    store = _store()
+    user = _bearer_user(store)
+    if user is None:
+        return json_error(401, "缺少或无效的 API 令牌：审核须在请求头 Authorization: Bearer <令牌> 中提供令牌")
+    body = flask.request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return json_error(400, "请求体应为 JSON 对象，如 {\"decision\": \"approve\", \"comment\": \"…\"}"
+                               "（decision 为 approve 通过或 reject 退回）")
+    comment = body.get("comment")
+    if comment is not None and not isinstance(comment, str):
+        return json_error(400, "comment（审核意见）应为文字")
+    decision = body.get("decision")
+    try:
+        sub = store.write(lambda con: review.decide(con, submission_id, user, str(decision or ""), comment))
+    except review.ReviewError as exc:
+        return json_error(exc.status, str(exc))
+    store.refresh_soon()
+    return flask.jsonify({"status": "ok", "review": store.run(
+        lambda con: review.describe(con, sub, with_values=False))})
 
 
 @bp.post("/api/returns")

@@ -61,6 +61,7 @@ PATH_RULES: tuple[tuple[str, str], ...] = (
     ("/_dash-update-component", "read"),  # and each callback's own level: CALLBACK_RULES
     ("/_reload-hash", "read"),
     ("/upload", "submit"),
+    ("/review", "submit"),                # reporters with regions below them, admins (review.py)
     ("/download/template", "submit"),
     ("/download/archive/", "submit"),     # an original file behind a figure (scope checked there)
     ("/admin", "admin"),
@@ -76,6 +77,7 @@ PATH_RULES: tuple[tuple[str, str], ...] = (
 # and the callback-map walk test names it.
 CALLBACK_RULES: tuple[tuple[str, str], ...] = (
     ("upload-", "submit"),
+    ("review-", "submit"),                # decisions: review.decide checks role and scope itself
     ("admin-", "admin"),
     ("overview-", "read"),
     ("indicator-", "read"),
@@ -277,9 +279,25 @@ class Gate:
             user = flask.g.get("ybjc_user")
             scope = (self.store.run(lambda con: accounts.region_name(con, user.region_code))
                      if user is not None and user.region_code else None)
-            bar = account_bar(user, flask.g.get("ybjc_has_users", True), self.csrf_token(), scope)
+            bar = account_bar(user, flask.g.get("ybjc_has_users", True), self.csrf_token(), scope,
+                              self.review_facts(user))
             return interpolate(**{**kwargs, "app_entry": bar + kwargs.get("app_entry", "")})
         return with_account_bar
+
+    def review_facts(self, user) -> dict:
+        """What the account bar says of review: may this user review (a link to /review, with
+        the queue's length), and its own returned submissions not yet corrected (a notice at
+        every page load until they are — the first page after a login included)."""
+        if user is None or user.role == "viewer":
+            return {}
+        from pipelines.workflow import review
+
+        def read(con):
+            scope = review.reviewable_regions(con, user)
+            may = scope is None or bool(scope)
+            return {"may_review": may, "pending": len(review.pending(con, user)) if may else 0,
+                    "returned": [(s.submission_id, s.file_name, s.comment) for s in review.returned_to(con, user.name)]}
+        return self.store.run(read)
 
     def _deny(self, status: int, message: str):
         wants_html = flask.request.method == "GET" and "text/html" in flask.request.headers.get("Accept", "")

@@ -130,6 +130,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--serial", default=None, help="发文字号序号，如 12（得到“温医保发〔2024〕12号”）")
     s.add_argument("--per-region", dest="per_region", action="store_true",
                    help="另为每个下级单位生成一页通知单（一地一单）")
+    s.add_argument("--include-unreviewed", dest="reviewed_only", action="store_false", default=None,
+                   help="含未审核通过的数据（默认按设置 bulletin.reviewed_only：只用审核通过的数据）")
     s.add_argument("--user", default="cli", help="记入审计日志的操作人（默认 cli）")
     s.set_defaults(func=cmd_bulletin)
 

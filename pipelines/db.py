@@ -333,6 +333,29 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     SELECT submission_id, 'approved', '系统迁移', '审核功能启用前已接收的报送，视为通过', now()::TIMESTAMP
     FROM submissions WHERE status = 'accepted';
     """),
+    (8, "review in the figures: unreviewed marks, reviewed-only figures, value confirmations", """
+    -- A value an upload sent again unchanged (no new revision) is confirmed by that upload:
+    -- approving the upload approves the value (metrics: reviewed_only, unreviewed).
+    CREATE TABLE value_confirmations (
+        submission_id BIGINT NOT NULL,
+        value_id BIGINT NOT NULL,
+        PRIMARY KEY (submission_id, value_id)
+    );
+    -- figures.unreviewed: a value counted in the figure is not (yet) approved (待审核 or 退回).
+    ALTER TABLE figures ADD COLUMN unreviewed BOOLEAN;
+    -- Submissions approved by migration 7 count as approved since their upload, so that a
+    -- replayed moment does not show them as unreviewed.
+    UPDATE submission_reviews AS r SET decided_at = s.uploaded_at
+    FROM submissions s WHERE s.submission_id = r.submission_id AND r.reviewer = '系统迁移';
+    -- The bulletin counts approved values only (Metrics(reviewed_only=True)) unless set to false.
+    INSERT INTO settings VALUES ('bulletin.reviewed_only', 'true');
+    -- Every figure is recomputed with its mark (and frozen snapshots, which lack it, dropped).
+    DELETE FROM figures WHERE snapshot_id <> 0;
+    DELETE FROM figure_coverage WHERE snapshot_id <> 0;
+    DELETE FROM figure_snapshots;
+    INSERT INTO figure_dirty SELECT code, NULL, NULL, NULL, now()::TIMESTAMP FROM regions
+    WHERE parent_code IS NULL;
+    """),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -16,6 +16,7 @@ import dash
 import flask
 from dash import Input, Output, State, callback, dcc, html, no_update
 
+from dashboards.review_notice import returned_panel, upload_review_note
 from pipelines.accounts import users as accounts
 
 UPLOAD_REGION = "upload-region"
@@ -104,6 +105,7 @@ def layout(rendering=None, **params):
     return html.Div(className="page page-upload", children=[html.Main(className="page-body", children=[
         html.H1("数据报送", className="page-title"),
         html.P(scope, className="note", id="upload-scope"),
+        returned_panel(user) if rendering is not None else None,
         owed_panel(user) if rendering is not None and user is not None and user.region_code else None,
         html.Section(className="upload-step", children=[
             html.H2("第一步：下载报送模板"),
@@ -239,6 +241,7 @@ def _confirm(n_clicks, pending):
             f"未变 {outcome.unchanged}）。" if outcome.status == "accepted"
             else "该文件此前已接收，数据未变。")
     return (html.Div([html.P(text, className="upload-accepted", id="upload-accepted"),
+                      upload_review_note(outcome.submission_id),
                       dcc.Link("在总览中查看", href=overview, id="upload-overview-link")]), None, HIDDEN)
 
 

@@ -211,6 +211,8 @@ class Bulletin:
     not_due: list[str] = field(default_factory=list)   # indicators 未到期 this quarter
     regions: pd.DataFrame | None = None     # Metrics.regions(code): the tree below
     has_heatmap: bool = False               # set by the writer when the status chart is drawn
+    reviewed_only: bool = False             # figures count approved values only
+    unreviewed: pd.DataFrame = field(default_factory=pd.DataFrame)   # Metrics.unreviewed_submissions
 
     @property
     def closes_plan(self) -> bool:
