@@ -285,15 +285,15 @@ def refusals(con, rows, at: dt.datetime | None = None) -> list:
         due_day, days = cfg[freq]
         name = names.get(region, region)
         admins = admins_for(con, region)
-        ask = ("管理员" + "、".join(admins[:MAX_ADMINS_NAMED]) + ("等" if len(admins) > MAX_ADMINS_NAMED else "")
-               if admins else "系统管理员")
+        ask = ("管理员（" + "、".join(admins[:MAX_ADMINS_NAMED]) + ("等" if len(admins) > MAX_ADMINS_NAMED else "")
+               + "）" if admins else "系统管理员")
         cells = "、".join(r.numerator_cell for r in members[:3] if r.numerator_cell) + ("等" if len(members) > 3 else "")
         first = members[0]
         issues.append(Issue("error", first.sheet or None, first.numerator_cell or None,
                             f"{name} {period.label}已于 {when:%Y-%m-%d %H:%M} 锁定（{freq}报表截止日 "
                             f"{due_date(period, due_day):%Y-%m-%d} 后 {days} 天），不能再新增或修改该期数据"
                             f"（本文件 {len(members)} 条{('：' + cells) if cells else ''}）。如确需更正，请联系{ask}"
-                            f"为{name} {period.label}解锁（须说明原因、设定有效期），解锁后在有效期内重新上传",
+                            f"为{name} {period.label}解锁（须说明原因并设定有效期），解锁后在有效期内重新上传",
                             kind="locked"))
     return issues
 
