@@ -226,6 +226,9 @@ def _confirm(n_clicks, pending, answer_values=None, answer_ids=None):
     outcome = _run(pending["contents"], pending["filename"], dry_run=False,
                    answers=answers_from(answer_values, answer_ids))
     if outcome.status == "rejected":
+        if all(getattr(e, "kind", None) == "answer" for e in outcome.errors):   # fill in the 说明, submit again
+            return (html.Div([html.P("提交失败，未载入任何数据：请在上方填写下列警告的说明后再次点击提交。",
+                                     className="upload-rejected"), _issue_table(outcome)]), no_update, SHOWN)
         return (html.Div([html.P("提交失败，未载入任何数据：", className="upload-rejected"),
                           _issue_table(outcome)]), None, HIDDEN)
     overview = "/?" + urlencode(_overview_query(outcome))

@@ -70,7 +70,7 @@ def apply(con, warnings: list, answers: dict | None = None, *, defer: bool = Fal
         if text:
             if len(text) > MAX_ANSWER:
                 errors.append(Issue("error", w.sheet, w.cell, f"对 {w.cell or ''} 警告的说明过长：最多 {MAX_ANSWER} 个字，"
-                                                              f"当前 {len(text)} 个字，请精简后重新提交"))
+                                                              f"当前 {len(text)} 个字，请精简后重新提交", kind="answer"))
                 continue
             w.answer, w.answer_source = text, "page"
     required = required_kinds(con)
@@ -81,7 +81,7 @@ def apply(con, warnings: list, answers: dict | None = None, *, defer: bool = Fal
                 where = f"{w.sheet}!{w.cell}" if w.sheet and w.cell else (w.cell or "该行")
                 errors.append(Issue("error", w.sheet, w.cell,
                                     f"{where} 的警告（{KINDS[w.kind]}）须填写说明后才能提交：{w.message}。"
-                                    f"请在本行“备注”列写明原因，或在报送页面该警告下填写说明"))
+                                    f"请在本行“备注”列写明原因，或在报送页面该警告下填写说明", kind="answer"))
     return errors
 
 
