@@ -104,7 +104,8 @@ def ingest_files(con, paths, *, user: str = "cli", channel: str = "cli", archive
                  allowed_regions: set[str] | None = None, dry_run: bool = False,
                  today: dt.date | None = None, fail_after: int | None = None,
                  now: dt.datetime | list[dt.datetime] | None = None,
-                 parser: ParsePool | None = None, refresh: bool = True) -> list[FileOutcome]:
+                 parser: ParsePool | None = None, refresh: bool = True,
+                 answers: dict | None = None) -> list[FileOutcome]:
     """Validate and load a batch of returns; one FileOutcome per input, in order.
 
     Each load marks the figures it touches stale in its own transaction; with `refresh` the
@@ -115,10 +116,11 @@ def ingest_files(con, paths, *, user: str = "cli", channel: str = "cli", archive
     `parser` is the pool of bounded workers that read the files (a temporary one when None).
 
     `dry_run` validates and reports without writing anything (upload preview).
+    `answers`: 说明 to warnings by their answer_key (workflow/warning_answers.py).
     `fail_after` injects a crash inside the load transaction (tests of atomicity).
     """
     batch = check_files(con, paths, allowed_regions=allowed_regions, dry_run=dry_run, today=today,
-                        parser=parser, now=now)
+                        parser=parser, now=now, answers=answers)
     if not dry_run:
         archive_checked(batch, archive_dir)
         load_checked(con, batch, user=user, channel=channel, fail_after=fail_after, now=now,
