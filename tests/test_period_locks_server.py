@@ -207,3 +207,95 @@ def test_the_upload_page_says_why_a_locked_period_was_refused(locked_server, tmp
             driver.save_screenshot(str(artifacts_dir / f"admin_unlock_{w}x{h}.png"))
     finally:
         driver.quit()
+
+
+@pytest.fixture
+def answer_server(_initialised_template, tmp_path):
+    """February at 93 % for 蕉城区; warnings of kind rate_jump must be answered."""
+    from pipelines import db
+    from pipelines.periods import parse_period
+    from pipelines.returns.load import ReturnRow, SubmissionMeta, load_rows
+    db_path = tmp_path / "warehouse.duckdb"
+    shutil.copy(_initialised_template, db_path)
+    add_accounts(db_path)
+    con = db.connect(db_path)
+    try:
+        load_rows(con, [ReturnRow(REGION_A, code, parse_period("2024-02"), 93, 100, sheet="填报表", row_number=6 + i,
+                                  numerator_cell=f"C{6 + i}", denominator_cell=f"D{6 + i}")
+                        for i, code in enumerate(("evoucher_activation_rate", "evoucher_settlement_rate"))],
+                  SubmissionMeta("feb.xlsx", "feb-hash", "reporter_a", "web"))
+        con.execute("INSERT INTO settings VALUES ('warning.must_answer', 'rate_jump')")
+        path = fill_template(con, REGION_A, "2024-03", tmp_path / "蕉城区_2024年3月.xlsx", numerator=57)
+    finally:
+        con.close()
+    with ServerProcess(db_path) as srv:
+        yield srv, path, db_path
+
+
+@pytest.mark.browser
+def test_a_warning_is_answered_on_the_upload_page(answer_server, tmp_path, artifacts_dir):
+    from selenium.webdriver.common.by import By
+
+    from test_upload_browser import _driver, _wait
+    srv, path, db_path = answer_server
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    driver = _driver(downloads)
+    try:
+        driver.get(srv.url + "/upload?period=2024-03")
+        driver.find_element(By.ID, "username").send_keys("reporter_a")
+        driver.find_element(By.ID, "password").send_keys(PASSWORD)
+        driver.find_element(By.ID, "login-submit").click()
+        _wait(driver, "#ybjc-user", "reporter_a")
+        _wait(driver, "#upload-file")
+        driver.find_element(By.CSS_SELECTOR, "#upload-file input[type=file]").send_keys(str(path))
+        box = _wait(driver, "#upload-answers", "必须填写说明")
+        # 57 % after 93 %: both rates jump 36 pp (rate_jump, must be answered); 激活率 is a stock: it fell too
+        assert "其中 2 条必须填写说明才能提交" in box.text and "填报表!C6" in box.text and "必填" in box.text
+        areas = driver.find_elements(By.CSS_SELECTOR, "#upload-answers textarea")
+        assert len(areas) == 3
+        driver.set_window_size(1366, 768)
+        driver.execute_script("arguments[0].scrollIntoView()", box)
+        driver.save_screenshot(str(artifacts_dir / "upload_answers_1366x768.png"))
+        _wait(driver, "#upload-confirm", "确认提交").click()
+        refused = _wait(driver, "#upload-outcome", "提交失败")
+        assert "请在上方填写下列警告的说明后再次点击提交" in refused.text
+        assert "填报表!C6 的警告（比率较上期跳变）须填写说明后才能提交" in refused.text
+        rows = driver.find_elements(By.CSS_SELECTOR, "#upload-answers .answer-row")
+        for row in rows:
+            if "比率较上期跳变" in row.text:
+                row.find_element(By.TAG_NAME, "textarea").send_keys("3月起按新口径统计，已核实")
+        _wait(driver, "#upload-confirm", "确认提交").click()
+        accepted = _wait(driver, "#upload-accepted", "已接收")
+        assert "2 条数据" in accepted.text
+        errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+        assert errors == [], errors
+    finally:
+        driver.quit()
+    srv.__exit__(None, None, None)
+    from pipelines import db
+    con = db.connect(db_path)
+    try:
+        got = con.execute("SELECT indicator_code, kind, cell, answer, source, answered_by FROM warning_answers "
+                          "ORDER BY cell, kind").fetchall()
+        assert got == [("evoucher_activation_rate", "rate_jump", "C6", "3月起按新口径统计，已核实", "page", "reporter_a"),
+                       ("evoucher_settlement_rate", "rate_jump", "C7", "3月起按新口径统计，已核实", "page", "reporter_a")]
+        # the provenance panel shows the answers under the values behind the figure
+        from dashboards.provenance import provenance_view
+        from pipelines.metrics.engine import Metrics
+        view = provenance_view(Metrics(con), {"region": REGION_A, "indicator": "evoucher_activation_rate",
+                                              "period": "2024-03", "basis": "period"})
+        text = " ".join(_texts(view))
+        assert "警告及说明（1 条）" in text and "3月起按新口径统计，已核实" in text and "比率较上期跳变" in text
+    finally:
+        con.close()
+
+
+def _texts(node) -> list[str]:
+    """Every string in a Dash component tree."""
+    if isinstance(node, str):
+        return [node]
+    if isinstance(node, (list, tuple)):
+        return [t for n in node for t in _texts(n)]
+    children = getattr(node, "children", None)
+    return _texts(children) if children is not None else []
