@@ -13,7 +13,8 @@ from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 
 from pipelines import db
 from pipelines.accounts import users as accounts
-from pipelines.workflow import period_locks
+from pipelines.returns import outliers
+from pipelines.workflow import period_locks, warning_answers
 
 UNLOCK_REGION = "admin-unlock-region"
 UNLOCK_PERIOD = "admin-unlock-period"
@@ -43,6 +44,13 @@ def _settings_text(cfg: dict) -> str:
             "（python -m pipelines settings --set lock_days.月度=30）。")
 
 
+def _answer_text(required: set[str], outlier: tuple[float, int]) -> str:
+    kinds = "、".join(label for kind, label in warning_answers.KINDS.items() if kind in required)
+    return (f"报送警告：{'须先填写说明才能提交的警告为' + kinds if kinds else '各类警告均可不填说明直接提交'}"
+            f"（设置 warning.must_answer）；离群值按修正 z 分数判定，阈值 {outlier[0]:g}（outlier.threshold），"
+            f"样本至少 {outlier[1]} 期或 {outlier[1]} 个地区（outlier.min_points）。")
+
+
 def unlocks_table(items, now=None) -> html.Table:
     now = now or dt.datetime.now()
     head = ("编号", "地区", "统计期", "原因", "有效期至", "状态", "解锁人", "解锁时间")
@@ -64,18 +72,20 @@ def _revocable(items, now=None) -> list[dict]:
 
 def unlock_section(rendering: bool) -> html.Section:
     user = _user()
-    cfg, items, regions = {}, [], []
+    cfg, items, regions, answers_text = {}, [], [], ""
     if rendering:
         def read(con):
             allowed = None if user is None or user.region_code is None else db.subtree(con, user.region_code)
             choices = [(c, n, d) for c, n, d in accounts.region_choices(con) if allowed is None or c in allowed]
-            return period_locks.settings(con), period_locks.unlocks(con), choices
-        cfg, items, regions = _store().run(read)
+            return (period_locks.settings(con), period_locks.unlocks(con), choices,
+                    _answer_text(warning_answers.required_kinds(con), outliers.settings(con)))
+        cfg, items, regions, answers_text = _store().run(read)
     options = [{"label": ("　" * depth) + f"{name}（{code}）", "value": code} for code, name, depth in regions]
     default_expiry = (dt.datetime.now() + dt.timedelta(days=3)).replace(hour=18, minute=0, second=0, microsecond=0)
     return html.Section(id="admin-unlock", children=[
         html.H2("统计期锁定与解锁"),
         html.P(_settings_text(cfg) if cfg else "", className="note", id="admin-unlock-settings"),
+        html.P(answers_text, className="note", id="admin-answer-settings"),
         html.Div(className="controls", children=[
             html.Label(["地区", dcc.Dropdown(id=UNLOCK_REGION, options=options,
                                            value=options[0]["value"] if options else None, clearable=False)],

@@ -205,6 +205,9 @@ def test_the_upload_page_says_why_a_locked_period_was_refused(locked_server, tmp
             time.sleep(0.3)
             driver.execute_script("arguments[0].scrollIntoView()", section)
             driver.save_screenshot(str(artifacts_dir / f"admin_unlock_{w}x{h}.png"))
+            # the section fits the screen (its table scrolls inside its own box)
+            assert driver.execute_script("return arguments[0].scrollWidth <= arguments[0].clientWidth + 1", section), \
+                driver.execute_script("return [arguments[0].scrollWidth, arguments[0].clientWidth]", section)
     finally:
         driver.quit()
 

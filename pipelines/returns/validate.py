@@ -6,7 +6,10 @@ The value sets (known regions, indicators, allowed periods, the uploader's regio
 parameters read from the warehouse catalog, so suites are built once per process and reused.
 
 Errors block a file; warnings (stock values that fall, rates that jump, denominators that
-swing) are reported and do not block.
+swing; outliers against the region's history or its peers, returns/outliers.py) are reported
+and do not block — unless the setting warning.must_answer says a kind must be answered with a
+说明 first (the row's 备注 answers it: workflow/warning_answers.py). Each warning about a row
+carries its `kind` and the row's key.
 """
 from __future__ import annotations
 
