@@ -11,7 +11,7 @@ from .state import BASES, PAGE_PATHS, PAGE_TITLES, ViewState, period_label
 from pipelines.figure_text import judged_note, reporters_text, status_note
 
 from .theme import (RATED, STATUS_CLASS, STATUS_SYMBOL, flag, fmt_gap, fmt_number, fmt_target,
-                    fmt_time, fmt_value, is_missing, status_text)
+                    fmt_time, fmt_value, is_missing, row_decimals, status_text)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -47,13 +47,19 @@ def url_notice(page: str, state: ViewState) -> list:
         html.P(["当前显示的页面地址：", dcc.Link(fixed, href=fixed, className="url-fixed")])])]
 
 
-def nav_links(page: str | None, state: ViewState) -> list:
-    """The app's navigation for the current view: the pages, keeping jurisdiction and period."""
-    keep = state.with_(region=None, advance=None, frequency=None)
+def nav_links(page: str | None, state: ViewState, may_open=None) -> list:
+    """The app's navigation for the current view: the pages the user may open (`may_open(path)`,
+    security.request_may_open; None: only what every reader may open), keeping jurisdiction and
+    period (the indicator only on the indicator page: the district page opens on its gaps)."""
+    from .security import LEVELS, path_level
+    if may_open is None:
+        def may_open(path):
+            return LEVELS[path_level(path)] <= LEVELS["read"]
+    keep = state.with_(region=None, advance=None, frequency=None, slide=None)
     links = [dcc.Link(PAGE_TITLES[p], className="nav-link" + (" active" if p == page else ""),
                       href=keep.href(p, indicator=state.indicator if p == "indicator" else None)
                       if p not in ("upload", "admin") else PAGE_PATHS[p])
-             for p in PAGE_PATHS]
+             for p in PAGE_PATHS if may_open(PAGE_PATHS[p])]
     return [html.Span(APP_TITLE, className="brand"), html.Div(links, className="nav-links"),
             dcc.Link("会议模式", href=state.href(page or "overview", mode="meeting"),
                      className="nav-meeting")]
@@ -170,7 +176,7 @@ def kpi_card(row: pd.Series) -> html.Div:
     if judged:
         lines.append(html.Div(judged, className="kpi-note"))
     if rated:
-        lines.append(html.Div(["差距 ", html.B(fmt_gap(row["gap"], unit))], className="kpi-gap"))
+        lines.append(html.Div(["差距 ", html.B(fmt_gap(row["gap"], unit, row_decimals(row)))], className="kpi-gap"))
     else:
         lines.append(html.Div(status_note(row), className="kpi-note warn"))
     if rated and row.get("judge") == "reach" and not is_missing(row.get("baseline")):
@@ -189,7 +195,7 @@ def kpi_card(row: pd.Series) -> html.Div:
         lines.append(html.Div(reporters_text(row), className="kpi-reporters"))
     return html.Div(className=f"kpi-card status-{STATUS_CLASS.get(status, 'none')}", children=[
         html.Div(row["indicator_name"], className="kpi-name"),
-        html.Div([prov_button(fmt_value(row["actual"], unit) if not is_missing(row["actual"])
+        html.Div([prov_button(fmt_value(row["actual"], unit, row_decimals(row)) if not is_missing(row["actual"])
                               else STATUS_SYMBOL.get(status, "—"),
                               row["region_code"], row["indicator_code"],
                               row["period"], row.get("judged_on") or row["basis"],
@@ -221,11 +227,23 @@ def _cell(value):
     return str(value)
 
 
-def provenance_table(prov: pd.DataFrame) -> html.Div:
-    """Every value behind a figure: file, sheet, cells, uploader, load time, revisions."""
+def provenance_table(prov: pd.DataFrame, figure=None, archive_href=None) -> html.Div:
+    """Every value behind a figure: file, sheet, cells, uploader, load time, revisions.
+
+    figure: the figure's metrics.gaps row — its numerator and denominator (what the values in
+    force add up to) are the Σ 合计 row. archive_href(submission_id) → the download address of
+    the original file, or None where the user may not have it.
+    """
     if prov.empty:
         return empty_state("该数字没有来源记录：本期未报送或无数据。")
     frame = prov.copy()                  # metrics orders it: region, month, load time
+    if archive_href is not None:
+        links = []
+        for name, sid in zip(frame["file_name"], frame["submission_id"]):
+            href = None if is_missing(sid) else archive_href(int(sid))
+            links.append(html.A(name, href=href, className="archive-link", title="下载原始文件",
+                                **{"data-submission": str(int(sid))}) if href else name)
+        frame["file_name"] = links
     frame["cells"] = [f"{n}" + (f" / {d}" if isinstance(d, str) and d else "")
                       for n, d in zip(frame["numerator_cell"], frame["denominator_cell"])]
     frame["state"] = ["现行" if flag(cur) else f"已被更正（{fmt_time(s)}）"
@@ -234,11 +252,20 @@ def provenance_table(prov: pd.DataFrame) -> html.Div:
     frame["den"] = [fmt_number(v, "") for v in frame["denominator"]]
     shown = frame.head(300)
     note = [html.P(f"共 {len(frame)} 条，仅显示前 300 条。")] if len(frame) > 300 else []
-    return html.Div([
-        table(shown, {"region_name": "地区", "period": "期间", "num": "分子", "den": "分母",
-                      "file_name": "文件", "sheet": "工作表", "cells": "单元格（分子/分母）",
-                      "row_number": "行", "uploaded_by": "上传人", "uploaded_at": "上传时间",
-                      "loaded_at": "载入时间", "state": "状态"},
-              className="data-table prov-table",
-              row_class=lambda r: "" if flag(r["is_current"]) else "superseded"),
-        *note])
+    columns = {"region_name": "地区", "period": "期间", "num": "分子", "den": "分母",
+               "file_name": "文件", "sheet": "工作表", "cells": "单元格（分子/分母）",
+               "row_number": "行", "uploaded_by": "上传人", "uploaded_at": "上传时间",
+               "loaded_at": "载入时间", "state": "状态"}
+    grid = table(shown, columns, className="data-table prov-table",
+                 row_class=lambda r: "" if flag(r["is_current"]) else "superseded")
+    if figure is not None and not is_missing(figure.get("numerator")):
+        unit = figure["unit"]
+        grid.children.append(html.Tfoot(html.Tr(className="prov-total", children=[
+            html.Th("Σ 合计", scope="row"), html.Td(period_label(figure["figure_period"] if isinstance(figure.get("figure_period"), str)
+                                else figure["period"])),
+            html.Td(fmt_number(figure["numerator"], ""), className="prov-total-num"),
+            html.Td(fmt_number(figure["denominator"], ""), className="prov-total-den"),
+            html.Td(colSpan=len(columns) - 4, children=(
+                f"计入本数的现行值之和 → 实际值 {fmt_value(figure['actual'], unit, row_decimals(figure))}"
+                "（已被更正的历史值不计入）"))])))
+    return html.Div([grid, *note])

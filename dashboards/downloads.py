@@ -122,7 +122,48 @@ def contacts_download():
     return _send_xlsx(_store().run(build), "地区联系人.xlsx")
 
 
+ARCHIVE_ROUTE = "/download/archive/"     # + submission id: the original file behind a figure
+
+MEDIA_TYPES = {".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+               ".xlsm": "application/vnd.ms-excel.sheet.macroEnabled.12"}
+
+
+def may_download_archive(allowed: set | None, regions) -> bool:
+    """A submission's original may be downloaded by an admin (allowed None) or by a reporter
+    whose scope holds every region of the file."""
+    return allowed is None or bool(regions) and set(regions) <= allowed
+
+
+def archive_download(submission_id: int):
+    """GET /download/archive/<id> — the original file of an accepted submission, as archived at
+    upload (PATH_RULES: submit; the region scope is checked here)."""
+    from pipelines.returns.submission_info import archived_file
+    user = flask.g.get("ybjc_user")
+    if user is None:
+        return _fail(401, "请先登录")
+    store = _store()
+
+    def look(con):
+        return archived_file(con, submission_id), accounts.allowed_regions(con, user)
+    found, allowed = store.run(look)
+    if found is None:
+        return _fail(404, f"没有编号为 {submission_id} 的已接收报送，无法下载原始文件")
+    file_name, archive_path, regions = found
+    if not may_download_archive(allowed, regions):
+        return _fail(403, f"报送 {submission_id}（{file_name}）含有不属于您报送范围的地区，"
+                          "只有管理员或上级单位的填报员可以下载其原始文件")
+    root = Path(store.archive_dir).resolve()
+    path = Path(archive_path).resolve() if archive_path else None
+    if path is None or not path.is_relative_to(root) or not path.is_file():
+        return _fail(404, f"报送 {submission_id}（{file_name}）的原始文件不在归档目录中"
+                          "（可能是在启用归档前载入的数据），请联系报送单位重新提供")
+    resp = flask.Response(path.read_bytes(), mimetype=MEDIA_TYPES.get(path.suffix.lower(), "application/octet-stream"))
+    resp.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(file_name)}"
+    return resp
+
+
 def register_downloads(server) -> None:
+    server.add_url_rule(ARCHIVE_ROUTE + "<int:submission_id>", "ybjc_archive_file", archive_download)
     server.add_url_rule("/admin/download/contacts", "ybjc_contacts_xlsx", contacts_download)
     server.add_url_rule("/admin/download/accounts", "ybjc_accounts_xlsx", accounts_download)
     server.add_url_rule("/download/template", "ybjc_template", template_download)

@@ -16,7 +16,7 @@ from pipelines.figure_text import judged_note, months_text, period_text, reporte
 from . import ids
 from .state import ViewState
 from .theme import (RATED, STATUS_CLASS, STATUS_SYMBOL, STATUSES, fmt_gap, fmt_gap_short,
-                    fmt_number, fmt_target, fmt_value, is_missing)
+                    fmt_number, fmt_target, fmt_value, is_missing, row_decimals)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -64,8 +64,9 @@ def _cell(row: dict | None, cell_href) -> html.Td:
         return html.Td("", className="hm-cell hm-empty", title="该地区不报送此指标")
     status = row.get("status") or "无目标"
     unit = row["unit"]
-    value = fmt_number(row["actual"], unit) if not is_missing(row["actual"]) else STATUS_SYMBOL[status]
-    gap = fmt_gap_short(row["gap"], unit) if status in RATED else ""
+    d = row_decimals(row)
+    value = fmt_number(row["actual"], unit, d) if not is_missing(row["actual"]) else STATUS_SYMBOL[status]
+    gap = fmt_gap_short(row["gap"], unit, d) if status in RATED else ""
     second = "·".join(t for t in (gap or cell_note(row), cell_tag(row)) if t)
     symbol = STATUS_SYMBOL[status]
     link = dcc.Link(className="hm-link", href=cell_href(row["region_code"], row["indicator_code"]), children=[
@@ -116,9 +117,9 @@ def tooltip(row: dict) -> str:
     unit = row["unit"]
     status = row.get("status") or "无目标"
     lines = [f"{row['region_name']} · {row['indicator_name']}",
-             f"实际：{fmt_value(row['actual'], unit)}",
+             f"实际：{fmt_value(row['actual'], unit, row_decimals(row))}",
              f"目标：{'—' if status == '未到期' else fmt_target(row.get('comparator'), row.get('target'), unit)}",
-             f"差距：{fmt_gap(row.get('gap'), unit)}",
+             f"差距：{fmt_gap(row.get('gap'), unit, row_decimals(row))}",
              f"状态：{status}"]
     for extra in (judged_note(row), status_note(row)):
         if extra:

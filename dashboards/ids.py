@@ -4,6 +4,9 @@ from __future__ import annotations
 # App shell (always in the layout).
 NAV = "nav"                              # navigation bar (follows the URL)
 SHELL_RENDER = "shell-render"            # routing State: tells page layouts they are being routed
+SHELL_CONNECTION = "shell-connection"    # banner shown while the server does not answer
+SHELL_ALIVE_TICK = "shell-alive-tick"    # dcc.Interval: the browser asks ALIVE_PATH
+ALIVE_PATH = "/_alive"                   # 204 from a running server (PATH_RULES: public)
 PROV_STORE = "prov-store"                # request for the provenance panel {region, indicator, ...}
 PROV_MODAL = "prov-modal"
 PROV_BODY = "prov-body"

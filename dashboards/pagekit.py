@@ -177,3 +177,56 @@ def query_after_controls(state: ViewState, chosen: dict) -> str:
             continue
         changes[key] = value or None
     return state.query(**changes)
+
+
+# Dash's own texts in its controls, in Chinese (a Dropdown says "Select...", "2 selected",
+# "Search", "No options found" by itself). Set on every page's layout by `chinese_controls`.
+DROPDOWN_LABELS = {"select_all": "全选", "deselect_all": "全部取消", "selected_count": "已选 {num_selected} 项",
+                   "search": "搜索", "clear_search": "清除搜索", "clear_selection": "清除已选",
+                   "no_options_found": "没有匹配的选项"}
+DROPDOWN_PLACEHOLDER = "请选择"
+DATE_MONTH_FORMAT = "YYYY年M月"
+
+
+def chinese_controls(component):
+    """`component` with every Dash Dropdown and date picker in it given Chinese texts (those a
+    page set itself are kept). Walks the whole tree; returns it."""
+    from dash import dcc
+    stack = [component]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (list, tuple)):
+            stack.extend(node)
+            continue
+        if not hasattr(node, "_prop_names"):
+            continue
+        if isinstance(node, dcc.Dropdown):
+            given = getattr(node, "labels", None) or {}
+            node.labels = {**DROPDOWN_LABELS, **given}
+            if getattr(node, "placeholder", None) is None:
+                node.placeholder = DROPDOWN_PLACEHOLDER
+        elif isinstance(node, (dcc.DatePickerRange, dcc.DatePickerSingle)):
+            if getattr(node, "month_format", None) is None:
+                node.month_format = DATE_MONTH_FORMAT
+            if getattr(node, "first_day_of_week", None) is None:
+                node.first_day_of_week = 1
+        children = getattr(node, "children", None)
+        if children is not None:
+            stack.append(children)
+    return component
+
+
+def with_chinese_controls(layout):
+    """A page layout function whose answer has its controls in Chinese (chinese_controls)."""
+    import functools
+    import inspect
+    if inspect.iscoroutinefunction(layout):
+        @functools.wraps(layout)
+        async def wrapped_async(*args, **kwargs):
+            return chinese_controls(await layout(*args, **kwargs))
+        return wrapped_async
+
+    @functools.wraps(layout)
+    def wrapped(*args, **kwargs):
+        return chinese_controls(layout(*args, **kwargs))
+    return wrapped

@@ -16,7 +16,7 @@ from .components import empty_state, provenance_table
 from .pagekit import PAGES_LOCATION, state_from_search
 from .state import BASES, period_label
 from .store import open_metrics
-from .theme import fmt_gap, fmt_target, fmt_value, status_text
+from .theme import fmt_gap, fmt_target, fmt_value, row_decimals, status_text
 from pipelines.figure_text import judged_note, reporters_text, status_note
 
 HIDDEN, SHOWN = "modal hidden", "modal"
@@ -56,10 +56,34 @@ def register(app) -> None:
             return HIDDEN, no_update
         state = state_from_search(search)
         with open_metrics(state.as_of_time) as m:
-            return SHOWN, provenance_view(m, request)
+            return SHOWN, provenance_view(m, request, archive_links())
 
 
-def provenance_view(m, request: dict) -> html.Div:
+def archive_links():
+    """archive_href for the current request's user: the originals it may download (an admin all,
+    a reporter those whose every region is in its scope, a viewer none)."""
+    import flask
+
+    from pipelines.accounts import users as accounts
+    from pipelines.returns.submission_info import submission_regions
+    from .downloads import ARCHIVE_ROUTE, may_download_archive
+    from .security import request_may_open
+    user = flask.g.get("ybjc_user")
+    if user is None or not request_may_open(ARCHIVE_ROUTE):
+        return None
+    store = flask.current_app.extensions["ybjc_store"]
+    allowed = store.run(lambda con: accounts.allowed_regions(con, user))
+    seen: dict[int, bool] = {}
+
+    def href(submission_id: int) -> str | None:
+        if submission_id not in seen:
+            regions = store.run(lambda con: submission_regions(con, submission_id)) or []
+            seen[submission_id] = may_download_archive(allowed, regions)
+        return f"{ARCHIVE_ROUTE}{submission_id}" if seen[submission_id] else None
+    return href
+
+
+def provenance_view(m, request: dict, archive_href=None) -> html.Div:
     """Summary of the figure and every value behind it."""
     region, indicator = request["region"], request["indicator"]
     period, basis = request["period"], request.get("basis") or "period"
@@ -75,9 +99,9 @@ def provenance_view(m, request: dict) -> html.Div:
     unit = row["unit"]
     facts = [("地区", row["region_name"]), ("指标", row["indicator_name"]),
              ("期间", f"{period_label(period)}·{BASES.get(basis, basis)}"),
-             ("实际值", fmt_value(row["actual"], unit)),
+             ("实际值", fmt_value(row["actual"], unit, row_decimals(row))),
              ("目标", fmt_target(row["comparator"], row["target"], unit)),
-             ("差距", fmt_gap(row["gap"], unit)), ("状态", status_text(row["status"]))]
+             ("差距", fmt_gap(row["gap"], unit, row_decimals(row))), ("状态", status_text(row["status"]))]
     for label, text in (("口径", judged_note(row)), ("说明", status_note(row))):
         if text:
             facts.append((label, text))
@@ -89,7 +113,7 @@ def provenance_view(m, request: dict) -> html.Div:
         html.Dl([item for label, value in facts for item in (html.Dt(label), html.Dd(value))],
                 className="facts"),
         html.H3(f"来源记录（{len(prov)} 条，含已更正的历史值）", className="section-title"),
-        provenance_table(prov),
+        provenance_table(prov, row, archive_href),
         answers_block(m, prov),
     ], className="provenance")
 

@@ -12,7 +12,9 @@
 - security headers (CSP without external hosts, X-Frame-Options, nosniff, Referrer-Policy);
 - a server-side role check in before_request for every route, page path and Dash callback
   (`PATH_RULES`, `CALLBACK_RULES`: data, not code);
-- read-only anonymous browsing while the warehouse has no user at all (with a banner).
+- read-only anonymous browsing while the warehouse has no user at all (with a banner);
+- behind reverse proxies (YBJC_PROXY_HOPS = their number) werkzeug's ProxyFix takes the
+  client's address from X-Forwarded-For; without the setting that header is ignored.
 The state lives on one `Gate` object per app (server.extensions["ybjc_gate"]).
 """
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import json
+import os
 import secrets
 import threading
 import time
@@ -50,6 +53,7 @@ PATH_RULES: tuple[tuple[str, str], ...] = (
     ("/_dash-component-suites/", "public"),
     ("/_favicon.ico", "public"),
     ("/favicon.ico", "public"),
+    ("/_alive", "public"),                # the browser's check that the server is there (204)
     ("/static/", "public"),               # Flask's static folder (the app keeps its files in assets/)
     ("/api/", "public"),                 # the API authenticates by Bearer token itself
     ("/_dash-layout", "read"),
@@ -58,11 +62,13 @@ PATH_RULES: tuple[tuple[str, str], ...] = (
     ("/_reload-hash", "read"),
     ("/upload", "submit"),
     ("/download/template", "submit"),
+    ("/download/archive/", "submit"),     # an original file behind a figure (scope checked there)
     ("/admin", "admin"),
     ("/indicator", "read"),
     ("/district", "read"),
     ("/submissions", "read"),
     ("/targets", "read"),
+    ("/404", "read"),                     # the page for an unknown address (pages/not_found_404)
     ("/", "read"),                        # the overview (exact: "/" is not a prefix here)
 )
 # (Dash output component-id prefix, level): a callback needs the highest level of its outputs.
@@ -109,6 +115,24 @@ def path_rule(path: str) -> tuple[str, str] | None:
 def path_level(path: str) -> str:
     rule = path_rule(path)
     return rule[1] if rule else "read"
+
+
+def user_level(user, has_users: bool = True) -> int:
+    """The access level (LEVELS) of a requester: its role's, "read" while the warehouse has no
+    user at all (read-only browsing), "public" when anonymous."""
+    if user is None:
+        return LEVELS["read"] if not has_users else LEVELS["public"]
+    return ROLE_LEVEL.get(user.role, 0)
+
+
+def may_open(path: str, user, has_users: bool = True) -> bool:
+    """Whether `user` may open the page at `path` (its PATH_RULES level): what links are shown."""
+    return user_level(user, has_users) >= LEVELS[path_level(path)]
+
+
+def request_may_open(path: str) -> bool:
+    """may_open for the user of the current request (navigation built inside a callback)."""
+    return may_open(path, flask.g.get("ybjc_user"), flask.g.get("ybjc_has_users", True))
 
 
 def callback_rule(component_id: str) -> tuple[str, str] | None:
@@ -250,8 +274,10 @@ class Gate:
         the page body."""
         def with_account_bar(**kwargs):
             from .security_pages import account_bar
-            bar = account_bar(flask.g.get("ybjc_user"), flask.g.get("ybjc_has_users", True),
-                              self.csrf_token())
+            user = flask.g.get("ybjc_user")
+            scope = (self.store.run(lambda con: accounts.region_name(con, user.region_code))
+                     if user is not None and user.region_code else None)
+            bar = account_bar(user, flask.g.get("ybjc_has_users", True), self.csrf_token(), scope)
             return interpolate(**{**kwargs, "app_entry": bar + kwargs.get("app_entry", "")})
         return with_account_bar
 
@@ -347,9 +373,33 @@ def current_user():
     return flask.g.get("ybjc_user")
 
 
+PROXY_HOPS_ENV = "YBJC_PROXY_HOPS"
+
+
+class SettingError(ValueError):
+    """A server setting (environment variable) with an impossible value; Chinese message."""
+
+
+def proxy_hops(environ=None) -> int:
+    """How many reverse proxies stand in front of the server (YBJC_PROXY_HOPS; 0 = none, the
+    default). Only then are X-Forwarded-For / -Proto believed — as many hops as configured, so
+    a client cannot choose its own address for the login throttle and the audit log."""
+    raw = (os.environ if environ is None else environ).get(PROXY_HOPS_ENV, "").strip()
+    if not raw:
+        return 0
+    if not raw.isdigit() or int(raw) > 10:
+        raise SettingError(f"环境变量 {PROXY_HOPS_ENV} 应为 0 到 10 的整数（服务前反向代理的层数），"
+                           f"当前为“{raw}”；不经代理时请不要设置它")
+    return int(raw)
+
+
 def install_security(app, warehouse) -> Gate:
     """Secure the Dash app `app` whose warehouse is `warehouse` (connection or Warehouse)."""
     server = app.server
+    hops = proxy_hops()
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=hops, x_proto=hops)
     store = warehouse
     g = Gate(store, app)
     app.interpolate_index = g.interpolate_index(app.interpolate_index)
@@ -366,6 +416,7 @@ def install_security(app, warehouse) -> Gate:
     server.add_url_rule("/login", "ybjc_login", g.login, methods=["GET", "POST"])
     server.add_url_rule("/logout", "ybjc_logout", g.logout, methods=["GET", "POST"])
     server.add_url_rule("/password", "ybjc_password", g.password, methods=["GET", "POST"])
+    server.add_url_rule("/_alive", "ybjc_alive", lambda: flask.Response(status=204))
     server.register_error_handler(413, _too_large)
     from .api import bp
     from .bulletin_web import register as register_bulletin

@@ -91,19 +91,20 @@ _BAR_STYLE = ("<style>#ybjc-account{display:flex;gap:14px;align-items:center;jus
               "text-align:center;font-family:'Noto Sans CJK SC','Microsoft YaHei',sans-serif}</style>")
 
 
-def account_bar(user, has_users: bool, csrf: str) -> str:
+def account_bar(user, has_users: bool, csrf: str, scope_name: str | None = None) -> str:
     """The strip above every dashboard page: who is logged in, links by role, logout."""
     if not has_users:
         return f'{_BAR_STYLE}<div id="ybjc-no-users" role="status">{escape(NO_USERS_BANNER)}</div>'
     if user is None:
         return ""
+    from .security import may_open
     links = []
-    if user.role in ("admin", "reporter"):
+    if may_open("/upload", user):
         links.append('<a href="/upload" id="ybjc-link-upload">数据报送</a>')
-    if user.role == "admin":
+    if may_open("/admin", user):
         links.append('<a href="/admin" id="ybjc-link-admin">系统管理</a>')
     links.append('<a href="/password" id="ybjc-link-password">修改密码</a>')
-    scope = f" · {escape(user.region_code)}" if user.region_code else ""
+    scope = f" · {escape(scope_name or user.region_code)}" if user.region_code else ""
     return (f'{_BAR_STYLE}<div id="ybjc-account"><span id="ybjc-user">{escape(user.name)}'
             f'（{escape(user.role_label)}{scope}）</span>{"".join(links)}'
             f'<form method="post" action="/logout"><input type="hidden" name="csrf_token" '

@@ -8,7 +8,7 @@ from dash.dash_table.Format import Format, Scheme
 
 from pipelines.figure_text import judged_note, reporters_text, status_note
 
-from .theme import RATED, STATUS_SYMBOL, display_decimals, flag, is_missing
+from .theme import RATED, STATUS_SYMBOL, display_decimals, flag, is_missing, row_decimals
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -16,9 +16,11 @@ if TYPE_CHECKING:
 _FIXED = Format(precision=2, scheme=Scheme.fixed)
 INDICATOR_COLUMNS = [
     {"id": "region_name", "name": "地区"},
-    {"id": "actual", "name": "实际值", "type": "numeric", "format": _FIXED},
+    # actual and gap are rounded in the rows as shown (one more decimal where rounding would
+    # hide a gap's sign: row_decimals), so the column shows the row's digits, not a fixed two.
+    {"id": "actual", "name": "实际值", "type": "numeric"},
     {"id": "target", "name": "目标", "type": "numeric", "format": _FIXED},
-    {"id": "gap", "name": "差距", "type": "numeric", "format": _FIXED},
+    {"id": "gap", "name": "差距", "type": "numeric"},
     {"id": "completion", "name": "完成率（%）", "type": "numeric", "format": _FIXED},
     {"id": "status", "name": "状态"},
     {"id": "note", "name": "说明"},
@@ -30,9 +32,11 @@ INDICATOR_COLUMNS = [
 ]
 
 
-def _num(value, unit: str = ""):
+def _num(value, unit: str = "", decimals: int | None = None):
     """A number rounded as it is shown (so the Excel export holds what the page shows)."""
-    return None if is_missing(value) else round(float(value), display_decimals(unit) or 2)
+    if is_missing(value):
+        return None
+    return round(float(value), display_decimals(unit) or 2 if decimals is None else decimals)
 
 
 def indicator_rows(gaps: pd.DataFrame) -> list[dict]:
@@ -47,13 +51,14 @@ def indicator_rows(gaps: pd.DataFrame) -> list[dict]:
         else:
             reporting = {"未报送": "未报送", "未到期": "未到期", "数据不全": "不全"}.get(status, "已报送")
         note = "；".join(t for t in (judged_note(r), status_note(r), _tie(r)) if t)
+        d = max(row_decimals(r), 2)
         out.append({
             "region_code": r["region_code"], "region_name": r["region_name"],
             "indicator_code": r["indicator_code"], "indicator_name": r["indicator_name"],
             "period": r["period"], "basis": r.get("judged_on") or r["basis"],
             "view_basis": r["basis"], "is_parent": "是" if flag(r["is_parent"]) else "否",
-            "actual": _num(r["actual"], unit), "target": _num(r["target"], unit),
-            "gap": _num(r["gap"], unit), "completion": _num(r["completion"], "%"),
+            "actual": _num(r["actual"], unit, d), "target": _num(r["target"], unit),
+            "gap": _num(r["gap"], unit, d), "completion": _num(r["completion"], "%"),
             "status": f"{STATUS_SYMBOL.get(status, '')} {status}", "note": note,
             "rank": None if is_missing(r["rank"]) else int(r["rank"]),
             "streak": None if is_missing(r["streak"]) else int(r["streak"]),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 FONT_FAMILY = '"Noto Sans CJK SC", "Microsoft YaHei", "PingFang SC", sans-serif'
 
-from pipelines.metrics.status import RATED, STATUSES, display_decimals  # noqa: F401 (re-exported)
+from pipelines.metrics.status import RATED, STATUSES, display_decimals, gap_decimals  # noqa: F401 (re-exported)
 
 # Every status has its own symbol, word and class. Rated ones are coloured (Okabe–Ito blue,
 # orange, vermillion); the five that are not rated are neutral greys, told apart by symbol,
@@ -47,51 +47,66 @@ def flag(value) -> bool | None:
     return None if is_missing(value) else bool(value)
 
 
-def fmt_value(value, unit: str) -> str:
+def fmt_value(value, unit: str, decimals: int | None = None) -> str:
     """A value in its unit for display: 81.5%, 25家, 3.2工作日; '—' when unknown."""
     if is_missing(value):
         return "—"
-    return f"{fmt_number(value, unit)}{unit}"
+    return f"{fmt_number(value, unit, decimals)}{unit}"
 
 
-def fmt_number(value, unit: str) -> str:
-    """A number at the one precision figures are shown and ranked at (metrics.status)."""
+def row_decimals(row) -> int:
+    """Decimals of a figure row's actual and gap: one more where rounding would hide the gap's
+    sign (metrics.status.gap_decimals); rows that are not rated have no gap."""
+    def get(key):
+        v = row.get(key)
+        return None if is_missing(v) else float(v)
+    rated = row.get("status") in RATED
+    return gap_decimals(row["unit"], get("gap") if rated else None, get("actual"), get("target"))
+
+
+def fmt_number(value, unit: str, decimals: int | None = None) -> str:
+    """A number at the one precision figures are shown and ranked at (metrics.status), or at
+    `decimals` (row_decimals)."""
     if is_missing(value):
         return "—"
     value = float(value)
-    decimals = display_decimals(unit)
-    if decimals == 0 and not value.is_integer():
-        decimals = 2
+    if decimals is None:
+        decimals = display_decimals(unit)
+        if decimals == 0 and not value.is_integer():
+            decimals = 2
     text = f"{value:,.{decimals}f}"
     return text[1:] if text.startswith("-") and float(text.replace(",", "")) == 0 else text
 
 
-def _gap_body(gap: float, unit: str) -> str:
-    """|gap| as shown; a shortfall too small for the precision reads '<0.01', never '0.00'."""
-    body = fmt_number(abs(gap), unit)
+def _gap_body(gap: float, unit: str, decimals: int) -> str:
+    """|gap| as shown; a shortfall still too small at `decimals` reads '<0.001', never '0.000'."""
+    body = fmt_number(abs(gap), unit, decimals)
     if gap < -1e-9 and float(body.replace(",", "")) == 0:
-        return "<" + fmt_number(10 ** -max(display_decimals(unit), 2), unit)
+        return "<" + fmt_number(10 ** -decimals, unit, decimals)
     return body
 
 
-def _sign(gap: float, unit: str) -> str:
+def _sign(gap: float, unit: str, decimals: int) -> str:
     if gap < -1e-9:
         return "−"
-    return "+" if float(fmt_number(gap, unit).replace(",", "")) > 0 else "±"
+    return "+" if float(fmt_number(gap, unit, decimals).replace(",", "")) > 0 else "±"
 
 
-def fmt_gap(gap, unit: str) -> str:
-    """Signed gap: +1.20个百分点 / −3家; '—' when unknown."""
+def fmt_gap(gap, unit: str, decimals: int | None = None) -> str:
+    """Signed gap: +1.20个百分点 / −3家; '—' when unknown. Without `decimals`, one more than the
+    display precision when rounding would make it read 0."""
     if is_missing(gap):
         return "—"
-    return f"{_sign(gap, unit)}{_gap_body(gap, unit)}{'个百分点' if unit == '%' else unit}"
+    d = gap_decimals(unit, float(gap)) if decimals is None else decimals
+    return f"{_sign(gap, unit, d)}{_gap_body(gap, unit, d)}{'个百分点' if unit == '%' else unit}"
 
 
-def fmt_gap_short(gap, unit: str) -> str:
+def fmt_gap_short(gap, unit: str, decimals: int | None = None) -> str:
     """Compact signed gap for heatmap cells: +1.20 / −3."""
     if is_missing(gap):
         return ""
-    return f"{_sign(gap, unit)}{_gap_body(gap, unit)}"
+    d = gap_decimals(unit, float(gap)) if decimals is None else decimals
+    return f"{_sign(gap, unit, d)}{_gap_body(gap, unit, d)}"
 
 
 def fmt_target(comparator, target, unit: str) -> str:

@@ -233,20 +233,33 @@ def cmd_unlock(args) -> int:
 
 def cmd_settings(args) -> int:
     from pipelines import db
+    from pipelines.catalog.model import Settings, SettingsIssues
+    from pipelines.catalog.suggest import did_you_mean
     con = db.connect(args.db)
     try:
         db.migrate(con)
+        changes = []
         for item in args.assign:
             key, sep, value = item.partition("=")
             key = key.strip()
             if not sep or key not in EDITABLE_SETTINGS:
-                raise UsageError(f"设置“{item}”无效：请写成 KEY=VALUE，KEY 为 {'、'.join(EDITABLE_SETTINGS)} 之一")
+                raise UsageError(f"设置“{item}”无效{did_you_mean(key, EDITABLE_SETTINGS) if sep else ''}："
+                                 f"请写成 KEY=VALUE，KEY 为 {'、'.join(EDITABLE_SETTINGS)} 之一")
             if value.strip() and _setting_problem(key, value.strip()):
                 raise UsageError(_setting_problem(key, value.strip()))
-            con.execute("DELETE FROM settings WHERE key = ?", [key])
-            if value.strip():
-                con.execute("INSERT INTO settings VALUES (?, ?)", [key, value.strip()])
-            db.audit(con, "cli", "settings.set", key, "ok", {"value": "******" if "password" in key else value})
+            changes.append((key, value.strip()))
+        current = dict(con.execute("SELECT key, value FROM settings").fetchall())
+        try:                      # the typed settings: every bad value named, nothing written
+            Settings.from_rows({**current, **dict(changes)})
+        except SettingsIssues as exc:
+            raise UsageError(str(exc)) from None
+        with db.transaction(con):
+            for key, value in changes:
+                con.execute("DELETE FROM settings WHERE key = ?", [key])
+                if value:
+                    con.execute("INSERT INTO settings VALUES (?, ?)", [key, value])
+                db.audit(con, "cli", "settings.set", key, "ok",
+                         {"value": "******" if "password" in key else value})
         for key, value in con.execute("SELECT key, value FROM settings ORDER BY key").fetchall():
             if key in EDITABLE_SETTINGS:
                 print(f"{key}\t{'******' if 'password' in key else value}")

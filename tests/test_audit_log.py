@@ -33,7 +33,7 @@ def test_the_log_reads_as_sentences_and_filters(con, tmp_path):
     assert login == "来自 10.0.0.5；用户名或密码错误"
     assert accepted == "经网页报送，2 条数据（新增 2、更正 0），警告 0 条"
     assert rejected.startswith("经网页报送被拒，1 个错误；首条：数据!D2") and "九十" in rejected
-    assert added == "角色 填报员，地区 350902" and "下次登录须修改密码" in reset
+    assert added == "角色 填报员，地区 蕉城区" and "下次登录须修改密码" in reset
     for r in mine.rows:
         assert "{" not in r[5] and "content_hash" not in r[5] and outcomes[0].content_hash not in r[5]
 

@@ -220,7 +220,7 @@ def test_typos_and_reporting_lines_are_named_with_their_file(tmp_path):
         read_catalog(target_dir)
     problems = err.value.problems
     assert any("chenzhou-2022.yaml" in p and "未知字段“bais”：是否应为“basis”？" in p for p in problems)
-    assert any("chenzhou-2022.yaml" in p and "judge “sometimes”" in p for p in problems)
+    assert any("chenzhou-2022.yaml" in p and "判定“sometimes”" in p for p in problems)
     assert any("报送分工 #1" in p and "province" in p for p in problems)
     assert any("报送分工 #2" in p and "缺少 reason" in p for p in problems)
     assert any("报送分工 #3" in p and "重复" in p for p in problems)

@@ -129,7 +129,8 @@ def test_formats():
     assert fmt_value(float("nan"), "%") == "—"
     assert fmt_gap(-3.254, "%") == "−3.25个百分点" and fmt_gap(2, "家") == "+2家"
     # a shortfall too small to show is never written as zero
-    assert fmt_gap(-0.001, "%") == "−<0.01个百分点" and fmt_gap(0.0, "%") == "±0.00个百分点"
+    assert fmt_gap(-0.001, "%") == "−0.001个百分点" and fmt_gap(-0.0001, "%") == "−<0.001个百分点"
+    assert fmt_gap(0.0, "%") == "±0.00个百分点"              # (one more decimal, then "<")
 
 
 def test_export_escapes_formulas_and_keeps_numbers():

@@ -223,3 +223,26 @@ def test_hostile_workbooks_are_refused_by_every_admin_sheet_reader(con):
                     assert len(problems) == 1 and words in problems[0], (kind, name, problems)
                 assert re.search(r"[\u4e00-\u9fff]", problems[0]) and "lollol" not in problems[0]
     assert counts() == before
+
+
+def test_sheet_problems_name_the_columns_not_the_yaml_keys(con, tmp_path):
+    """A target sheet's reader sees 比较符, 口径, 年度…; no YAML key (comparator, basis…) in its errors."""
+    import re
+    path, wb, ws = _ningde(con, tmp_path)
+    assert [ws.cell(1, c).value for c in (6, 8, 9, 12)] == ["比较符", "年度", "截止日期", "口径"]
+    ws["F2"] = "≥"                    # not a comparator (the sheet wants >=)
+    ws["L3"] = "monthly"              # not a basis
+    ws["I4"] = "2025-12-31"           # a deadline beside the row's year: two timings
+    ws["G5"] = "七十"
+    wb.save(path)
+    with pytest.raises(SheetError) as err:
+        target_sheets.read_plan_workbook(con, path)
+    problems = err.value.problems
+    by_cell = {p.split(":", 1)[0]: p.split(": ", 1)[1] for p in problems}
+    assert by_cell["目标!F2"] == "比较符应为 >= 或 <=（现为“≥”）", problems
+    assert by_cell["目标!L3"] == "口径“monthly”应为 period（当期）、ytd（累计）或 year（全年）", problems
+    assert by_cell["目标!H4"] == "年度、截止日期、起始日期必须且只能填一项（现在填了年度、截止日期）", problems
+    assert by_cell["目标!G5"] == "目标值“七十”不是数字", problems
+    assert len(problems) == 4, problems                      # each mistake said once
+    for p in problems:
+        assert not re.search(r"\b(comparator|basis|value|judge|effective|deadline|from)\b", p), p

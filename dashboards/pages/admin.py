@@ -87,6 +87,7 @@ def layout(rendering=None, **params):
     qs = quarters.get(region, []) if region else []
     return html.Div(className="page page-admin", children=[html.Main(className="page-body", children=[
         html.H1("系统管理", className="page-title"),
+        *in_sections(params.get("section"), [
         html.Section(id="admin-bulletin", children=[
             html.H2("季度通报"),
             html.P("生成 Word 公文、Excel 附表和 PDF；数据取自当前数据仓库，导出记入审计日志。",
@@ -110,7 +111,7 @@ def layout(rendering=None, **params):
             dcc.Loading(html.Div(id=ADMIN_BULLETIN_OUT), type="default"),
         ]),
         users_section(rendering is not None),
-        html.Section([
+        html.Section(id="admin-targets", children=[
             html.H2("目标、地区与联系人维护"),
             html.Div(className="controls", children=[
                 html.Label(["目标方案", dcc.Dropdown(id=ADMIN_PLAN, clearable=False, value=plan,
@@ -133,7 +134,38 @@ def layout(rendering=None, **params):
         ]),
         unlock_section(rendering is not None),
         audit_section(rendering is not None, actions),
+        ]),
     ])])
+
+
+# The page in sections, one shown at a time (?section=users …), so that it is not one long
+# scroll; every section stays in the layout (hidden), so its callbacks keep their components.
+# A section added to the page gets its tab from its id and first heading.
+SECTION_TABS = {"admin-users": "用户与账户", "admin-targets": "目标、地区与联系人", "admin-audit-log": "审计日志",
+                "admin-bulletin": "季度通报"}
+ADMIN_SECTIONS = "admin-sections"
+
+
+def _heading(section) -> str:
+    for child in section.children if isinstance(section.children, list) else [section.children]:
+        if isinstance(child, html.H2):
+            return str(child.children)
+    return "其他"
+
+
+def in_sections(chosen: str | None, sections: list) -> list:
+    """The tab bar and the sections, the chosen one (default: the first tab) shown."""
+    order = list(SECTION_TABS)
+    sections = sorted(sections, key=lambda s: order.index(s.id) if s.id in order else len(order))
+    keys = [s.id.removeprefix("admin-") for s in sections]
+    chosen = chosen if chosen in keys else keys[0]
+    tabs = html.Nav(id=ADMIN_SECTIONS, className="section-tabs", **{"aria-label": "系统管理分区"}, children=[
+        dcc.Link(SECTION_TABS.get(s.id) or _heading(s), href=f"/admin?section={key}",
+                 className="section-tab" + (" active" if key == chosen else ""), id=f"admin-tab-{key}")
+        for s, key in zip(sections, keys)])
+    for s, key in zip(sections, keys):
+        s.hidden = key != chosen
+    return [tabs, *sections]
 
 
 def _quarter_label(code: str) -> str:
@@ -213,7 +245,7 @@ def users_section(rendering: bool):
         users = _user_options()
     region_options = [{"label": ("　" * depth) + f"{name}（{code}）", "value": code} for code, name, depth in regions]
     jur = jurs[0][0] if jurs else None
-    return html.Section([
+    return html.Section(id="admin-users", children=[
         html.H2("用户"),
         html.Div(id=ADMIN_USERS_BOX, children=users_table() if rendering else None, className="table-scroll"),
         html.H3("新建用户"),
@@ -381,7 +413,7 @@ def audit_section(rendering: bool, actions):
         from pipelines.accounts.audit_log import actor_choices
         actors = _store().run(actor_choices)
         regions = _store().run(accounts.region_choices)
-    return html.Section([
+    return html.Section(id="admin-audit-log", children=[
         html.H2("审计日志（只读）"),
         html.Div(className="controls", children=[
             html.Label(["操作类型", dcc.Dropdown(id=ADMIN_AUDIT_ACTION, placeholder="全部",

@@ -7,13 +7,14 @@ import dash
 from dash import dcc, html
 
 from dashboards import ids
+from dashboards.provenance import archive_links
 from dashboards.components import (empty_state, page_frame, period_controls, prov_button,
                                    provenance_table, table)
 from dashboards.figures import small_multiples
 from dashboards.pagekit import Choices, register_controls, render_page
 from dashboards.state import BASES, ViewState, period_label
 from dashboards.tables import series_window
-from dashboards.theme import (RATED, STATUS_CLASS, flag, fmt_gap, fmt_target, fmt_value, is_missing,
+from dashboards.theme import (RATED, STATUS_CLASS, flag, fmt_gap, fmt_target, fmt_value, is_missing, row_decimals,
                               status_text)
 from pipelines.figure_text import judged_note, status_note
 
@@ -88,16 +89,16 @@ def _body(state: ViewState, content: dict) -> list:
         return [empty_state("该地区没有需要监测的指标。")]
     name = own["region_name"].iloc[0]
     when = f"{period_label(state.period)}·{BASES[state.basis]}"
-    body = [html.H1(f"{name} {when}", className="page-title")]
-    if content["prov"] is not None:
+    body = [html.H1(f"{name} {when}", className="page-title"),
+            html.H2("各指标差距（点击数值查看数据来源）", className="section-title"),
+            _gaps_table(own, state)]
+    if content["prov"] is not None:             # the page opens on its gaps, the records below
         ind = own[own["indicator_code"] == state.indicator].iloc[0]
         body += [html.Div(id=ids.DISTRICT_PROVENANCE, className="panel", children=[
-            html.H2(f"数据来源：{ind['indicator_name']} = {fmt_value(ind['actual'], ind['unit'])}"
+            html.H2(f"数据来源：{ind['indicator_name']} = {fmt_value(ind['actual'], ind['unit'], row_decimals(ind))}"
                     f"（{status_text(ind['status'])}）", className="section-title"),
-            provenance_table(content["prov"])])]
+            provenance_table(content["prov"], ind, archive_links())])]
     body += [
-        html.H2("各指标差距（点击数值查看数据来源）", className="section-title"),
-        _gaps_table(own, state),
         html.H2(f"{state.year}年走势（实线为实际值，阶梯线为目标，虚线为序时进度）", className="section-title"),
         html.Div(dcc.Graph(id=ids.DISTRICT_TRENDS, figure=small_multiples(content["panels"], meeting=state.meeting),
                            config={"displaylogo": False, "displayModeBar": False}), className="panel"),
@@ -111,11 +112,11 @@ def _gaps_table(own, state: ViewState) -> html.Table:
     frame = own.copy()
     frame["indicator_link"] = [dcc.Link(n, href=state.href("indicator", indicator=c, region=None))
                                for c, n in zip(frame["indicator_code"], frame["indicator_name"])]
-    frame["value"] = [prov_button(fmt_value(r["actual"], r["unit"]), r["region_code"], r["indicator_code"],
+    frame["value"] = [prov_button(fmt_value(r["actual"], r["unit"], row_decimals(r)), r["region_code"], r["indicator_code"],
                                   r["period"], r.get("judged_on") or r["basis"]) for _, r in frame.iterrows()]
     frame["target_text"] = ["—" if s == "未到期" else fmt_target(c, t, u) for c, t, u, s in
                             zip(frame["comparator"], frame["target"], frame["unit"], frame["status"])]
-    frame["gap_text"] = [fmt_gap(g, u) for g, u in zip(frame["gap"], frame["unit"])]
+    frame["gap_text"] = [fmt_gap(r["gap"], r["unit"], row_decimals(r)) for _, r in frame.iterrows()]
     frame["status_badge"] = [html.Span(status_text(s), className=f"badge status-{STATUS_CLASS.get(s or '无目标')}")
                              for s in frame["status"]]
     frame["path"] = [f"{fmt_value(e, u)}（{'符合' if flag(o) else '落后'}）"

@@ -67,7 +67,7 @@ def build(state: ViewState, choices: Choices, content, error: str | None = None)
     due_days = sorted({d.day for d in status["due_date"]}) if not status.empty else []
     body = [
         html.H1(f"{state.year}年{frequency}报表报送情况", className="page-title"),
-        html.P(f"截止日：期末次月 {'、'.join(str(d) for d in due_days) or '—'} 日（可在系统设置 due_day.{frequency} 中调整）；"
+        html.P(f"截止日：期末次月 {'、'.join(str(d) for d in due_days) or '—'} 日（截止日由系统管理员设置）；"
                f"统计日期 {today:%Y-%m-%d}。", className="note"),
         _rate_section(rr, frequency),
         html.H2("逐期报送情况", className="section-title"),

@@ -63,6 +63,13 @@ def period_options(today: dt.date | None = None) -> list[dict]:
     return [{"label": parse_period(c).label, "value": c} for c in months + quarters + years]
 
 
+def _scope_name(user) -> str:
+    """The reporter's region by name, for the scope line."""
+    if user is None or not user.region_code:
+        return ""
+    return _store().run(lambda con: accounts.region_name(con, user.region_code))
+
+
 def region_options(user) -> list[dict]:
     def read(con):
         allowed = accounts.allowed_regions(con, user)
@@ -94,7 +101,7 @@ def layout(rendering=None, **params):
         except PeriodError:
             period = periods[0]["value"]
     scope = ("可报送全部地区（含汇总长表）" if user is not None and user.role == "admin"
-             else f"只能报送本地区及下级地区：{user.region_code}" if user is not None else "")
+             else f"只能报送本地区及下级地区：{_scope_name(user)}" if user is not None else "")
     return html.Div(className="page page-upload", children=[html.Main(className="page-body", children=[
         html.H1("数据报送", className="page-title"),
         html.P(scope, className="note", id="upload-scope"),
@@ -112,11 +119,14 @@ def layout(rendering=None, **params):
         ]),
         html.Section(className="upload-step", children=[
             html.H2("第二步：上传填好的报表"),
+            # No `accept` filter: the browser would drop an .xls, .csv or .pdf without a word;
+            # every file goes to the server, whose check names what it is and how to fix it.
             dcc.Upload(id=UPLOAD_FILE, multiple=False, max_size=MAX_FILE_BYTES,
-                       accept=".xlsx,.xlsm", className="upload-drop",
+                       className="upload-drop",
                        style={"border": "2px dashed #7f8c9d", "borderRadius": "8px", "padding": "28px",
                               "textAlign": "center", "cursor": "pointer", "fontSize": "18px"},
-                       children=html.Div(["将 .xlsx 报表拖到这里，或 ", html.A("点击选择文件")])),
+                       children=html.Div(["将 .xlsx 报表拖到这里，或 ", html.A("点击选择文件"),
+                                           html.Div("只接受 Excel 工作簿（.xlsx 或 .xlsm），不超过 20 MB", className="upload-hint")])),
             dcc.Loading(html.Div(id=UPLOAD_CHECK, className="upload-check")),
             html.Button("确认提交", id=UPLOAD_CONFIRM, className="button primary", n_clicks=0,
                         disabled=True, style={"display": "none"}),

@@ -26,6 +26,15 @@ OUTCOME_LABELS = {"ok": "成功", "success": "成功", "failure": "失败", "acc
                   "rejected": "被拒收", "denied": "无权限", "partial": "部分完成"}
 _REASONS = {"bad-password": "用户名或密码错误", "locked": "失败次数过多，已锁定", "role": "角色无报送权限"}
 _CHANNELS = {"web": "网页", "api": "接口", "cli": "命令行", "demo": "示例数据"}
+# Settings (`settings` table) by what they mean; the key itself is never shown.
+SETTING_LABELS = {"due_day.月度": "月度报表截止日", "due_day.季度": "季度报表截止日",
+                  "due_day.年度": "年度报表截止日", "rollup.min_share": "汇总所需数据齐全比例",
+                  "reminder.days_before": "截止前提醒天数", "reminder.days_after": "逾期催报天数",
+                  "reminder.catch_up_days": "补发催报天数", "smtp.host": "邮件服务器",
+                  "smtp.port": "邮件服务器端口", "smtp.from": "发件地址", "smtp.user": "邮件账户",
+                  "smtp.password": "邮件密码", "smtp.starttls": "邮件加密（STARTTLS）"}
+_DETAIL_WORDS = {"value": "值", "role": "角色", "region": "地区", "count": "数量", "reason": "原因",
+                 "channel": "渠道", "rows": "条数", "comment": "意见"}
 PAGE_SIZE = 50
 COLUMNS = ("时间", "操作者", "操作", "对象", "结果", "详情")
 
@@ -34,9 +43,18 @@ def action_label(action: str) -> str:
     return ACTION_LABELS.get(action, action)
 
 
-def describe(action: str, outcome: str, detail: dict) -> str:
-    """The entry's detail as a Chinese sentence."""
+def setting_label(key: str | None) -> str:
+    if not key:
+        return "—"
+    if key.startswith("bulletin."):
+        return "通报设置"
+    return SETTING_LABELS.get(key, "系统设置")
+
+
+def describe(action: str, outcome: str, detail: dict, names: dict | None = None) -> str:
+    """The entry's detail as a Chinese sentence (`names`: region code → name)."""
     d = detail or {}
+    names = names or {}
     role_names = {"admin": "管理员", "reporter": "填报员", "viewer": "查看者"}
     if action == "login":
         text = f"来自 {d.get('ip', '未知地址')}"
@@ -55,7 +73,7 @@ def describe(action: str, outcome: str, detail: dict) -> str:
         return f"经{via}报送被拒，{d.get('error_count', len(errors))} 个错误{first}"
     if action == "user.add":
         return f"角色 {role_names.get(d.get('role'), d.get('role'))}" + (
-            f"，地区 {d['region']}" if d.get("region") else "，全部地区")
+            f"，地区 {names.get(d['region'], d['region'])}" if d.get("region") else "，全部地区")
     if action == "user.disable":
         return f"并吊销 API 令牌 {d.get('tokens_revoked', 0)} 个，其登录全部失效"
     if action in ("user.passwd", "user.reset"):
@@ -80,7 +98,7 @@ def describe(action: str, outcome: str, detail: dict) -> str:
         if d.get("count"):
             return f"批量审核通过 {d['count']} 份报送" + (f"；意见：{d['comment']}" if d.get("comment") else "")
         text = (f"报送 #{d.get('submission_id', '')}（{d.get('uploaded_by', '')} 报送，地区 "
-                f"{'、'.join(d.get('regions') or [])}，统计期 {'、'.join(d.get('periods') or [])}）")
+                f"{'、'.join(names.get(r, r) for r in d.get('regions') or [])}，统计期 {'、'.join(d.get('periods') or [])}）")
         return text + (f"；意见：{d['comment']}" if d.get("comment") else "")
     if action == "period.unlock":
         if outcome == "denied":
@@ -94,7 +112,10 @@ def describe(action: str, outcome: str, detail: dict) -> str:
         kind = "截止前提醒" if d.get("kind") == "before" else "逾期催报"
         text = f"{kind}：{d.get('period_label', d.get('period', ''))}，截止 {d.get('due_date', '')}，发至 {d.get('to', '')}"
         return text + (f"；原因：{d['error']}" if d.get("error") else "")
-    return "；".join(f"{k}：{v}" for k, v in d.items() if k not in ("content_hash", "ip")) or "—"
+    if action == "settings.set":
+        return f"设为 {d.get('value', '')}"
+    return "；".join(f"{_DETAIL_WORDS.get(k, k)}：{names.get(v, v) if isinstance(v, str) else v}"
+                    for k, v in d.items() if k in _DETAIL_WORDS) or "—"
 
 
 @dataclass
@@ -157,24 +178,26 @@ def query(con, *, user=None, action=None, region=None, date_from=None, date_to=N
     raw = con.execute(f"SELECT a.logged_at, a.actor, a.action, a.subject, a.outcome, a.detail {_FROM} "
                       f"{where} ORDER BY a.audit_id DESC LIMIT {int(page_size)} OFFSET {(page - 1) * int(page_size)}",
                       params).fetchall()
-    return AuditPage([_words(r) for r in raw], total, page, pages)
+    names = dict(con.execute("SELECT code, name FROM regions").fetchall())
+    return AuditPage([_words(r, names) for r in raw], total, page, pages)
 
 
-def _words(row) -> tuple:
+def _words(row, names: dict | None = None) -> tuple:
     at, actor, action, subject, outcome, detail = row
     try:
         d = json.loads(detail) if isinstance(detail, str) else (detail or {})
     except ValueError:
         d = {}
     return (f"{at:%Y-%m-%d %H:%M:%S}", "系统" if actor == "system" else actor, action_label(action),
-            subject or "—", OUTCOME_LABELS.get(outcome, outcome), describe(action, outcome, d))
+            setting_label(subject) if action == "settings.set" else subject or "—",
+            OUTCOME_LABELS.get(outcome, outcome), describe(action, outcome, d, names))
 
 
 def export_xlsx(con, **filters) -> bytes:
     """Every entry matching the filters (not only one page), in words, as a workbook."""
     from openpyxl import Workbook
 
-    from pipelines.catalog.target_sheets import header, neutral_text
+    from pipelines.catalog.sheets import header, neutral_text
     result = query(con, **filters, page=1, page_size=1_000_000)
     wb = Workbook()
     ws = wb.active

@@ -120,7 +120,7 @@ def overview_sheet(wb, b: Bulletin, note: str) -> None:
         values = [s.info.name, s.info.unit, p.actual, p.target, p.gap, p.completion,
                   p.status, s.previous.actual if s.previous else None, change, p.expected, on_track,
                   p.needed_per_month, p.months_left, p.reporters, p.expected_reporters,
-                  s.info.target_source, s.info.code]
+                  s.target_source, s.info.code]
         fmts = _figure_formats(p, cols)
         for c in (8, 9, 10, 12):
             fmts[c] = excel_format(s.info.unit, "value", values[c - 1])
@@ -217,7 +217,7 @@ def definitions_sheet(wb, b: Bulletin, note: str) -> None:
             f"{COMPARATORS.get(p.comparator or '', '')}{p.target_s}{i.unit}"
         _put(ws, row, [i.name, i.unit, KIND.get(i.kind, i.kind), i.frequency,
                        AGG.get(i.aggregation, i.aggregation), DIRECTION.get(i.direction, i.direction),
-                       i.numerator_label, i.denominator_label, target, i.target_source, i.code])
+                       i.numerator_label, i.denominator_label, target, s.target_source, i.code])
     ws.freeze_panes = "B4"
     _widths(ws, [34, 7, 18, 8, 18, 10, 30, 24, 12, 44, 26])
 

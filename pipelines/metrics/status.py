@@ -28,5 +28,22 @@ def display_decimals(unit: str) -> int:
     return DECIMALS.get(unit, COUNT_DECIMALS)
 
 
+def gap_decimals(unit: str, gap=None, actual=None, target=None) -> int:
+    """Decimals for a figure shown beside its gap: the display precision, one more when rounding
+    at it would hide the gap's sign — the gap would read 0, or the actual would read as the
+    target ("100.00 −0.00 ≈接近" becomes "99.996 −0.004"). The one rule the dashboard's numbers
+    and its exports follow."""
+    d = display_decimals(unit)
+    numbers = [v for v in (gap, actual, target) if v is not None and v == v]
+    if d == 0 and any(not float(v).is_integer() for v in numbers):
+        d = 2
+    if gap is None or gap != gap or abs(float(gap)) < 1e-12:
+        return d
+    hidden = round(abs(float(gap)), d) == 0
+    if actual is not None and target is not None and actual == actual and target == target:
+        hidden = hidden or round(float(actual), d) == round(float(target), d)
+    return d + 1 if hidden else d
+
+
 def is_rated(status) -> bool:
     return status in RATED

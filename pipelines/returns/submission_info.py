@@ -17,3 +17,12 @@ def submission_place(con, submission_id: int) -> tuple[str, str] | None:
         "SELECT r.jurisdiction_code, s.periods[1] FROM submissions s JOIN regions r "
         "ON r.code = s.regions[1] WHERE s.submission_id = ?", [submission_id]))
     return None if row is None else (row[0], row[1])
+
+
+def archived_file(con, submission_id: int) -> tuple[str, str | None, list[str]] | None:
+    """(file name as uploaded, archive path, regions) of an accepted submission (None: no such
+    accepted submission). The archive path is None when the original was never kept."""
+    row = first_row(con.execute(
+        "SELECT file_name, archive_path, regions FROM submissions WHERE submission_id = ? "
+        "AND status = 'accepted'", [submission_id]))
+    return None if row is None else (row[0], row[1], list(row[2] or []))
