@@ -192,6 +192,7 @@ def test_the_upload_page_says_why_a_locked_period_was_refused(locked_server, tmp
         driver.find_element(By.ID, "username").send_keys("admin")
         driver.find_element(By.ID, "password").send_keys(PASSWORD)
         driver.find_element(By.ID, "login-submit").click()
+        _wait(driver, "#admin-tab-unlock", "统计期锁定与解锁").click()      # the admin page's tab
         _wait(driver, "#admin-unlock", "统计期锁定与解锁")
         assert "月度报表截止日后 30 天锁定" in driver.find_element(By.ID, "admin-unlock-settings").text
         driver.find_element(By.CSS_SELECTOR, "#admin-unlock-period").send_keys("2024-03")
