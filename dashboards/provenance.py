@@ -114,4 +114,26 @@ def provenance_view(m, request: dict, archive_href=None) -> html.Div:
                 className="facts"),
         html.H3(f"来源记录（{len(prov)} 条，含已更正的历史值）", className="section-title"),
         provenance_table(prov, row, archive_href),
+        answers_block(m, prov),
     ], className="provenance")
+
+
+def answers_block(m, prov) -> html.Div | None:
+    """The 说明 answering warnings about the values behind the figure (workflow/warning_answers.py)."""
+    from pipelines.workflow.warning_answers import for_values
+    if prov is None or prov.empty:
+        return None
+    import pandas as pd
+    prov = prov[pd.notna(prov["submission_id"])]
+    keys = {(int(r.submission_id), r.region_code, r.indicator_code, r.period) for r in prov.itertuples()}
+    found = for_values(m.con, sorted(keys))
+    items = []
+    for r in prov.itertuples():
+        for a in found.pop((int(r.submission_id), r.region_code, r.indicator_code, r.period), []):
+            items.append(html.Li([html.Strong(f"{r.region_name} {period_label(r.period)}"),
+                                  f"（{a['kind_label']}，{a['sheet'] or ''}!{a['cell'] or ''}）：{a['warning']}",
+                                  html.Br(), f"说明（{a['source_label']}，{a['answered_by']}）：{a['answer']}"]))
+    if not items:
+        return None
+    return html.Div([html.H3(f"警告及说明（{len(items)} 条）", className="section-title"),
+                     html.Ul(items, className="answer-list")], id="prov-answers")

@@ -442,6 +442,8 @@ def install_security(app, warehouse) -> Gate:
     register_downloads(server)
     register_bulletin(server)
     server.register_blueprint(bp)
+    from .api_locks import bp as locks_bp
+    server.register_blueprint(locks_bp)
     return g
 
 

@@ -356,6 +356,40 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     INSERT INTO figure_dirty SELECT code, NULL, NULL, NULL, now()::TIMESTAMP FROM regions
     WHERE parent_code IS NULL;
     """),
+    (9, "period locks with admin unlocks; answers to warnings (pipelines/workflow/period_locks.py, warning_answers.py)", """
+    -- A period locks lock_days.<频度> days after its deadline (no setting: never locks). An
+    -- admin's unlock lets one region (and, with subtree, the regions below it) change one
+    -- period until expires_at; revoked_at ends it early.
+    CREATE SEQUENCE unlock_seq;
+    CREATE TABLE period_unlocks (
+        unlock_id BIGINT PRIMARY KEY DEFAULT nextval('unlock_seq'),
+        region_code VARCHAR NOT NULL,
+        period VARCHAR NOT NULL,              -- 2024-03 | 2024Q1 | 2024: covers the periods within it
+        subtree BOOLEAN NOT NULL,
+        reason VARCHAR NOT NULL,
+        expires_at TIMESTAMP NOT NULL,
+        granted_by VARCHAR NOT NULL,
+        granted_at TIMESTAMP NOT NULL,
+        revoked_at TIMESTAMP,
+        revoked_by VARCHAR
+    );
+    -- The 说明 answering a warning of an accepted submission (from the row's 备注 or the upload page).
+    CREATE TABLE warning_answers (
+        submission_id BIGINT NOT NULL,
+        kind VARCHAR NOT NULL,                -- rate_jump | den_swing | stock_fall | outlier_history | outlier_peers
+        sheet VARCHAR,
+        cell VARCHAR,
+        region_code VARCHAR,
+        indicator_code VARCHAR,
+        period VARCHAR,
+        warning VARCHAR NOT NULL,
+        answer VARCHAR NOT NULL,
+        source VARCHAR NOT NULL,              -- note (备注 column) | page (upload page)
+        answered_by VARCHAR NOT NULL,
+        answered_at TIMESTAMP NOT NULL
+    );
+    INSERT INTO settings VALUES ('outlier.threshold', '3.5'), ('outlier.min_points', '6');
+    """),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -24,6 +24,7 @@ import flask
 from dash import Input, Output, State, callback, dcc, html, no_update
 
 from pipelines.accounts import users as accounts
+from dashboards.unlocks_panel import unlock_section
 
 ADMIN_PLAN = "admin-plan"
 ADMIN_PLAN_LINK = "admin-plan-link"
@@ -131,6 +132,7 @@ def layout(rendering=None, **params):
             html.Div(id=ADMIN_APPLY_OUTCOME),
             dcc.Store(id=ADMIN_SHEET_PENDING),
         ]),
+        unlock_section(rendering is not None),
         audit_section(rendering is not None, actions),
         ]),
     ])])

@@ -10,7 +10,7 @@ import datetime as dt
 import pandas as pd
 
 from ..db import first_row
-from ..periods import Period, month, quarter, year
+from ..periods import Period, due_date, month, quarter, year
 
 _VALUE_IN_FORCE = "v.loaded_at <= $T AND (v.superseded_at IS NULL OR v.superseded_at > $T)"
 _TARGET_IN_FORCE = "t.valid_from <= $T AND (t.valid_to IS NULL OR t.valid_to > $T)"
@@ -136,10 +136,8 @@ def provenance(m, region: str, indicator: str, p: Period, basis: str = "period")
 
 
 def _due_date(p: Period, due_day: int) -> dt.date:
-    """Returns are due on due_day of the month after the period (clamped to the month end)."""
-    y, mo = (p.year + 1, 1) if p.month_to == 12 else (p.year, p.month_to + 1)
-    nxt = dt.date(y + (mo == 12), 1 if mo == 12 else mo + 1, 1)
-    return min(dt.date(y, mo, 1) + dt.timedelta(days=due_day - 1), nxt - dt.timedelta(days=1))
+    """Returns are due on due_day of the month after the period (periods.due_date)."""
+    return due_date(p, due_day)
 
 
 def owing_returns(m, jurisdiction: str, frequency: str) -> list[str]:

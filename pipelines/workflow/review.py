@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pipelines.accounts import users as accounts
 from pipelines import db
@@ -48,6 +48,7 @@ class Submission:
     comment: str | None = None
     decided_at: dt.datetime | None = None
     corrects_id: int | None = None
+    answers: list = field(default_factory=list)   # 说明 to its warnings (workflow/warning_answers.py)
 
     @property
     def state_label(self) -> str:
@@ -67,9 +68,18 @@ def _row(row) -> Submission:
                       warnings, state, row[9], row[10], row[11], row[12])
 
 
+def _with_answers(con, subs: list[Submission]) -> list[Submission]:
+    """Each submission with the answers (说明) to its warnings, for the reviewer."""
+    from pipelines.workflow.warning_answers import for_submissions
+    found = for_submissions(con, [s.submission_id for s in subs])
+    for s in subs:
+        s.answers = found.get(s.submission_id, [])
+    return subs
+
+
 def get(con, submission_id: int) -> Submission | None:
     row = con.execute(_SELECT + "WHERE s.submission_id = ?", [int(submission_id)]).fetchone()
-    return _row(row) if row else None
+    return _with_answers(con, [_row(row)])[0] if row else None
 
 
 def reviewable_regions(con, user) -> set[str] | None:
@@ -96,7 +106,7 @@ def pending(con, user) -> list[Submission]:
     rows = con.execute(_SELECT + "WHERE s.status = 'accepted' AND r.decision IS NULL "
                        "ORDER BY s.uploaded_at, s.submission_id").fetchall()
     subs = [_row(r) for r in rows]
-    return [s for s in subs if scope is None or (s.regions and set(s.regions) <= scope)]
+    return _with_answers(con, [s for s in subs if scope is None or (s.regions and set(s.regions) <= scope)])
 
 
 def values_with_diff(con, submission_id: int) -> list[dict]:
