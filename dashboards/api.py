@@ -68,7 +68,7 @@ def _reader(store):
     header = flask.request.headers.get("Authorization", "")
     token = header[7:].strip() if header[:7].lower() == "bearer " else None
     if token:
-        return store.run(lambda con: accounts.user_for_token(con, token))
+        return store.read(lambda con: accounts.user_for_token(con, token))
     gate = flask.current_app.extensions.get("ybjc_gate")
     return gate.session_user() if gate is not None else None
 
@@ -79,7 +79,7 @@ def get_gaps():
 
     from .store import open_metrics
     store = _store()
-    if store.run(accounts.count_users) > 0 and _reader(store) is None:
+    if store.read(accounts.count_users) > 0 and _reader(store) is None:
         return _error(401, "请提供 API 令牌（Authorization: Bearer <令牌>）或先登录后再读取")
     args = flask.request.args
     period = (args.get("period") or "").strip()
@@ -107,7 +107,7 @@ def get_reporting_rate():
 
     from .store import open_metrics
     store = _store()
-    if store.run(accounts.count_users) > 0 and _reader(store) is None:
+    if store.read(accounts.count_users) > 0 and _reader(store) is None:
         return _error(401, "请提供 API 令牌（Authorization: Bearer <令牌>）或先登录后再读取")
     args = flask.request.args
     region, year = (args.get("region") or "").strip(), (args.get("year") or "").strip()
@@ -128,18 +128,18 @@ def post_return():
     header = flask.request.headers.get("Authorization", "")
     token = header[7:].strip() if header[:7].lower() == "bearer " else None
     store = _store()
-    user = store.run(lambda con: accounts.user_for_token(con, token)) if token else None
+    user = store.read(lambda con: accounts.user_for_token(con, token)) if token else None
     if user is None:
         return _error(401, "缺少或无效的 API 令牌：请在请求头 Authorization: Bearer <令牌> 中提供，"
                            "令牌可由管理员用 python -m pipelines users token --name 用户名 签发")
     if not accounts.can_submit(user):
-        store.run(lambda con: db.audit(con, user.name, "upload", None, "denied",
+        store.read(lambda con: db.audit(con, user.name, "upload", None, "denied",
                                        {"channel": "api", "reason": "role", "role": user.role}))
         return _error(403, f"账户 {user.name}（{user.role_label}）无报送权限，需要填报员或管理员账户")
     upload = flask.request.files.get("file")
     if upload is None or not upload.filename:
         return _error(400, "请求中没有文件：请用 multipart/form-data 的 file 字段上传 .xlsx 报表")
-    allowed = store.run(lambda con: accounts.allowed_regions(con, user))
+    allowed = store.read(lambda con: accounts.allowed_regions(con, user))
     item = (safe_file_name(upload.filename), upload.read())
     outcome = store.ingest([item], user=user.name, channel="api", allowed_regions=allowed)[0]
     body = outcome_json(outcome)

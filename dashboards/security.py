@@ -172,7 +172,7 @@ class Gate:
         if time.time() - started > SESSION_HOURS * 3600:
             flask.session.clear()
             return None
-        user = self.store.run(lambda con: accounts.get_user(con, name))
+        user = self.store.read(lambda con: accounts.get_user(con, name))
         if user is None or user.disabled or flask.session.get("g") != user.session_gen:
             flask.session.clear()         # disabled, or its password changed since: ended
             return None
@@ -200,7 +200,7 @@ class Gate:
                 return self._deny(403, "请求缺少有效的安全令牌（CSRF），请刷新页面后重试")
         if level == "public" and path != "/login":
             return None                   # static assets, the API (own auth)
-        has_users = self.store.run(accounts.count_users) > 0
+        has_users = self.store.read(accounts.count_users) > 0
         flask.g.ybjc_has_users = has_users
         flask.g.ybjc_user = self.session_user() if has_users else None
         if req.method == "POST" and path.endswith("/_dash-update-component"):
