@@ -80,7 +80,7 @@ def _reader(store):
     header = flask.request.headers.get("Authorization", "")
     token = header[7:].strip() if header[:7].lower() == "bearer " else None
     if token:
-        return store.run(lambda con: accounts.user_for_token(con, token))
+        return store.read(lambda con: accounts.user_for_token(con, token))
     gate = flask.current_app.extensions.get("ybjc_gate")
     return gate.session_user() if gate is not None else None
 
@@ -91,7 +91,7 @@ def get_gaps():
 
     from .store import open_metrics
     store = _store()
-    if store.run(accounts.count_users) > 0 and _reader(store) is None:
+    if store.read(accounts.count_users) > 0 and _reader(store) is None:
         return _error(401, "请提供 API 令牌（Authorization: Bearer <令牌>）或先登录后再读取")
     args = flask.request.args
     period = (args.get("period") or "").strip()
@@ -119,7 +119,7 @@ def get_reporting_rate():
 
     from .store import open_metrics
     store = _store()
-    if store.run(accounts.count_users) > 0 and _reader(store) is None:
+    if store.read(accounts.count_users) > 0 and _reader(store) is None:
         return _error(401, "请提供 API 令牌（Authorization: Bearer <令牌>）或先登录后再读取")
     args = flask.request.args
     region, year = (args.get("region") or "").strip(), (args.get("year") or "").strip()
@@ -138,7 +138,7 @@ def get_reporting_rate():
 def _bearer_user(store):
     header = flask.request.headers.get("Authorization", "")
     token = header[7:].strip() if header[:7].lower() == "bearer " else None
-    return store.run(lambda con: accounts.user_for_token(con, token)) if token else None
+    return store.read(lambda con: accounts.user_for_token(con, token)) if token else None
 
 
 @bp.get("/api/v1/reviews")
@@ -148,12 +148,12 @@ def get_reviews():
     user = _reader(store)
     if user is None:
         return json_error(401, "请提供 API 令牌（Authorization: Bearer <令牌>）或先登录后再读取审核队列")
-    scope = store.run(lambda con: review.reviewable_regions(con, user))
+    scope = store.read(lambda con: review.reviewable_regions(con, user))
     if scope is not None and not scope:
         why = ("查看者账户不能审核" if user.role == "viewer" else
                f"账户地区 {user.region_code} 没有下级地区，本单位的报送由上级单位审核")
         return json_error(403, f"账户 {user.name}（{user.role_label}）无审核权限：{why}")
-    items = store.run(lambda con: [review.describe(con, s) for s in review.pending(con, user)])
+    items = store.read(lambda con: [review.describe(con, s) for s in review.pending(con, user)])
     return flask.jsonify({"status": "ok", "count": len(items), "reviews": items})
 
 
@@ -177,7 +177,7 @@ def post_review(submission_id):
     except review.ReviewError as exc:
         return json_error(exc.status, str(exc))
     store.refresh_soon()
-    return flask.jsonify({"status": "ok", "review": store.run(
+    return flask.jsonify({"status": "ok", "review": store.read(
         lambda con: review.describe(con, sub, with_values=False))})
 
 
@@ -186,18 +186,18 @@ def post_return():
     header = flask.request.headers.get("Authorization", "")
     token = header[7:].strip() if header[:7].lower() == "bearer " else None
     store = _store()
-    user = store.run(lambda con: accounts.user_for_token(con, token)) if token else None
+    user = store.read(lambda con: accounts.user_for_token(con, token)) if token else None
     if user is None:
         return _error(401, "缺少或无效的 API 令牌：请在请求头 Authorization: Bearer <令牌> 中提供，"
                            "令牌可由管理员用 python -m pipelines users token --name 用户名 签发")
     if not accounts.can_submit(user):
-        store.run(lambda con: db.audit(con, user.name, "upload", None, "denied",
+        store.read(lambda con: db.audit(con, user.name, "upload", None, "denied",
                                        {"channel": "api", "reason": "role", "role": user.role}))
         return _error(403, f"账户 {user.name}（{user.role_label}）无报送权限，需要填报员或管理员账户")
     upload = flask.request.files.get("file")
     if upload is None or not upload.filename:
         return _error(400, "请求中没有文件：请用 multipart/form-data 的 file 字段上传 .xlsx 报表")
-    allowed = store.run(lambda con: accounts.allowed_regions(con, user))
+    allowed = store.read(lambda con: accounts.allowed_regions(con, user))
     item = (safe_file_name(upload.filename), upload.read())
     outcome = store.ingest([item], user=user.name, channel="api", allowed_regions=allowed)[0]
     body = outcome_json(outcome)

@@ -35,7 +35,7 @@ def _store():
 def _token_user(store):
     header = flask.request.headers.get("Authorization", "")
     token = header[7:].strip() if header[:7].lower() == "bearer " else None
-    return store.run(lambda con: accounts.user_for_token(con, token)) if token else None
+    return store.read(lambda con: accounts.user_for_token(con, token)) if token else None
 
 
 def _denied(store, user, what: str):
@@ -59,7 +59,7 @@ def list_unlocks():
     def read(con):
         cfg = period_locks.settings(con)
         return {f: days for f, (_, days) in cfg.items()}, [u.as_dict() for u in period_locks.unlocks(con)]
-    days, items = store.run(read)
+    days, items = store.read(read)
     return flask.jsonify({"status": "ok", "lock_days": days, "unlocks": items})
 
 

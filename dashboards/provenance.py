@@ -72,12 +72,12 @@ def archive_links():
     if user is None or not request_may_open(ARCHIVE_ROUTE):
         return None
     store = flask.current_app.extensions["ybjc_store"]
-    allowed = store.run(lambda con: accounts.allowed_regions(con, user))
+    allowed = store.read(lambda con: accounts.allowed_regions(con, user))
     seen: dict[int, bool] = {}
 
     def href(submission_id: int) -> str | None:
         if submission_id not in seen:
-            regions = store.run(lambda con: submission_regions(con, submission_id)) or []
+            regions = store.read(lambda con: submission_regions(con, submission_id)) or []
             seen[submission_id] = may_download_archive(allowed, regions)
         return f"{ARCHIVE_ROUTE}{submission_id}" if seen[submission_id] else None
     return href

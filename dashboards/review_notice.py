@@ -18,7 +18,7 @@ def returned_panel(user) -> html.Section | None:
     first), each with the reviewer, the time and the comment; None when there are none."""
     if user is None:
         return None
-    returned = _store().run(lambda con: [review.describe(con, s, with_values=False)
+    returned = _store().read(lambda con: [review.describe(con, s, with_values=False)
                                          for s in review.returned_to(con, user.name)])
     if not returned:
         return None
@@ -39,7 +39,7 @@ def upload_review_note(submission_id) -> html.P | None:
     """After a loaded upload: 更正了被退回的报送 #N (when linked), and that it waits for review."""
     if not submission_id:
         return None
-    sub = _store().run(lambda con: review.get(con, submission_id))
+    sub = _store().read(lambda con: review.get(con, submission_id))
     if sub is None or sub.state is None:
         return None
     text = f"报送 #{sub.submission_id} {sub.state_label}"

@@ -195,7 +195,7 @@ class Gate:
         if time.time() - started > SESSION_HOURS * 3600:
             flask.session.clear()
             return None
-        user = self.store.run(lambda con: accounts.get_user(con, name))
+        user = self.store.read(lambda con: accounts.get_user(con, name))
         if user is None or user.disabled or flask.session.get("g") != user.session_gen:
             flask.session.clear()         # disabled, or its password changed since: ended
             return None
@@ -223,7 +223,7 @@ class Gate:
                 return self._deny(403, "请求缺少有效的安全令牌（CSRF），请刷新页面后重试")
         if level == "public" and path != "/login":
             return None                   # static assets, the API (own auth)
-        has_users = self.store.run(accounts.count_users) > 0
+        has_users = self.store.read(accounts.count_users) > 0
         flask.g.ybjc_has_users = has_users
         flask.g.ybjc_user = self.session_user() if has_users else None
         if req.method == "POST" and path.endswith("/_dash-update-component"):
@@ -277,7 +277,7 @@ class Gate:
         def with_account_bar(**kwargs):
             from .security_pages import account_bar
             user = flask.g.get("ybjc_user")
-            scope = (self.store.run(lambda con: accounts.region_name(con, user.region_code))
+            scope = (self.store.read(lambda con: accounts.region_name(con, user.region_code))
                      if user is not None and user.region_code else None)
             bar = account_bar(user, flask.g.get("ybjc_has_users", True), self.csrf_token(), scope,
                               self.review_facts(user))
@@ -297,7 +297,7 @@ class Gate:
             may = scope is None or bool(scope)
             return {"may_review": may, "pending": len(review.pending(con, user)) if may else 0,
                     "returned": [(s.submission_id, s.file_name, s.comment) for s in review.returned_to(con, user.name)]}
-        return self.store.run(read)
+        return self.store.read(read)
 
     def _deny(self, status: int, message: str):
         wants_html = flask.request.method == "GET" and "text/html" in flask.request.headers.get("Accept", "")

@@ -65,7 +65,6 @@ class Warehouse:
         finally:
             cur.close()
 
-    run = read      # the name the pages still call it by
 
     def write(self, fn, *, data_changed: bool = True):
         """fn(cursor) holding the write lock; then, unless the write changed no data a figure

@@ -79,7 +79,7 @@ def unlock_section(rendering: bool) -> html.Section:
             choices = [(c, n, d) for c, n, d in accounts.region_choices(con) if allowed is None or c in allowed]
             return (period_locks.settings(con), period_locks.unlocks(con), choices,
                     _answer_text(warning_answers.required_kinds(con), outliers.settings(con)))
-        cfg, items, regions, answers_text = _store().run(read)
+        cfg, items, regions, answers_text = _store().read(read)
     options = [{"label": ("　" * depth) + f"{name}（{code}）", "value": code} for code, name, depth in regions]
     default_expiry = (dt.datetime.now() + dt.timedelta(days=3)).replace(hour=18, minute=0, second=0, microsecond=0)
     return html.Section(id="admin-unlock", children=[
@@ -137,7 +137,7 @@ def _unlock(go, revoke, region, period, subtree, reason, expires, pick):
         item = _store().write(act, data_changed=False)
     except period_locks.LockError as exc:
         return html.P(f"未完成：{exc}", className="upload-rejected", id="admin-unlock-error"), no_update, no_update
-    items = _store().run(period_locks.unlocks)
+    items = _store().read(period_locks.unlocks)
     text = done.format(id=item.unlock_id, scope=item.scope_text(), period=item.period_label,
                        until=f"{item.expires_at:%Y-%m-%d %H:%M}")
     return html.P(text, className="upload-accepted", id="admin-unlock-done"), unlocks_table(items), _revocable(items)

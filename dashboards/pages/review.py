@@ -40,7 +40,7 @@ def layout(rendering=None, **params):
     body = [html.H1("数据审核", className="page-title")]
     if rendering is None:
         return _page(body + [html.Div(id=REVIEW_MESSAGE), html.Div(id=REVIEW_QUEUE)])
-    scope = _store().run(lambda con: review.reviewable_regions(con, user))
+    scope = _store().read(lambda con: review.reviewable_regions(con, user))
     if scope is not None and not scope:
         return _page(body + [html.P(_no_scope(user), className="empty-title", id=REVIEW_SCOPE),
                              html.Div(id=REVIEW_MESSAGE), html.Div(id=REVIEW_QUEUE)])
@@ -65,14 +65,14 @@ def _scope_text(user) -> str:
     if user.role == "admin":
         return "管理员可审核全部地区的报送。待审核的报送按上传时间排列，最早的在前；通过后数据即为已审核，退回须写明原因。"
     from pipelines.catalog.names import region_names
-    name = _store().run(lambda con: region_names(con).name.get(user.region_code, user.region_code))
+    name = _store().read(lambda con: region_names(con).name.get(user.region_code, user.region_code))
     return (f"您可审核{name}下级地区的报送。待审核的报送按上传时间排列，最早的在前；"
             "通过后数据即为已审核，退回须写明原因，报送人会在报送页面和下次登录时看到。")
 
 
 def queue(user) -> list:
     """One card per pending submission in the user's scope (review.pending), oldest first."""
-    items = _store().run(lambda con: [review.describe(con, s) for s in review.pending(con, user)])
+    items = _store().read(lambda con: [review.describe(con, s) for s in review.pending(con, user)])
     if not items:
         return [html.P("目前没有待审核的报送。", className="empty-title", id="review-empty")]
     return [html.P(f"待审核 {len(items)} 份", className="review-count", id="review-count")] + \

@@ -68,7 +68,7 @@ def _scope_name(user) -> str:
     """The reporter's region by name, for the scope line."""
     if user is None or not user.region_code:
         return ""
-    return _store().run(lambda con: accounts.region_name(con, user.region_code))
+    return _store().read(lambda con: accounts.region_name(con, user.region_code))
 
 
 def region_options(user) -> list[dict]:
@@ -77,7 +77,7 @@ def region_options(user) -> list[dict]:
         rows = accounts.region_choices(con)
         return [{"label": ("　" * depth) + f"{name}（{code}）", "value": code}
                 for code, name, depth in rows if allowed is None or code in allowed]
-    return _store().run(read)
+    return _store().read(read)
 
 
 def layout(rendering=None, **params):
@@ -185,7 +185,7 @@ def _issue_table(outcome) -> html.Table:
 def _run(contents: str, filename: str, dry_run: bool, answers: dict | None = None):
     user = _user()
     store = _store()
-    allowed = store.run(lambda con: accounts.allowed_regions(con, user))
+    allowed = store.read(lambda con: accounts.allowed_regions(con, user))
     from dashboards.api import safe_file_name
     data = base64.b64decode(contents.split(",", 1)[1] if "," in contents else contents)
     return store.ingest([(safe_file_name(filename), data)], user=user.name, channel="web",
@@ -257,5 +257,5 @@ def _overview_query(outcome) -> dict:
     if not outcome.submission_id:
         return {}
     from pipelines.returns.submission_info import submission_place
-    place = _store().run(lambda con: submission_place(con, outcome.submission_id))
+    place = _store().read(lambda con: submission_place(con, outcome.submission_id))
     return {"jurisdiction": place[0], "period": place[1]} if place else {}
