@@ -75,12 +75,18 @@ def outcome_json(outcome) -> dict:
             "submission_id": outcome.submission_id}
 
 
-def _reader(store):
-    """The user reading the API (token or session), or None; True-ish when no account exists."""
+def bearer_user(store):
+    """The user of the request's API token (Authorization: Bearer …), or None."""
     header = flask.request.headers.get("Authorization", "")
     token = header[7:].strip() if header[:7].lower() == "bearer " else None
-    if token:
-        return store.read(lambda con: accounts.user_for_token(con, token))
+    return store.read(lambda con: accounts.user_for_token(con, token)) if token else None
+
+
+def reader(store):
+    """The user reading the API (token, else session), or None."""
+    header = flask.request.headers.get("Authorization", "")
+    if header[:7].lower() == "bearer ":
+        return bearer_user(store)
     gate = flask.current_app.extensions.get("ybjc_gate")
     return gate.session_user() if gate is not None else None
 
@@ -91,7 +97,7 @@ def get_gaps():
 
     from .store import open_metrics
     store = _store()
-    if store.read(accounts.count_users) > 0 and _reader(store) is None:
+    if store.read(accounts.count_users) > 0 and reader(store) is None:
         return _error(401, "请提供 API 令牌（Authorization: Bearer <令牌>）或先登录后再读取")
     args = flask.request.args
     period = (args.get("period") or "").strip()
@@ -119,7 +125,7 @@ def get_reporting_rate():
 
     from .store import open_metrics
     store = _store()
-    if store.read(accounts.count_users) > 0 and _reader(store) is None:
+    if store.read(accounts.count_users) > 0 and reader(store) is None:
         return _error(401, "请提供 API 令牌（Authorization: Bearer <令牌>）或先登录后再读取")
     args = flask.request.args
     region, year = (args.get("region") or "").strip(), (args.get("year") or "").strip()
@@ -135,17 +141,11 @@ def get_reporting_rate():
     return flask.jsonify({"status": "ok", **body})
 
 
-def _bearer_user(store):
-    header = flask.request.headers.get("Authorization", "")
-    token = header[7:].strip() if header[:7].lower() == "bearer " else None
-    return store.read(lambda con: accounts.user_for_token(con, token)) if token else None
-
-
 @bp.get("/api/v1/reviews")
 def get_reviews():
     from pipelines.workflow import review
     store = _store()
-    user = _reader(store)
+    user = reader(store)
     if user is None:
         return json_error(401, "请提供 API 令牌（Authorization: Bearer <令牌>）或先登录后再读取审核队列")
     scope = store.read(lambda con: review.reviewable_regions(con, user))
@@ -161,7 +161,7 @@ def get_reviews():
 def post_review(submission_id):
     from pipelines.workflow import review
     store = _store()
-    user = _bearer_user(store)
+    user = bearer_user(store)
     if user is None:
         return json_error(401, "缺少或无效的 API 令牌：审核须在请求头 Authorization: Bearer <令牌> 中提供令牌")
     body = flask.request.get_json(silent=True)

@@ -20,9 +20,9 @@ from __future__ import annotations
 import flask
 
 from pipelines import db
-from pipelines.accounts import users as accounts
 from pipelines.workflow import period_locks
 
+from .api import bearer_user, reader
 from .errors import json_error
 
 bp = flask.Blueprint("ybjc_api_locks", __name__)
@@ -30,12 +30,6 @@ bp = flask.Blueprint("ybjc_api_locks", __name__)
 
 def _store():
     return flask.current_app.extensions["ybjc_store"]
-
-
-def _token_user(store):
-    header = flask.request.headers.get("Authorization", "")
-    token = header[7:].strip() if header[:7].lower() == "bearer " else None
-    return store.read(lambda con: accounts.user_for_token(con, token)) if token else None
 
 
 def _denied(store, user, what: str):
@@ -47,10 +41,7 @@ def _denied(store, user, what: str):
 @bp.get("/api/unlocks")
 def list_unlocks():
     store = _store()
-    user = _token_user(store)
-    if user is None:
-        gate = flask.current_app.extensions.get("ybjc_gate")
-        user = gate.session_user() if gate is not None else None
+    user = reader(store)
     if user is None:
         return json_error(401, "请提供管理员的 API 令牌（Authorization: Bearer <令牌>）或先登录")
     if user.role != "admin":
@@ -73,7 +64,7 @@ def _fields() -> dict:
 @bp.post("/api/unlocks")
 def grant_unlock():
     store = _store()
-    user = _token_user(store)
+    user = bearer_user(store)
     if user is None:
         return json_error(401, "缺少或无效的 API 令牌：请在请求头 Authorization: Bearer <令牌> 中提供管理员的令牌")
     if user.role != "admin":
@@ -92,7 +83,7 @@ def grant_unlock():
 @bp.post("/api/unlocks/<int:unlock_id>/revoke")
 def revoke_unlock(unlock_id: int):
     store = _store()
-    user = _token_user(store)
+    user = bearer_user(store)
     if user is None:
         return json_error(401, "缺少或无效的 API 令牌：请在请求头 Authorization: Bearer <令牌> 中提供管理员的令牌")
     if user.role != "admin":
