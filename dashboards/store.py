@@ -27,6 +27,7 @@ from pathlib import Path
 
 CONFIG_KEY = "WAREHOUSE"
 MAX_BATCH = 40          # files taken in together at most (group commit of concurrent uploads)
+REFRESH_DEFER_S = 2.0   # how long the figures refresh lets waiting uploads load first
 
 
 @dataclass
@@ -64,6 +65,7 @@ class Warehouse:
         self._uploads_cond = threading.Condition()
         self._ingester: threading.Thread | None = None
         self.ingest_batches = 0                  # batches the ingest thread took in (a statistic)
+        self._ingest_active = False              # the ingest thread has a batch in hand
         threading.Thread(target=self._serve_reader_requests, name="reader-snapshot", daemon=True).start()
 
     # ---------------------------------------------------------------- read, write, check
@@ -178,6 +180,7 @@ class Warehouse:
                         seen |= up.digests
                         count += len(up.items)
                 self._uploads = [up for up in self._uploads if up not in chosen]
+                self._ingest_active = True
             user, channel, allowed = first.key
             allowed = None if allowed is None else set(allowed)
             self.ingest_batches += 1
@@ -198,6 +201,7 @@ class Warehouse:
                 for up in chosen:
                     up.outcomes = outcomes[at:at + len(up.items)]
                     at += len(up.items)
+            self._ingest_active = False
             for up in chosen:
                 up.done.set()
 
@@ -273,6 +277,7 @@ class Warehouse:
                         return
                     self._refresh_wanted = False
                 try:
+                    self._after_uploads()
                     with self.write_lock:
                         cur = self.con.cursor()
                         try:
@@ -283,6 +288,15 @@ class Warehouse:
                 except Exception:          # the marks stay: readers compute, the next write retries
                     logging.getLogger(__name__).exception("指标结果表刷新失败")
         threading.Thread(target=run, name="figures-refresh", daemon=True).start()
+
+    def _after_uploads(self, at_most_s: float = REFRESH_DEFER_S) -> None:
+        """Let waiting uploads load first (for at most `at_most_s`): a refresh holds the write
+        lock for longer than a batch's load, and a refresh after them covers them too, while
+        until it commits readers compute from the values."""
+        import time
+        deadline = time.monotonic() + at_most_s
+        while (self._uploads or self._ingest_active) and time.monotonic() < deadline and not self._stop.is_set():
+            time.sleep(0.02)
 
     def changed(self) -> None:
         """Called by the write path once a change is committed: cached answers are stale."""

@@ -80,7 +80,7 @@ def _concurrent(server_db, tmp: Path, n_uploaders: int, per_uploader: int, n_rea
     rows_of = {hashlib.sha256(p.read_bytes()).hexdigest(): 12 * 3 + 4 * 4      # one district, one year
                for files in batches for p in files}
     uploads, reads, errors = [], [], []
-    with serve_app(db, threads=8) as (proc, base, _):
+    with serve_app(db) as (proc, base, _):
         done = threading.Event()
         start = time.perf_counter()
 
