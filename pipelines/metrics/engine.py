@@ -31,7 +31,7 @@ from .cycle import (FREQUENCY_TYPE, STREAK_LOOKBACK, Window, WindowSet, figure_p
                     year_end_before)
 from .reporting import Reporting
 from .sql import (BASELINES_SQL, FAR_FUTURE, FIGURES_SQL, RELEVANT_SQL, STORED_SQL,
-                  TARGETS_SQL, VIEW_CONTEXT_SQL, view_figures_sql)
+                  TARGETS_SQL, view_context_sql, view_figures_sql)
 from .status import DECIMALS, NOT_DUE
 
 DEFAULT_TIER = "基本目标"
@@ -486,7 +486,7 @@ class Metrics:
         return figure_table.readable(self.con, sid, jurs, years, indicators)
 
     def _gaps_table(self, p: Period, region, basis, indicators, tier) -> pd.DataFrame | None:
-        """A gaps view read from the figures table in two plain queries (sql.VIEW_CONTEXT_SQL,
+        """A gaps view read from the figures table in two plain queries (sql.view_context_sql,
         sql.view_figures_sql) — the view's regions only, not the whole tree —, or None where
         they cannot tell (a region named, not a code, or not active; a stale mark; a year the
         table does not hold; an empty view): the caller goes on to `_gaps_stored` / the engine."""
@@ -496,7 +496,9 @@ class Metrics:
         if sid is None:
             return None
         regions, inds, held, marks = {}, {}, {}, []
-        for kind, code, *rest in self.con.execute(VIEW_CONTEXT_SQL, {"r": region, "s": sid}).fetchall():
+        context = self.con.execute(_VIEW_CONTEXT_SQL[region is None],
+                                   {"s": sid} if region is None else {"r": region, "s": sid})
+        for kind, code, *rest in context.fetchall():
             if kind == "r":
                 regions[code] = rest            # name, parent_code, jurisdiction, …, sort_order
             elif kind == "i":
@@ -513,7 +515,7 @@ class Metrics:
                 or any(j in jurs and (i is None or wanted is None or i in wanted) for j, i in marks):
             return None
         shown = {f: (fp.code if (fp := figure_period(p, f)) else None) for f in FREQUENCY_TYPE}
-        ycode = str(p.year)
+        ycode, pcode = str(p.year), p.code
         fps = list(dict.fromkeys([ycode, *(c for c in shown.values() if c)]))
         params = {"s": sid, "b": basis, "year": p.year, "lo": min(regions), "hi": max(regions),
                   **{f"fp{n}": fps[min(n, len(fps) - 1)] for n in range(_VIEW_PERIODS)}}
@@ -546,7 +548,7 @@ class Metrics:
                 row = list(row)
                 row[_F_KIND] = ident[_F_KIND]
             is_parent = code == region
-            view = (reg[0], reg[1], is_parent, reg[-1], *info[:6], p.code, basis)
+            view = (reg[0], reg[1], is_parent, reg[-1], *info[:6], pcode, basis)
             rec = _VIEW_PICK((*row, *view))
             if is_parent:
                 rec = tuple(None if i in _RANK_AT else v for i, v in enumerate(rec))
@@ -834,3 +836,4 @@ _VIEW_PICK = operator.itemgetter(*[_F_COLUMNS.index(c) if c in _F_COLUMNS else l
 _RANK_AT = {GAP_COLUMNS.index(c) for c in ("rank", "rank_of", "rank_ties")}
 _VIEW_PERIODS = 1 + len(FREQUENCY_TYPE)
 _VIEW_FIGURES_SQL = {roots: view_figures_sql(_F_COLUMNS, roots, _VIEW_PERIODS) for roots in (False, True)}
+_VIEW_CONTEXT_SQL = {roots: view_context_sql(roots) for roots in (False, True)}

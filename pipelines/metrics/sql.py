@@ -184,16 +184,20 @@ WHERE f.snapshot_id = $s AND f.view_basis = $b
 # 1. what the view needs besides figures: its regions (region $r and the active regions
 #    directly under it; $r NULL: the roots), the indicators, and whether the table can answer
 #    (the years each jurisdiction is held for in snapshot $s, the stale marks);
-VIEW_CONTEXT_SQL = """
+def view_context_sql(roots: bool) -> str:
+    """1. (`roots`: the view of every root.) The stale marks are few (a refresh clears them):
+    read as they are, no DISTINCT to plan."""
+    where = "parent_code IS NULL" if roots else "(code = $r OR parent_code = $r)"
+    return f"""
 SELECT 'r', code, name, parent_code, jurisdiction_code, NULL, NULL, NULL, sort_order FROM regions
-WHERE active AND (code = $r OR parent_code = $r OR ($r IS NULL AND parent_code IS NULL))
+WHERE active AND {where}
 UNION ALL
 SELECT 'i', code, name, unit, kind, aggregation, frequency, direction, sort_order FROM indicators
 UNION ALL
 SELECT 'c', jurisdiction_code, NULL, NULL, NULL, NULL, NULL, NULL, year_from * 10000 + year_to
 FROM figure_coverage WHERE snapshot_id = $s
 UNION ALL
-SELECT DISTINCT 'd', jurisdiction_code, indicator_code, NULL, NULL, NULL, NULL, NULL, NULL
+SELECT 'd', jurisdiction_code, indicator_code, NULL, NULL, NULL, NULL, NULL, NULL
 FROM figure_dirty WHERE $s = 0
 """
 
