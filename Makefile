@@ -4,7 +4,7 @@ DB ?= data/warehouse.duckdb
 export GX_ANALYTICS_ENABLED := false
 export FONTCONFIG_FILE := $(CURDIR)/pipelines/bulletin_fonts.conf
 
-.PHONY: setup run test bench soak init demo clean
+.PHONY: setup run test bench bench-big soak init demo clean
 
 setup:
 	@bash scripts/setup.sh
@@ -22,6 +22,12 @@ test: setup
 
 bench: setup
 	@$(PY) -m bench.run
+
+# Village-level national run (bench/big.py): `make bench-big` = the first province at village
+# level; `make bench-big BIG_ARGS="--villages --provinces 31"` for the whole 36 M values.
+BIG_ARGS ?= --villages
+bench-big: setup
+	@$(PY) -m bench.big $(BIG_ARGS)
 
 soak: setup
 	@$(PY) -m pytest -q --headless -m soak tests

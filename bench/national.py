@@ -84,14 +84,19 @@ def _split(total: int, parts: int, rng: random.Random, spread: float = 0.35) -> 
     return out
 
 
-def region_tree(used_prefixes: set[str], seed: int = 7, villages: bool = False) -> list[dict]:
-    """The national tree as rows of `regions` (without sort_order offset)."""
+def region_tree(used_prefixes: set[str], seed: int = 7, villages: bool = False,
+                provinces: int | None = None) -> list[dict]:
+    """The national tree as rows of `regions` (without sort_order offset); `provinces`: only the
+    first that many provinces (a measured fraction of the whole: the same provinces, the same
+    prefectures and counties under them as in the full tree)."""
     rng = random.Random(seed)
     prefs_per_prov = _split(N_PREFECTURES, len(PROVINCE_PREFIXES), rng)
     counties_per_pref = _split(N_COUNTIES, N_PREFECTURES, rng)
     rows: list[dict] = []
     pref_no = 0
     for pi, pp in enumerate(PROVINCE_PREFIXES, start=1):
+        if provinces is not None and pi > provinces:
+            break
         prov = f"{pp}0000"
         rows.append({"code": prov, "name": f"省{pi:02d}", "parent_code": None, "jurisdiction_code": prov,
                      "level": "省", "depth": 0})
@@ -271,7 +276,7 @@ def _insert_plans_and_targets(con, now: dt.datetime) -> int:
 
 
 def build_national(path, *, villages: bool = False, native_frequency: bool = False, seed: int = 20240,
-                   progress=None, figures: bool = True) -> dict:
+                   progress=None, figures: bool = True, provinces: int | None = None) -> dict:
     """Build the national warehouse at `path` (must not exist). Returns counts and timings."""
     from pipelines import db
     from pipelines.warehouse import init_warehouse
@@ -286,7 +291,7 @@ def build_national(path, *, villages: bool = False, native_frequency: bool = Fal
         now = dt.datetime.now()
         con.execute(_MACROS)
         used = {r[0][:4] for r in con.execute("SELECT code FROM regions").fetchall()}
-        tree = region_tree(used, seed=seed % 1000, villages=villages)
+        tree = region_tree(used, seed=seed % 1000, villages=villages, provinces=provinces)
         con.execute("BEGIN")
         _insert_regions(con, tree)
         _setup_temp_tables(con, tree, villages, seed)
@@ -338,6 +343,7 @@ def build_national(path, *, villages: bool = False, native_frequency: bool = Fal
     return {**counts, "values": values, "targets": n_targets, "indicators": len(INDICATORS),
             "months": N_MONTHS, "seconds": round(time.perf_counter() - t0 - figures_seconds, 2),
             "figures_seconds": round(figures_seconds, 2),     # the figures table, apart
+            "provinces_built": provinces or len(PROVINCE_PREFIXES),
             "bytes": path.stat().st_size}
 
 
@@ -377,12 +383,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--villages", action="store_true", help="再细分到村（社区）级并在该级报送（数千万个数值）")
     p.add_argument("--native-frequency", action="store_true", help="季度指标按季度报送（默认每月报送全部指标）")
     p.add_argument("--seed", type=int, default=20240, help="随机种子（同一种子生成的数据完全相同）")
+    p.add_argument("--provinces", type=int, default=None,
+                   help="只生成前 N 个省（全国的一部分，省内结构与全量相同；默认全部 31 个）")
     p.add_argument("--no-figures", action="store_true",
                    help="不预先计算指标结果表（全国规模约需 4 分钟）；查询时按原始数值实时计算")
     args = p.parse_args(argv)
     try:
         stats = build_national(args.out, villages=args.villages, native_frequency=args.native_frequency,
-                               seed=args.seed, figures=not args.no_figures,
+                               seed=args.seed, figures=not args.no_figures, provinces=args.provinces,
                                progress=lambda m: print(m, flush=True))
     except FileExistsError as exc:
         print(f"错误：{exc}", file=sys.stderr)

@@ -69,7 +69,7 @@ def wait_until_served(proc: subprocess.Popen, url: str, timeout: float = 60.0) -
 
 
 @contextlib.contextmanager
-def serve_app(db_path, port: int | None = None, threads: int = 8, env: dict | None = None):
+def serve_app(db_path, port: int | None = None, threads: int = 16, env: dict | None = None):
     """Run `python app.py --db db_path` on a free loopback port; yields (proc, base_url, ready_s)."""
     port = port or free_port()
     # The server's output goes to a file: an unread pipe fills up and then blocks the server's

@@ -46,8 +46,25 @@ class WarehouseProblem(Exception):
             return cls(f"没有权限读写数据仓库 {path}：请检查文件权限，或用 --db 指定其他位置")
         if "not a valid DuckDB database" in text:
             return cls(f"文件 {path} 不是 DuckDB 数据仓库：请检查 --db 参数")
+        if not _initialised(path):          # a bare DuckDB file fails in whatever it is asked first
+            return cls(f"数据仓库 {path} 尚未初始化（缺少数据表）：请先运行 {INIT.format(path=path)}")
         first = text.splitlines()[0][:200] if text else type(exc).__name__
         return cls(f"数据仓库 {path} 读写失败（DuckDB：{first}）：请确认文件完好、磁盘有空间，必要时从备份恢复")
+
+
+def _initialised(path) -> bool:
+    """Whether the DuckDB file at `path` holds a warehouse (its schema_version table); True
+    when that cannot be told (the file in use by another process, say)."""
+    import duckdb
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except Exception:                          # noqa: BLE001 - cannot tell: not the problem named
+        return True
+    try:
+        return con.execute("SELECT count(*) FROM information_schema.tables "
+                           "WHERE table_name = 'schema_version'").fetchone()[0] > 0
+    finally:
+        con.close()
 
 
 def check_warehouse(path, must_exist: bool = True) -> None:

@@ -103,10 +103,10 @@ def _apply(con, write, tmp: Path) -> None:
         region_sheets.write_region_sheet(con, path)
         regions = region_sheets.read_region_workbook(path)
         if body == "retire":
-            regions = [r for r in regions if r["code"] != "350926"]
-        elif not any(r["code"] == "350900909" for r in regions):
-            regions.append({**next(r for r in regions if r["code"] == "350902"), "code": "350900909",
-                            "name": "测试新区", "aliases": [], "sort_order": 999})
+            regions = [r for r in regions if r.code != "350926"]
+        elif not any(r.code == "350900909" for r in regions):
+            regions.append(next(r for r in regions if r.code == "350902").model_copy(
+                update={"code": "350900909", "name": "测试新区", "aliases": (), "sort_order": 999}))
         region_sheets.apply_regions(con, regions, "admin")
 
 

@@ -210,6 +210,16 @@ def test_region_tree_is_deterministic_and_villages_are_tens_of_thousands():
     assert all(re.fullmatch(r"\d{9}", r["code"]) and r["code"][:6] == r["parent_code"] for r in villages)
 
 
+def test_a_fraction_of_the_provinces_is_the_same_tree_under_them():
+    """bench-big's measured fraction: the first N provinces, each with exactly the prefectures,
+    counties and villages it has in the full tree."""
+    full = national.region_tree(set(), seed=240, villages=True)
+    part = national.region_tree(set(), seed=240, villages=True, provinces=2)
+    provinces = [r["code"] for r in full if r["level"] == "省"][:2]
+    assert [r["code"] for r in part if r["level"] == "省"] == provinces
+    assert part == [r for r in full if r["jurisdiction_code"] in provinces]
+
+
 def test_cli_refuses_to_overwrite(built):
     proc = subprocess.run([sys.executable, "-m", "bench.national", "--out", str(built[0])],
                           capture_output=True, text=True, timeout=60)

@@ -13,10 +13,12 @@ DataFrame (or a plain value). How one view is answered:
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
+from pandas.api.internals import create_dataframe_from_blocks
 
 from ..db import first_row
 from ..memo import ResultCache, memoised
@@ -29,7 +31,7 @@ from .cycle import (FREQUENCY_TYPE, STREAK_LOOKBACK, Window, WindowSet, figure_p
                     year_end_before)
 from .reporting import Reporting
 from .sql import (BASELINES_SQL, FAR_FUTURE, FIGURES_REVIEWED_SQL, FIGURES_SQL, RELEVANT_SQL,
-                  STORED_SQL, TARGETS_SQL)
+                  STORED_SQL, TARGETS_SQL, view_context_sql, view_figures_sql)
 from .status import DECIMALS, NOT_DUE
 
 DEFAULT_TIER = "基本目标"
@@ -426,7 +428,9 @@ class Metrics:
             raise ValueError(f"口径“{basis}”无效：应为 period（当期）或 ytd（累计）")
         p = as_period(period)
         with self._answer():
-            stored = self._gaps_stored(p, region, basis, indicators, tier)
+            stored = self._gaps_table(p, region, basis, indicators, tier)
+            if stored is None:
+                stored = self._gaps_stored(p, region, basis, indicators, tier)
             return stored if stored is not None else self._gaps(p, region, basis, indicators, tier)
 
     # ---------------------------------------------------------------- reading the table
@@ -489,6 +493,78 @@ class Metrics:
         """figure_table.readable, once per data version (a stale mark and a refresh are each
         a change: the cache's version moves on)."""
         return figure_table.readable(self.con, sid, jurs, years, indicators)
+
+    def _gaps_table(self, p: Period, region, basis, indicators, tier) -> pd.DataFrame | None:
+        """A gaps view read from the figures table in two plain queries (sql.view_context_sql,
+        sql.view_figures_sql) — the view's regions only, not the whole tree —, or None where
+        they cannot tell (a region named, not a code, or not active; a stale mark; a year the
+        table does not hold; an empty view): the caller goes on to `_gaps_stored` / the engine."""
+        if tier != DEFAULT_TIER or not self.stored or not (region is None or isinstance(region, str)):
+            return None
+        sid = self._snapshot()
+        if sid is None:
+            return None
+        regions, inds, held, marks = {}, {}, {}, []
+        context = self.con.execute(_VIEW_CONTEXT_SQL[region is None],
+                                   {"s": sid} if region is None else {"r": region, "s": sid})
+        for kind, code, *rest in context.fetchall():
+            if kind == "r":
+                regions[code] = rest            # name, parent_code, jurisdiction, …, sort_order
+            elif kind == "i":
+                inds[code] = rest               # name, unit, kind, aggregation, frequency, direction, sort_order
+            elif kind == "c":
+                held[code] = divmod(rest[-1], 10000)
+            else:
+                marks.append((code, rest[0]))
+        if region is not None and region not in regions:
+            return None
+        jurs = {r[2] for r in regions.values()}
+        wanted = None if indicators is None else set(indicators)
+        if not jurs or any(not (held.get(j, (1, 0))[0] <= p.year <= held.get(j, (1, 0))[1]) for j in jurs) \
+                or any(j in jurs and (i is None or wanted is None or i in wanted) for j, i in marks):
+            return None
+        shown = {f: (fp.code if (fp := figure_period(p, f)) else None) for f in FREQUENCY_TYPE}
+        ycode, pcode = str(p.year), p.code
+        fps = list(dict.fromkeys([ycode, *(c for c in shown.values() if c)]))
+        params = {"s": sid, "b": basis, "year": p.year, "lo": min(regions), "hi": max(regions),
+                  **{f"fp{n}": fps[min(n, len(fps) - 1)] for n in range(_VIEW_PERIODS)}}
+        if region is not None:
+            params["r"] = region
+        found = self.con.execute(_VIEW_FIGURES_SQL[region is None], params).fetchall()
+        # the view's rows: each (region, indicator) with a year row, the shown period's figure
+        # (or, none due, the year row with the not-due values); the row kind is the year row's
+        idents, rows = [], {}
+        for row in found:
+            code, ind, fp = row[_F_REGION], row[_F_INDICATOR], row[_F_PERIOD]
+            if code not in regions or ind not in inds or (wanted is not None and ind not in wanted):
+                continue
+            if fp == ycode:
+                idents.append(row)
+            rows[(code, ind, fp)] = row
+        if not idents:
+            return None
+        out, sort = [], []
+        for ident in idents:
+            code, ind = ident[_F_REGION], ident[_F_INDICATOR]
+            reg, info = regions[code], inds[ind]
+            fp = shown[info[4]]
+            row = rows.get((code, ind, fp)) if fp else None
+            if row is None:
+                row = list(ident)
+                for i, v in _F_NOT_DUE:
+                    row[i] = v
+            elif row[_F_KIND] != ident[_F_KIND]:
+                row = list(row)
+                row[_F_KIND] = ident[_F_KIND]
+            is_parent = code == region
+            view = (reg[0], reg[1], is_parent, reg[-1], *info[:6], pcode, basis)
+            rec = _VIEW_PICK((*row, *view))
+            if is_parent:
+                rec = tuple(None if i in _RANK_AT else v for i, v in enumerate(rec))
+            out.append(rec)
+            sort.append((not is_parent, reg[-1], info[-1]))
+        order = sorted(range(len(out)), key=sort.__getitem__)
+        return _frame([out[i] for i in order], GAP_COLUMNS)
 
     def _gaps_stored(self, p: Period, region, basis, indicators, tier) -> pd.DataFrame | None:
         rows, parent = self._rows_for(region)
@@ -695,6 +771,37 @@ def _finish_stored(records: list[dict], columns: list[str]) -> pd.DataFrame:
     return frame[columns]
 
 
+def _frame(rows: list[tuple], columns: list[str]) -> pd.DataFrame:
+    """A frame of view rows (tuples in `columns` order), typed as `_finish` types them: floats
+    (None → NaN), ints and bools (None → 0 / False), on_track nullable, the rest objects with
+    None. Built as one block per type (pandas.api.internals): a view is a few hundred rows,
+    and pandas' column-by-column construction is what would cost."""
+    n = len(rows)
+    cols = list(zip(*rows)) if rows else [()] * len(columns)
+    groups: dict[str, list[int]] = {"float": [], "int": [], "bool": [], "object": [], "boolean": []}
+    for i, col in enumerate(columns):
+        groups["float" if col in _FLOAT_COLUMNS else "int" if col in _INT_COLUMNS else
+               "bool" if col in _BOOL_COLUMNS else "boolean" if col == "on_track" else "object"].append(i)
+    blocks = []
+    if groups["float"]:
+        blocks.append((np.array([cols[i] for i in groups["float"]], dtype=float).reshape(-1, n),
+                       np.array(groups["float"])))
+    if groups["int"]:
+        blocks.append((np.array([[0 if v is None else v for v in cols[i]] for i in groups["int"]],
+                                dtype=np.int64).reshape(-1, n), np.array(groups["int"])))
+    if groups["bool"]:
+        blocks.append((np.array([cols[i] for i in groups["bool"]], dtype=bool).reshape(-1, n),
+                       np.array(groups["bool"])))
+    if groups["object"]:
+        text = np.empty((len(groups["object"]), n), dtype=object)
+        for k, i in enumerate(groups["object"]):
+            text[k, :] = cols[i]
+        blocks.append((text, np.array(groups["object"])))
+    for i in groups["boolean"]:
+        blocks.append((pd.array(list(cols[i]), dtype="boolean"), np.array([i])))
+    return create_dataframe_from_blocks(blocks, index=pd.RangeIndex(n), columns=pd.Index(columns))
+
+
 # the indicator's own fields a stored row carries (Metrics._indicator_rows), in that order
 _INFO_FIELDS = ("indicator_name", "unit", "kind", "aggregation", "frequency", "direction", "indicator_order")
 _BOOL_COLUMNS = ("complete", "rated", "standing", "is_parent", "unreviewed")
@@ -731,3 +838,21 @@ def _finish(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     if "on_track" in out:
         out["on_track"] = out["on_track"].astype("boolean")
     return out
+
+
+# The two-query gaps view (Metrics._gaps_table). The figures columns it reads (every
+# GAP_COLUMNS column the table holds, apart from the view's own words), and for each view
+# column where it comes from: the figures row, then the view's words (_VIEW_WORDS).
+_VIEW_WORDS = ("region_name", "parent_code", "is_parent", "sort_order", "indicator_name", "unit",
+               "kind", "aggregation", "frequency", "direction", "period", "basis")
+_F_COLUMNS = [c for c in GAP_COLUMNS if c in STORED_COLUMNS and c not in _VIEW_WORDS]
+_F_REGION, _F_INDICATOR, _F_PERIOD, _F_KIND = (_F_COLUMNS.index(c) for c in
+                                               ("region_code", "indicator_code", "figure_period", "row_kind"))
+_F_NOT_DUE = [(_F_COLUMNS.index(c), v) for c, v in {**_NOT_DUE_ROW, "figure_period": None}.items()
+              if c in _F_COLUMNS]
+_VIEW_PICK = operator.itemgetter(*[_F_COLUMNS.index(c) if c in _F_COLUMNS else len(_F_COLUMNS) + _VIEW_WORDS.index(c)
+                                   for c in GAP_COLUMNS])
+_RANK_AT = {GAP_COLUMNS.index(c) for c in ("rank", "rank_of", "rank_ties")}
+_VIEW_PERIODS = 1 + len(FREQUENCY_TYPE)
+_VIEW_FIGURES_SQL = {roots: view_figures_sql(_F_COLUMNS, roots, _VIEW_PERIODS) for roots in (False, True)}
+_VIEW_CONTEXT_SQL = {roots: view_context_sql(roots) for roots in (False, True)}

@@ -207,3 +207,40 @@ WHERE f.snapshot_id = $s AND f.view_basis = $b
   AND list_contains($rows::VARCHAR[], f.region_code) AND list_contains($fps::VARCHAR[], f.figure_period)
   AND ($inds::VARCHAR[] IS NULL OR list_contains($inds::VARCHAR[], f.indicator_code))
 """
+
+
+# A gaps view read from the figures table (engine.Metrics._gaps_table) takes two plain
+# queries — a join or a subquery costs DuckDB more to plan than the view costs to read:
+# 1. what the view needs besides figures: its regions (region $r and the active regions
+#    directly under it; $r NULL: the roots), the indicators, and whether the table can answer
+#    (the years each jurisdiction is held for in snapshot $s, the stale marks);
+def view_context_sql(roots: bool) -> str:
+    """1. (`roots`: the view of every root.) The stale marks are few (a refresh clears them):
+    read as they are, no DISTINCT to plan."""
+    where = "parent_code IS NULL" if roots else "(code = $r OR parent_code = $r)"
+    return f"""
+SELECT 'r', code, name, parent_code, jurisdiction_code, NULL, NULL, NULL, sort_order FROM regions
+WHERE active AND {where}
+UNION ALL
+SELECT 'i', code, name, unit, kind, aggregation, frequency, direction, sort_order FROM indicators
+UNION ALL
+SELECT 'c', jurisdiction_code, NULL, NULL, NULL, NULL, NULL, NULL, year_from * 10000 + year_to
+FROM figure_coverage WHERE snapshot_id = $s
+UNION ALL
+SELECT 'd', jurisdiction_code, indicator_code, NULL, NULL, NULL, NULL, NULL, NULL
+FROM figure_dirty WHERE $s = 0
+"""
+
+
+def view_figures_sql(columns: list[str], roots: bool, periods: int) -> str:
+    """2. the figures rows of those regions in basis $b and year $year whose figure period is
+    one of $fp0…: the year (every (region, indicator) the view has a row for has one) and
+    those the view shows — `columns` of the figures table; `roots`: the view of every root.
+    The range $lo..$hi of the regions' codes lets DuckDB skip the row groups of others."""
+    where = "parent_code IS NULL" if roots else "(region_code = $r OR parent_code = $r)"
+    fps = ", ".join(f"$fp{n}" for n in range(periods))
+    return f"""
+SELECT {", ".join(columns)} FROM figures
+WHERE snapshot_id = $s AND view_basis = $b AND fp_year = $year AND region_code BETWEEN $lo AND $hi
+  AND {where} AND figure_period IN ({fps})
+"""
