@@ -8,6 +8,7 @@ import re
 import shutil
 
 import pytest
+from selenium.webdriver.support.ui import WebDriverWait
 
 from browser_kit import chromium, login, severe_logs, viewport
 from scripts.screenshots import PAGES, open_page
@@ -71,6 +72,25 @@ def test_every_page_speaks_chinese(server):
             bad = foreign_words(text, names | actors | {"viewer", "reporter_a", "reporter_b", "admin"})
             if bad:
                 offenders[name] = sorted(set(bad))
+        # What opens on a page: the provenance panel (with its Σ row) and the audit log's calendar.
+        open_page(d, server.url, PAGES[0][1], "#overview-cards")
+        d.find_element("css selector", "#overview-cards .kpi-value").click()
+        panel = d.find_element("css selector", "#prov-modal")
+        WebDriverWait(d, 30).until(lambda _: panel.find_elements("css selector", ".prov-total"))
+        bad = foreign_words(panel.text, names)
+        if bad:
+            offenders["provenance"] = sorted(set(bad))
+        open_page(d, server.url, "/admin?section=audit-log", "#admin-audit-dates")
+        d.find_element("css selector", "#admin-audit-dates").click()
+        WebDriverWait(d, 10).until(lambda _: d.find_elements("css selector", ".dash-datepicker-calendar"))
+        calendar = d.find_element("css selector", ".dash-datepicker-calendar")
+        bad = foreign_words(calendar.text, names)
+        if bad:
+            offenders["calendar"] = sorted(set(bad))
+        weekdays = d.execute_script(
+            "return [...document.querySelectorAll('.dash-datepicker-calendar thead tr:nth-child(2) th')]"
+            ".map(th => getComputedStyle(th, '::after').content.replace(/\"/g, ''))")
+        assert len(weekdays) >= 7 and weekdays == list("一二三四五六日") * (len(weekdays) // 7), weekdays
         assert offenders == {}, offenders
         assert severe_logs(d) == []
     finally:
