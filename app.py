@@ -50,6 +50,8 @@ def create_app(db_path: str | os.PathLike = DEFAULT_DB, parse_limits=None):
     from dashboards.store import CONFIG_KEY, Warehouse
     from pipelines.returns.parse_worker import ParseLimits
 
+    from dashboards.security import proxy_hops
+    proxy_hops()                    # a bad YBJC_PROXY_HOPS stops the start before anything opens
     path = Path(db_path)
     if not path.exists():
         raise FileNotFoundError(f"数据仓库 {path} 不存在：请先运行 python -m pipelines init --db {path}")
@@ -97,10 +99,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=8, help="处理请求的线程数（默认 8）")
     args = parser.parse_args(argv)
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    from dashboards.security import SettingError
     from pipelines.db import WarehouseBusy
     try:
         app = create_app(args.db)
-    except (FileNotFoundError, WarehouseBusy) as exc:
+    except (FileNotFoundError, WarehouseBusy, SettingError) as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 2
     from dashboards.store import CONFIG_KEY
@@ -115,7 +118,12 @@ def main(argv: list[str] | None = None) -> int:
           flush=True)
     signal.signal(signal.SIGTERM, _stop)
     try:
-        serve(app.server, host=args.host, port=args.port, threads=args.threads, ident="ybjc")
+        # waitress drops X-Forwarded-* headers by default; behind configured proxies they must
+        # reach werkzeug's ProxyFix (dashboards.security.install_security), which trusts
+        # exactly YBJC_PROXY_HOPS of them
+        from dashboards.security import proxy_hops
+        serve(app.server, host=args.host, port=args.port, threads=args.threads, ident="ybjc",
+              clear_untrusted_proxy_headers=not proxy_hops())
     except KeyboardInterrupt:
         pass
     finally:

@@ -12,6 +12,18 @@ the dashboards are); a wrong parameter is 400 with {"status": "rejected", "error
 the 报送率 summary of pipelines.metrics.reporting_rate (owed, received, on_time, late, missing,
 not_due, early; completeness, timeliness, late_rate, missing_rate in %), same auth and errors.
 
+`GET /api/v1/reviews` — the caller's review queue (审核): the accepted submissions still 待审核
+in its scope, oldest first, each with file, uploader, time, regions and periods (codes and
+names), warnings and its values beside those they replace: {"status": "ok", "count", "reviews":
+[...]}. Token or session; 401 without, 403 for a viewer or a reporter with no region below it.
+
+`POST /api/v1/submissions/<id>/review` — decide one: JSON {"decision": "approve" | "reject",
+"comment": "…"} (退回 needs a comment, at most 500 characters), Bearer token only (like
+/api/returns: no ambient credential may decide). 200 {"status": "ok", "review": {...}}; refusals
+through json_error with review.ReviewError's status: 400 bad decision or body, 403 role or scope,
+404 unknown submission, 409 already decided, 422 a rejected file or a bad comment — nothing
+changed then. Every decision is in the audit log.
+
 `POST /api/returns` — submit a return with a Bearer token (multipart field `file`).
 
 Answers JSON {"status": "accepted" | "rejected" | "denied", "rows": n, "errors": [...],
@@ -63,12 +75,18 @@ def outcome_json(outcome) -> dict:
             "submission_id": outcome.submission_id}
 
 
-def _reader(store):
-    """The user reading the API (token or session), or None; True-ish when no account exists."""
+def bearer_user(store):
+    """The user of the request's API token (Authorization: Bearer …), or None."""
     header = flask.request.headers.get("Authorization", "")
     token = header[7:].strip() if header[:7].lower() == "bearer " else None
-    if token:
-        return store.run(lambda con: accounts.user_for_token(con, token))
+    return store.read(lambda con: accounts.user_for_token(con, token)) if token else None
+
+
+def reader(store):
+    """The user reading the API (token, else session), or None."""
+    header = flask.request.headers.get("Authorization", "")
+    if header[:7].lower() == "bearer ":
+        return bearer_user(store)
     gate = flask.current_app.extensions.get("ybjc_gate")
     return gate.session_user() if gate is not None else None
 
@@ -79,7 +97,7 @@ def get_gaps():
 
     from .store import open_metrics
     store = _store()
-    if store.run(accounts.count_users) > 0 and _reader(store) is None:
+    if store.read(accounts.count_users) > 0 and reader(store) is None:
         return _error(401, "请提供 API 令牌（Authorization: Bearer <令牌>）或先登录后再读取")
     args = flask.request.args
     period = (args.get("period") or "").strip()
@@ -107,7 +125,7 @@ def get_reporting_rate():
 
     from .store import open_metrics
     store = _store()
-    if store.run(accounts.count_users) > 0 and _reader(store) is None:
+    if store.read(accounts.count_users) > 0 and reader(store) is None:
         return _error(401, "请提供 API 令牌（Authorization: Bearer <令牌>）或先登录后再读取")
     args = flask.request.args
     region, year = (args.get("region") or "").strip(), (args.get("year") or "").strip()
@@ -123,23 +141,63 @@ def get_reporting_rate():
     return flask.jsonify({"status": "ok", **body})
 
 
+@bp.get("/api/v1/reviews")
+def get_reviews():
+    from pipelines.workflow import review
+    store = _store()
+    user = reader(store)
+    if user is None:
+        return json_error(401, "请提供 API 令牌（Authorization: Bearer <令牌>）或先登录后再读取审核队列")
+    scope = store.read(lambda con: review.reviewable_regions(con, user))
+    if scope is not None and not scope:
+        why = ("查看者账户不能审核" if user.role == "viewer" else
+               f"账户地区 {user.region_code} 没有下级地区，本单位的报送由上级单位审核")
+        return json_error(403, f"账户 {user.name}（{user.role_label}）无审核权限：{why}")
+    items = store.read(lambda con: [review.describe(con, s) for s in review.pending(con, user)])
+    return flask.jsonify({"status": "ok", "count": len(items), "reviews": items})
+
+
+@bp.post("/api/v1/submissions/<submission_id>/review")
+def post_review(submission_id):
+    from pipelines.workflow import review
+    store = _store()
+    user = bearer_user(store)
+    if user is None:
+        return json_error(401, "缺少或无效的 API 令牌：审核须在请求头 Authorization: Bearer <令牌> 中提供令牌")
+    body = flask.request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return json_error(400, "请求体应为 JSON 对象，如 {\"decision\": \"approve\", \"comment\": \"…\"}"
+                               "（decision 为 approve 通过或 reject 退回）")
+    comment = body.get("comment")
+    if comment is not None and not isinstance(comment, str):
+        return json_error(400, "comment（审核意见）应为文字")
+    decision = body.get("decision")
+    try:
+        sub = store.write(lambda con: review.decide(con, submission_id, user, str(decision or ""), comment))
+    except review.ReviewError as exc:
+        return json_error(exc.status, str(exc))
+    store.refresh_soon()
+    return flask.jsonify({"status": "ok", "review": store.read(
+        lambda con: review.describe(con, sub, with_values=False))})
+
+
 @bp.post("/api/returns")
 def post_return():
     header = flask.request.headers.get("Authorization", "")
     token = header[7:].strip() if header[:7].lower() == "bearer " else None
     store = _store()
-    user = store.run(lambda con: accounts.user_for_token(con, token)) if token else None
+    user = store.read(lambda con: accounts.user_for_token(con, token)) if token else None
     if user is None:
         return _error(401, "缺少或无效的 API 令牌：请在请求头 Authorization: Bearer <令牌> 中提供，"
                            "令牌可由管理员用 python -m pipelines users token --name 用户名 签发")
     if not accounts.can_submit(user):
-        store.run(lambda con: db.audit(con, user.name, "upload", None, "denied",
+        store.read(lambda con: db.audit(con, user.name, "upload", None, "denied",
                                        {"channel": "api", "reason": "role", "role": user.role}))
         return _error(403, f"账户 {user.name}（{user.role_label}）无报送权限，需要填报员或管理员账户")
     upload = flask.request.files.get("file")
     if upload is None or not upload.filename:
         return _error(400, "请求中没有文件：请用 multipart/form-data 的 file 字段上传 .xlsx 报表")
-    allowed = store.run(lambda con: accounts.allowed_regions(con, user))
+    allowed = store.read(lambda con: accounts.allowed_regions(con, user))
     item = (safe_file_name(upload.filename), upload.read())
     outcome = store.ingest([item], user=user.name, channel="api", allowed_regions=allowed)[0]
     body = outcome_json(outcome)

@@ -101,7 +101,7 @@ def generate(user, jurisdiction: str, quarter: str, issue_date: str | None, seri
         return write_bulletin(con, quarter, region=jurisdiction, out_dir=out, user=user.name,
                               issue_date=date, serial=number, per_region=per_region, audit=False)
     try:
-        paths = _store().run(build)
+        paths = _store().read(build)
     except (BulletinInputError, SettingsError, ValueError) as exc:
         shutil.rmtree(out, ignore_errors=True)
         raise BulletinRequestError(str(exc)) from None

@@ -11,7 +11,7 @@ from .state import BASES, PAGE_PATHS, PAGE_TITLES, ViewState, period_label
 from pipelines.figure_text import judged_note, reporters_text, status_note
 
 from .theme import (RATED, STATUS_CLASS, STATUS_SYMBOL, flag, fmt_gap, fmt_number, fmt_target,
-                    fmt_time, fmt_value, is_missing, row_decimals, status_text)
+                    fmt_time, fmt_value, is_missing, row_decimals, status_text, unreviewed_mark)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -200,6 +200,7 @@ def kpi_card(row: pd.Series) -> html.Div:
                               row["region_code"], row["indicator_code"],
                               row["period"], row.get("judged_on") or row["basis"],
                               className="prov-btn kpi-value"),
+                  unreviewed_mark(row),
                   html.Span(status_text(status), className=f"badge status-{STATUS_CLASS.get(status, 'none')}")],
                  className="kpi-main"),
         *lines])

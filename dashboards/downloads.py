@@ -60,7 +60,7 @@ def template_download():
                 return None, (400, str(exc))
             return (path.read_bytes(), f"{name}_{period.label}_报送模板.xlsx"), None
 
-    result, problem = _store().run(build)
+    result, problem = _store().read(build)
     if problem:
         return _fail(*problem)
     return _send_xlsx(*result)
@@ -76,7 +76,7 @@ def targets_download():
         target_sheets.write_plan_sheet(con, plan, buf)
         return buf.getvalue()
     try:
-        data = _store().run(build)
+        data = _store().read(build)
     except target_sheets.SheetError as exc:
         return _fail(400, str(exc))
     return _send_xlsx(data, f"目标_{plan}.xlsx")
@@ -90,7 +90,7 @@ def regions_download():
         buf = io.BytesIO()
         region_sheets.write_region_sheet(con, buf)
         return buf.getvalue()
-    return _send_xlsx(_store().run(build), "地区树.xlsx")
+    return _send_xlsx(_store().read(build), "地区树.xlsx")
 
 
 def accounts_download():
@@ -105,7 +105,7 @@ def accounts_download():
         name = accounts.region_name(con, accounts.resolve_region(con, jur))
         return buf.getvalue(), name
     try:
-        data, name = _store().run(build)
+        data, name = _store().read(build)
     except accounts.AccountError as exc:
         return _fail(400, str(exc))
     return _send_xlsx(data, f"账户表_{name}.xlsx")
@@ -119,7 +119,7 @@ def contacts_download():
         buf = io.BytesIO()
         contacts.write_contacts_sheet(con, buf)
         return buf.getvalue()
-    return _send_xlsx(_store().run(build), "地区联系人.xlsx")
+    return _send_xlsx(_store().read(build), "地区联系人.xlsx")
 
 
 ARCHIVE_ROUTE = "/download/archive/"     # + submission id: the original file behind a figure
@@ -145,7 +145,7 @@ def archive_download(submission_id: int):
 
     def look(con):
         return archived_file(con, submission_id), accounts.allowed_regions(con, user)
-    found, allowed = store.run(look)
+    found, allowed = store.read(look)
     if found is None:
         return _fail(404, f"没有编号为 {submission_id} 的已接收报送，无法下载原始文件")
     file_name, archive_path, regions = found

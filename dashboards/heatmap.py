@@ -15,8 +15,9 @@ from pipelines.figure_text import judged_note, months_text, period_text, reporte
 
 from . import ids
 from .state import ViewState
-from .theme import (RATED, STATUS_CLASS, STATUS_SYMBOL, STATUSES, fmt_gap, fmt_gap_short,
-                    fmt_number, fmt_target, fmt_value, is_missing, row_decimals)
+from .theme import (RATED, STATUS_CLASS, STATUS_SYMBOL, STATUSES, UNREVIEWED_SYMBOL, UNREVIEWED_TITLE,
+                    UNREVIEWED_WORD, fmt_gap, fmt_gap_short, fmt_number, fmt_target, fmt_value,
+                    is_missing, row_decimals, unreviewed, unreviewed_mark)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -72,13 +73,13 @@ def _cell(row: dict | None, cell_href) -> html.Td:
     link = dcc.Link(className="hm-link", href=cell_href(row["region_code"], row["indicator_code"]), children=[
         html.Span([html.Span(symbol if not is_missing(row["actual"]) else "", className="hm-sym",
                              **{"aria-hidden": "true"}),
-                   html.Span(value, className="hm-value")], className="hm-line"),
+                   html.Span(value, className="hm-value"), unreviewed_mark(row)], className="hm-line"),
         html.Span(second, className="hm-gap" if gap else "hm-gap hm-note"),
         html.Span([html.Span(symbol + " ", className="hm-status-sym"), status], className="hm-status"),
     ])
     return html.Td(link, className=f"hm-cell status-{STATUS_CLASS[status]}", title=tooltip(row),
                    **{"data-region": row["region_code"], "data-indicator": row["indicator_code"],
-                      "data-status": status})
+                      "data-status": status, "data-unreviewed": "true" if unreviewed(row) else "false"})
 
 
 def cell_note(row: dict) -> str:
@@ -132,6 +133,8 @@ def tooltip(row: dict) -> str:
         lines.append(f"连续未达标：{int(row['streak'])} 期")
     if reporters_text(row):
         lines.append(f"报送：{reporters_text(row)}")
+    if unreviewed(row):
+        lines.append(f"{UNREVIEWED_SYMBOL}{UNREVIEWED_WORD}：{UNREVIEWED_TITLE}")
     lines.append("点击查看地区详情与数据来源")
     return "\n".join(lines)
 
@@ -139,5 +142,7 @@ def tooltip(row: dict) -> str:
 def legend() -> html.Div:
     return html.Div(className="legend", children=[
         html.Span(f"{STATUS_SYMBOL[s]} {s}", className=f"legend-item status-{STATUS_CLASS[s]}")
-        for s in STATUSES] + [html.Span("格内：实际值 / 差距（负数为差距）；灰色各项不作评价，不计入达标统计和排名",
+        for s in STATUSES] + [html.Span(f"{UNREVIEWED_SYMBOL}{UNREVIEWED_WORD} 含未审核通过的数据",
+                                        className="legend-unreviewed", title=UNREVIEWED_TITLE),
+                              html.Span("格内：实际值 / 差距（负数为差距）；灰色各项不作评价，不计入达标统计和排名",
                                         className="legend-note")])

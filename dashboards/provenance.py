@@ -72,12 +72,12 @@ def archive_links():
     if user is None or not request_may_open(ARCHIVE_ROUTE):
         return None
     store = flask.current_app.extensions["ybjc_store"]
-    allowed = store.run(lambda con: accounts.allowed_regions(con, user))
+    allowed = store.read(lambda con: accounts.allowed_regions(con, user))
     seen: dict[int, bool] = {}
 
     def href(submission_id: int) -> str | None:
         if submission_id not in seen:
-            regions = store.run(lambda con: submission_regions(con, submission_id)) or []
+            regions = store.read(lambda con: submission_regions(con, submission_id)) or []
             seen[submission_id] = may_download_archive(allowed, regions)
         return f"{ARCHIVE_ROUTE}{submission_id}" if seen[submission_id] else None
     return href
@@ -114,4 +114,26 @@ def provenance_view(m, request: dict, archive_href=None) -> html.Div:
                 className="facts"),
         html.H3(f"来源记录（{len(prov)} 条，含已更正的历史值）", className="section-title"),
         provenance_table(prov, row, archive_href),
+        answers_block(m, prov),
     ], className="provenance")
+
+
+def answers_block(m, prov) -> html.Div | None:
+    """The 说明 answering warnings about the values behind the figure (workflow/warning_answers.py)."""
+    from pipelines.workflow.warning_answers import for_values
+    if prov is None or prov.empty:
+        return None
+    import pandas as pd
+    prov = prov[pd.notna(prov["submission_id"])]
+    keys = {(int(r.submission_id), r.region_code, r.indicator_code, r.period) for r in prov.itertuples()}
+    found = for_values(m.con, sorted(keys))
+    items = []
+    for r in prov.itertuples():
+        for a in found.pop((int(r.submission_id), r.region_code, r.indicator_code, r.period), []):
+            items.append(html.Li([html.Strong(f"{r.region_name} {period_label(r.period)}"),
+                                  f"（{a['kind_label']}，{a['sheet'] or ''}!{a['cell'] or ''}）：{a['warning']}",
+                                  html.Br(), f"说明（{a['source_label']}，{a['answered_by']}）：{a['answer']}"]))
+    if not items:
+        return None
+    return html.Div([html.H3(f"警告及说明（{len(items)} 条）", className="section-title"),
+                     html.Ul(items, className="answer-list")], id="prov-answers")

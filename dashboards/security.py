@@ -12,7 +12,9 @@
 - security headers (CSP without external hosts, X-Frame-Options, nosniff, Referrer-Policy);
 - a server-side role check in before_request for every route, page path and Dash callback
   (`PATH_RULES`, `CALLBACK_RULES`: data, not code);
-- read-only anonymous browsing while the warehouse has no user at all (with a banner).
+- read-only anonymous browsing while the warehouse has no user at all (with a banner);
+- behind reverse proxies (YBJC_PROXY_HOPS = their number) werkzeug's ProxyFix takes the
+  client's address from X-Forwarded-For; without the setting that header is ignored.
 The state lives on one `Gate` object per app (server.extensions["ybjc_gate"]).
 """
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import json
+import os
 import secrets
 import threading
 import time
@@ -58,6 +61,7 @@ PATH_RULES: tuple[tuple[str, str], ...] = (
     ("/_dash-update-component", "read"),  # and each callback's own level: CALLBACK_RULES
     ("/_reload-hash", "read"),
     ("/upload", "submit"),
+    ("/review", "submit"),                # reporters with regions below them, admins (review.py)
     ("/download/template", "submit"),
     ("/download/archive/", "submit"),     # an original file behind a figure (scope checked there)
     ("/admin", "admin"),
@@ -73,6 +77,7 @@ PATH_RULES: tuple[tuple[str, str], ...] = (
 # and the callback-map walk test names it.
 CALLBACK_RULES: tuple[tuple[str, str], ...] = (
     ("upload-", "submit"),
+    ("review-", "submit"),                # decisions: review.decide checks role and scope itself
     ("admin-", "admin"),
     ("overview-", "read"),
     ("indicator-", "read"),
@@ -190,7 +195,7 @@ class Gate:
         if time.time() - started > SESSION_HOURS * 3600:
             flask.session.clear()
             return None
-        user = self.store.run(lambda con: accounts.get_user(con, name))
+        user = self.store.read(lambda con: accounts.get_user(con, name))
         if user is None or user.disabled or flask.session.get("g") != user.session_gen:
             flask.session.clear()         # disabled, or its password changed since: ended
             return None
@@ -218,7 +223,7 @@ class Gate:
                 return self._deny(403, "请求缺少有效的安全令牌（CSRF），请刷新页面后重试")
         if level == "public" and path != "/login":
             return None                   # static assets, the API (own auth)
-        has_users = self.store.run(accounts.count_users) > 0
+        has_users = self.store.read(accounts.count_users) > 0
         flask.g.ybjc_has_users = has_users
         flask.g.ybjc_user = self.session_user() if has_users else None
         if req.method == "POST" and path.endswith("/_dash-update-component"):
@@ -272,11 +277,27 @@ class Gate:
         def with_account_bar(**kwargs):
             from .security_pages import account_bar
             user = flask.g.get("ybjc_user")
-            scope = (self.store.run(lambda con: accounts.region_name(con, user.region_code))
+            scope = (self.store.read(lambda con: accounts.region_name(con, user.region_code))
                      if user is not None and user.region_code else None)
-            bar = account_bar(user, flask.g.get("ybjc_has_users", True), self.csrf_token(), scope)
+            bar = account_bar(user, flask.g.get("ybjc_has_users", True), self.csrf_token(), scope,
+                              self.review_facts(user))
             return interpolate(**{**kwargs, "app_entry": bar + kwargs.get("app_entry", "")})
         return with_account_bar
+
+    def review_facts(self, user) -> dict:
+        """What the account bar says of review: may this user review (a link to /review, with
+        the queue's length), and its own returned submissions not yet corrected (a notice at
+        every page load until they are — the first page after a login included)."""
+        if user is None or user.role == "viewer":
+            return {}
+        from pipelines.workflow import review
+
+        def read(con):
+            scope = review.reviewable_regions(con, user)
+            may = scope is None or bool(scope)
+            return {"may_review": may, "pending": len(review.pending(con, user)) if may else 0,
+                    "returned": [(s.submission_id, s.file_name, s.comment) for s in review.returned_to(con, user.name)]}
+        return self.store.read(read)
 
     def _deny(self, status: int, message: str):
         wants_html = flask.request.method == "GET" and "text/html" in flask.request.headers.get("Accept", "")
@@ -370,9 +391,33 @@ def current_user():
     return flask.g.get("ybjc_user")
 
 
+PROXY_HOPS_ENV = "YBJC_PROXY_HOPS"
+
+
+class SettingError(ValueError):
+    """A server setting (environment variable) with an impossible value; Chinese message."""
+
+
+def proxy_hops(environ=None) -> int:
+    """How many reverse proxies stand in front of the server (YBJC_PROXY_HOPS; 0 = none, the
+    default). Only then are X-Forwarded-For / -Proto believed — as many hops as configured, so
+    a client cannot choose its own address for the login throttle and the audit log."""
+    raw = (os.environ if environ is None else environ).get(PROXY_HOPS_ENV, "").strip()
+    if not raw:
+        return 0
+    if not raw.isdigit() or int(raw) > 10:
+        raise SettingError(f"环境变量 {PROXY_HOPS_ENV} 应为 0 到 10 的整数（服务前反向代理的层数），"
+                           f"当前为“{raw}”；不经代理时请不要设置它")
+    return int(raw)
+
+
 def install_security(app, warehouse) -> Gate:
     """Secure the Dash app `app` whose warehouse is `warehouse` (connection or Warehouse)."""
     server = app.server
+    hops = proxy_hops()
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=hops, x_proto=hops)
     store = warehouse
     g = Gate(store, app)
     app.interpolate_index = g.interpolate_index(app.interpolate_index)
@@ -397,6 +442,8 @@ def install_security(app, warehouse) -> Gate:
     register_downloads(server)
     register_bulletin(server)
     server.register_blueprint(bp)
+    from .api_locks import bp as locks_bp
+    server.register_blueprint(locks_bp)
     return g
 
 

@@ -91,8 +91,10 @@ _BAR_STYLE = ("<style>#ybjc-account{display:flex;gap:14px;align-items:center;jus
               "text-align:center;font-family:'Noto Sans CJK SC','Microsoft YaHei',sans-serif}</style>")
 
 
-def account_bar(user, has_users: bool, csrf: str, scope_name: str | None = None) -> str:
-    """The strip above every dashboard page: who is logged in, links by role, logout."""
+def account_bar(user, has_users: bool, csrf: str, scope_name: str | None = None,
+                review: dict | None = None) -> str:
+    """The strip above every dashboard page: who is logged in, links by role, logout; with
+    `review` (Gate.review_facts) the 审核 link for reviewers and the notice of returned files."""
     if not has_users:
         return f'{_BAR_STYLE}<div id="ybjc-no-users" role="status">{escape(NO_USERS_BANNER)}</div>'
     if user is None:
@@ -101,6 +103,10 @@ def account_bar(user, has_users: bool, csrf: str, scope_name: str | None = None)
     links = []
     if may_open("/upload", user):
         links.append('<a href="/upload" id="ybjc-link-upload">数据报送</a>')
+    review = review or {}
+    if review.get("may_review") and may_open("/review", user):
+        n = review.get("pending", 0)
+        links.append(f'<a href="/review" id="ybjc-link-review">数据审核{f"（待审 {n}）" if n else ""}</a>')
     if may_open("/admin", user):
         links.append('<a href="/admin" id="ybjc-link-admin">系统管理</a>')
     links.append('<a href="/password" id="ybjc-link-password">修改密码</a>')
@@ -108,4 +114,19 @@ def account_bar(user, has_users: bool, csrf: str, scope_name: str | None = None)
     return (f'{_BAR_STYLE}<div id="ybjc-account"><span id="ybjc-user">{escape(user.name)}'
             f'（{escape(user.role_label)}{scope}）</span>{"".join(links)}'
             f'<form method="post" action="/logout"><input type="hidden" name="csrf_token" '
-            f'value="{escape(csrf)}"><button type="submit" id="ybjc-logout">退出</button></form></div>')
+            f'value="{escape(csrf)}"><button type="submit" id="ybjc-logout">退出</button></form></div>'
+            + returned_notice(review.get("returned") or []))
+
+
+def returned_notice(returned: list) -> str:
+    """'您有 N 份报送被退回' with each file and the reviewer's comment, linking to the 报送 page."""
+    if not returned:
+        return ""
+    items = "".join(f"<li>报送 #{sid}（{escape(name)}）：{escape(comment or '')}</li>"
+                    for sid, name, comment in returned[:5])
+    more = f"<li>另有 {len(returned) - 5} 份</li>" if len(returned) > 5 else ""
+    return (f'<div id="ybjc-returned" role="alert" style="padding:8px 16px;background:#fdecea;color:#8a1c12;'
+            f'font-size:16px;font-family:\'Noto Sans CJK SC\',\'Microsoft YaHei\',sans-serif">'
+            f'<strong>您有 {len(returned)} 份报送被审核退回，请按意见修改后重新上传：</strong>'
+            f'<ul style="margin:4px 0 4px 20px;padding:0">{items}{more}</ul>'
+            f'<a href="/upload" style="color:#1f5fa8">去数据报送页面重新上传</a></div>')

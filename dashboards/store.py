@@ -65,7 +65,6 @@ class Warehouse:
         finally:
             cur.close()
 
-    run = read      # the name the pages still call it by
 
     def write(self, fn, *, data_changed: bool = True):
         """fn(cursor) holding the write lock; then, unless the write changed no data a figure
@@ -78,27 +77,32 @@ class Warehouse:
                 if data_changed:
                     self.changed()
 
-    def check(self, items, *, user: str, channel: str, allowed_regions=None):
+    def check(self, items, *, user: str, channel: str, allowed_regions=None, answers=None):
         """The dry run of an upload (the page's preview): outcomes as `ingest` would give them,
-        nothing loaded, no cache cleared, the write lock never taken for the checks."""
+        nothing loaded, no cache cleared, the write lock never taken for the checks; warnings
+        that must be answered are marked (`required`), not refused, so the page can ask."""
         from pipelines.returns.ingest import check_files
         items = list(items)
         batch = self.read(lambda con: check_files(con, items, allowed_regions=allowed_regions,
-                                                  dry_run=True, parser=self.parser))
+                                                  dry_run=True, parser=self.parser, answers=answers,
+                                                  defer_answers=True))
         if allowed_regions is not None and any(o.status == "duplicate" for o in batch.outcomes):
             self.write(lambda con: _refuse_duplicates_outside(con, batch.outcomes, allowed_regions,
                                                               user, channel), data_changed=False)
         return batch.outcomes
 
-    def ingest(self, items, *, user: str, channel: str, allowed_regions=None, dry_run=False):
+    def ingest(self, items, *, user: str, channel: str, allowed_regions=None, dry_run=False,
+               answers=None):
         """pipelines.returns.ingest for paths or (file_name, bytes) pairs through the server's
-        connection: read and validated without the write lock, archived, then loaded holding it."""
+        connection: read and validated without the write lock, archived, then loaded holding it.
+        `answers`: the upload page's 说明 to warnings (answer_key → text)."""
         if dry_run:
-            return self.check(items, user=user, channel=channel, allowed_regions=allowed_regions)
+            return self.check(items, user=user, channel=channel, allowed_regions=allowed_regions,
+                              answers=answers)
         from pipelines.returns.ingest import archive_checked, check_files, load_checked
         items = list(items)
         batch = self.read(lambda con: check_files(con, items, allowed_regions=allowed_regions,
-                                                  parser=self.parser))
+                                                  parser=self.parser, answers=answers))
         archive_checked(batch, self.archive_dir)
 
         def load(con):

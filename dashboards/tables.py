@@ -8,7 +8,8 @@ from dash.dash_table.Format import Format, Scheme
 
 from pipelines.figure_text import judged_note, reporters_text, status_note
 
-from .theme import RATED, STATUS_SYMBOL, display_decimals, flag, is_missing, row_decimals
+from .theme import (RATED, STATUS_SYMBOL, UNREVIEWED_SYMBOL, UNREVIEWED_WORD, display_decimals, flag,
+                    is_missing, row_decimals, unreviewed)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -23,6 +24,7 @@ INDICATOR_COLUMNS = [
     {"id": "gap", "name": "差距", "type": "numeric"},
     {"id": "completion", "name": "完成率（%）", "type": "numeric", "format": _FIXED},
     {"id": "status", "name": "状态"},
+    {"id": "review", "name": "审核"},
     {"id": "note", "name": "说明"},
     {"id": "rank", "name": "排名", "type": "numeric"},
     {"id": "streak", "name": "连续未达标（期）", "type": "numeric"},
@@ -60,6 +62,7 @@ def indicator_rows(gaps: pd.DataFrame) -> list[dict]:
             "actual": _num(r["actual"], unit, d), "target": _num(r["target"], unit),
             "gap": _num(r["gap"], unit, d), "completion": _num(r["completion"], "%"),
             "status": f"{STATUS_SYMBOL.get(status, '')} {status}", "note": note,
+            "review": f"{UNREVIEWED_SYMBOL}{UNREVIEWED_WORD}" if unreviewed(r) else "",
             "rank": None if is_missing(r["rank"]) else int(r["rank"]),
             "streak": None if is_missing(r["streak"]) else int(r["streak"]),
             "reporting": reporting,

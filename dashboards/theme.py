@@ -42,6 +42,27 @@ def is_missing(value) -> bool:
         return True
 
 
+# A figure that counts a value not approved in review (metrics column `unreviewed`).
+UNREVIEWED_SYMBOL = "※"
+UNREVIEWED_WORD = "待审"
+UNREVIEWED_TITLE = "含未经审核通过的数据（待审核或被退回），以上级单位审核通过后为准"
+
+
+def unreviewed(row) -> bool:
+    """Does this metrics row count a value not approved in review?"""
+    value = row.get("unreviewed") if hasattr(row, "get") else None
+    return bool(flag(value))
+
+
+def unreviewed_mark(row):
+    """The visible mark of such a figure: '※待审' superscript with its explanation, or None."""
+    if not unreviewed(row):
+        return None
+    from dash import html
+    return html.Sup(f"{UNREVIEWED_SYMBOL}{UNREVIEWED_WORD}", className="unreviewed-mark", title=UNREVIEWED_TITLE,
+                    **{"data-unreviewed": "true"})
+
+
 def flag(value) -> bool | None:
     """A boolean column value that may be missing (pd.NA / None / NaN) → True, False or None."""
     return None if is_missing(value) else bool(value)

@@ -35,7 +35,8 @@ _ARGPARSE = (
 )
 
 
-_DEST_NAMES = {"command": "命令", "users_command": "users 的子命令", "FILE": "文件"}
+_DEST_NAMES = {"command": "命令", "users_command": "users 的子命令", "unlock_command": "unlock 的子命令",
+               "FILE": "文件"}
 
 
 class ChineseArgumentParser(argparse.ArgumentParser):
@@ -120,6 +121,21 @@ def _parser() -> argparse.ArgumentParser:
                    help="修改一项设置（可重复）；值为空即删除该项")
     s.set_defaults(func=cmd_settings)
 
+    s = sub.add_parser("unlock", help="统计期解锁：grant 解锁 / list 列出 / revoke 撤销（锁定期限见设置 lock_days.月度 等）")
+    ul = s.add_subparsers(dest="unlock_command", required=True)
+    u = ul.add_parser("grant", parents=[common], help="为某地区某统计期解锁，须写明原因和有效期")
+    u.add_argument("--user", required=True, help="操作的管理员账户（权限和地区范围按该账户）")
+    u.add_argument("--region", required=True, help="地区编码或名称")
+    u.add_argument("--period", required=True, help="统计期，如 2024-03、2024Q1、2024（年、季度含其中各期）")
+    u.add_argument("--reason", required=True, help="解锁原因（最多 500 字）")
+    u.add_argument("--expires", required=True, help="有效期至，如 2026-12-10T18:00（最长 90 天）")
+    u.add_argument("--subtree", action="store_true", help="同时解锁其下级地区")
+    u = ul.add_parser("revoke", parents=[common], help="提前结束一项解锁")
+    u.add_argument("--user", required=True, help="操作的管理员账户")
+    u.add_argument("--id", required=True, help="解锁编号（见 unlock list）")
+    ul.add_parser("list", parents=[common], help="列出解锁记录")
+    s.set_defaults(func=cmd_unlock)
+
     s = sub.add_parser("bulletin", parents=[common], help="生成季度通报（Word、Excel 附表、PDF）")
     s.add_argument("--quarter", required=True, help="季度，如 2024Q3 或 2024年第三季度")
     s.add_argument("--region", default=None, help="地区编码或名称（默认：每个顶层辖区各一套）")
@@ -130,6 +146,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--serial", default=None, help="发文字号序号，如 12（得到“温医保发〔2024〕12号”）")
     s.add_argument("--per-region", dest="per_region", action="store_true",
                    help="另为每个下级单位生成一页通知单（一地一单）")
+    s.add_argument("--include-unreviewed", dest="reviewed_only", action="store_false", default=None,
+                   help="含未审核通过的数据（默认按设置 bulletin.reviewed_only：只用审核通过的数据）")
     s.add_argument("--user", default="cli", help="记入审计日志的操作人（默认 cli）")
     s.set_defaults(func=cmd_bulletin)
 
@@ -196,23 +214,54 @@ def cmd_remind(args) -> int:
 
 EDITABLE_SETTINGS = ("smtp.host", "smtp.port", "smtp.from", "smtp.user", "smtp.password", "smtp.starttls",
                      "reminder.days_before", "reminder.days_after", "reminder.catch_up_days", "due_day.月度", "due_day.季度",
-                     "due_day.年度", "rollup.min_share")
+                     "due_day.年度", "rollup.min_share", "lock_days.月度", "lock_days.季度", "lock_days.年度",
+                     "warning.must_answer", "outlier.threshold", "outlier.min_points")
+
+
+def _setting_problem(key: str, value: str) -> str | None:
+    from pipelines.returns.outliers import check_setting as outlier_problem
+    from pipelines.workflow.period_locks import check_setting as lock_problem
+    from pipelines.workflow.warning_answers import check_setting as answer_problem
+    return lock_problem(key, value) or answer_problem(key, value) or outlier_problem(key, value)
+
+
+def cmd_unlock(args) -> int:
+    from pipelines.workflow.period_locks import LockError, run_cli
+    try:
+        return run_cli(args, sys.stdout)
+    except LockError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def cmd_settings(args) -> int:
     from pipelines import db
+    from pipelines.catalog.model import Settings, SettingsIssues
+    from pipelines.catalog.suggest import did_you_mean
     con = db.connect(args.db)
     try:
         db.migrate(con)
+        changes = []
         for item in args.assign:
             key, sep, value = item.partition("=")
             key = key.strip()
             if not sep or key not in EDITABLE_SETTINGS:
-                raise UsageError(f"设置“{item}”无效：请写成 KEY=VALUE，KEY 为 {'、'.join(EDITABLE_SETTINGS)} 之一")
-            con.execute("DELETE FROM settings WHERE key = ?", [key])
-            if value.strip():
-                con.execute("INSERT INTO settings VALUES (?, ?)", [key, value.strip()])
-            db.audit(con, "cli", "settings.set", key, "ok", {"value": "******" if "password" in key else value})
+                raise UsageError(f"设置“{item}”无效{did_you_mean(key, EDITABLE_SETTINGS) if sep else ''}："
+                                 f"请写成 KEY=VALUE，KEY 为 {'、'.join(EDITABLE_SETTINGS)} 之一")
+            if value.strip() and _setting_problem(key, value.strip()):
+                raise UsageError(_setting_problem(key, value.strip()))
+            changes.append((key, value.strip()))
+        current = dict(con.execute("SELECT key, value FROM settings").fetchall())
+        try:                      # the typed settings: every bad value named, nothing written
+            Settings.from_rows({**current, **dict(changes)})
+        except SettingsIssues as exc:
+            raise UsageError(str(exc)) from None
+        with db.transaction(con):
+            for key, value in changes:
+                con.execute("DELETE FROM settings WHERE key = ?", [key])
+                if value:
+                    con.execute("INSERT INTO settings VALUES (?, ?)", [key, value])
+                db.audit(con, "cli", "settings.set", key, "ok",
+                         {"value": "******" if "password" in key else value})
         for key, value in con.execute("SELECT key, value FROM settings ORDER BY key").fetchall():
             if key in EDITABLE_SETTINGS:
                 print(f"{key}\t{'******' if 'password' in key else value}")

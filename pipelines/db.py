@@ -333,6 +333,63 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     SELECT submission_id, 'approved', '系统迁移', '审核功能启用前已接收的报送，视为通过', now()::TIMESTAMP
     FROM submissions WHERE status = 'accepted';
     """),
+    (8, "review in the figures: unreviewed marks, reviewed-only figures, value confirmations", """
+    -- A value an upload sent again unchanged (no new revision) is confirmed by that upload:
+    -- approving the upload approves the value (metrics: reviewed_only, unreviewed).
+    CREATE TABLE value_confirmations (
+        submission_id BIGINT NOT NULL,
+        value_id BIGINT NOT NULL,
+        PRIMARY KEY (submission_id, value_id)
+    );
+    -- figures.unreviewed: a value counted in the figure is not (yet) approved (待审核 or 退回).
+    ALTER TABLE figures ADD COLUMN unreviewed BOOLEAN;
+    -- Submissions approved by migration 7 count as approved since their upload, so that a
+    -- replayed moment does not show them as unreviewed.
+    UPDATE submission_reviews AS r SET decided_at = s.uploaded_at
+    FROM submissions s WHERE s.submission_id = r.submission_id AND r.reviewer = '系统迁移';
+    -- The bulletin counts approved values only (Metrics(reviewed_only=True)) unless set to false.
+    INSERT INTO settings VALUES ('bulletin.reviewed_only', 'true');
+    -- Every figure is recomputed with its mark (and frozen snapshots, which lack it, dropped).
+    DELETE FROM figures WHERE snapshot_id <> 0;
+    DELETE FROM figure_coverage WHERE snapshot_id <> 0;
+    DELETE FROM figure_snapshots;
+    INSERT INTO figure_dirty SELECT code, NULL, NULL, NULL, now()::TIMESTAMP FROM regions
+    WHERE parent_code IS NULL;
+    """),
+    (9, "period locks with admin unlocks; answers to warnings (pipelines/workflow/period_locks.py, warning_answers.py)", """
+    -- A period locks lock_days.<频度> days after its deadline (no setting: never locks). An
+    -- admin's unlock lets one region (and, with subtree, the regions below it) change one
+    -- period until expires_at; revoked_at ends it early.
+    CREATE SEQUENCE unlock_seq;
+    CREATE TABLE period_unlocks (
+        unlock_id BIGINT PRIMARY KEY DEFAULT nextval('unlock_seq'),
+        region_code VARCHAR NOT NULL,
+        period VARCHAR NOT NULL,              -- 2024-03 | 2024Q1 | 2024: covers the periods within it
+        subtree BOOLEAN NOT NULL,
+        reason VARCHAR NOT NULL,
+        expires_at TIMESTAMP NOT NULL,
+        granted_by VARCHAR NOT NULL,
+        granted_at TIMESTAMP NOT NULL,
+        revoked_at TIMESTAMP,
+        revoked_by VARCHAR
+    );
+    -- The 说明 answering a warning of an accepted submission (from the row's 备注 or the upload page).
+    CREATE TABLE warning_answers (
+        submission_id BIGINT NOT NULL,
+        kind VARCHAR NOT NULL,                -- rate_jump | den_swing | stock_fall | outlier_history | outlier_peers
+        sheet VARCHAR,
+        cell VARCHAR,
+        region_code VARCHAR,
+        indicator_code VARCHAR,
+        period VARCHAR,
+        warning VARCHAR NOT NULL,
+        answer VARCHAR NOT NULL,
+        source VARCHAR NOT NULL,              -- note (备注 column) | page (upload page)
+        answered_by VARCHAR NOT NULL,
+        answered_at TIMESTAMP NOT NULL
+    );
+    INSERT INTO settings VALUES ('outlier.threshold', '3.5'), ('outlier.min_points', '6');
+    """),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

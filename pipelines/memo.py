@@ -84,7 +84,8 @@ def memoised(method):
         cache = getattr(self, "cache", None)
         if cache is None:
             return method(self, *args, **kwargs)
-        key = (method.__name__, self.as_of, getattr(self, "stored", True), _frozen(args), _frozen(kwargs))
+        key = (method.__name__, self.as_of, getattr(self, "stored", True),
+               getattr(self, "reviewed_only", False), _frozen(args), _frozen(kwargs))
         try:
             hash(key)
         except TypeError:

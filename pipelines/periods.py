@@ -73,6 +73,17 @@ class Period:
         return self.code
 
 
+def due_date(p: Period, due_day: int) -> dt.date:
+    """A return is due on `due_day` of the month after its period (clamped to that month's end):
+    the settings due_day.月度 / 季度 / 年度 give the day."""
+    y, mo = (p.year + 1, 1) if p.month_to == 12 else (p.year, p.month_to + 1)
+    nxt = dt.date(y + (mo == 12), 1 if mo == 12 else mo + 1, 1)
+    return min(dt.date(y, mo, 1) + dt.timedelta(days=due_day - 1), nxt - dt.timedelta(days=1))
+
+
+FREQUENCY_OF_TYPE = {"M": "月度", "Q": "季度", "Y": "年度"}
+
+
 def month(year: int, m: int) -> Period:
     return Period(year, m, m)
 

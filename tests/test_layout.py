@@ -5,11 +5,10 @@ functions are deferred on purpose and do not run at import time; `if TYPE_CHECKI
 never run; a module's own packages are always initialised before it). A circle would make the
 import order decide what works.
 
-Known deferred back-edges (not import-time, so not counted here; to be cut when the catalog is
-typed): catalog.definitions → catalog.region_sheets (replaying web edits on `init`), catalog →
-metrics.figure_table (an edit marks figures stale in its own transaction), metrics.chase →
-workflow.contacts → catalog.target_sheets (the chase list shows contacts; contacts reuse the
-target sheet's cell helpers).
+Known deferred back-edge (not import-time, so not counted here): catalog → metrics.figure_table
+(a catalog edit marks figures stale in its own transaction). The typed catalog cut the others:
+region edits are replayed by catalog.definitions itself, and the sheet helpers that contacts and
+accounts share live in catalog.sheets, which imports nothing that reaches metrics.
 """
 from __future__ import annotations
 

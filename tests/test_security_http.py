@@ -187,6 +187,135 @@ def test_login_throttling_locks_user_and_ip(server):
     assert Client(server["url"]).login("viewer").status_code == 302   # other accounts unaffected
 
 
+def _fresh_server(_initialised_template, tmp_path, env=None):
+    db_path = tmp_path / "warehouse.duckdb"
+    shutil.copy(_initialised_template, db_path)
+    add_accounts(db_path)
+    return db_path, ServerProcess(db_path, env=env)
+
+
+def _legacy_hash(password: str) -> str:
+    """The pre-werkzeug hash format (scrypt$N$r$p$salt$hash, base64), computed here."""
+    import base64
+    import hashlib
+    salt = b"fedcba9876543210"
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=2 ** 15, r=8, p=1,
+                            maxmem=64 * 1024 * 1024, dklen=32)
+    return f"scrypt$32768$8$1${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+
+
+def test_password_change_ends_the_other_session_and_legacy_hashes_are_rehashed(_initialised_template,
+                                                                               tmp_path):
+    from werkzeug.security import check_password_hash
+
+    from pipelines import db
+    from pipelines.accounts import users as accounts
+    db_path, srv = _fresh_server(_initialised_template, tmp_path)
+    con = db.connect(db_path)
+    try:
+        for name in ("legacy1", "legacy2"):
+            accounts.add_user(con, name, "viewer", "placeholder-pass")
+            con.execute("UPDATE users SET password_hash = ? WHERE name = ?", [_legacy_hash("old-style-pass"), name])
+    finally:
+        con.close()
+    with srv:
+        # two sessions of reporter_a
+        one, two = Client(srv.url), Client(srv.url)
+        assert one.login("reporter_a").status_code == 302 and two.login("reporter_a").status_code == 302
+        assert one.get("/", headers={"Accept": "text/html"}).status_code == 200
+        assert two.get("/", headers={"Accept": "text/html"}).status_code == 200
+        # the first changes the password
+        changed = one.post("/password", data={"old_password": PASSWORD, "new_password": "brand-new-pass-9",
+                                              "new_again": "brand-new-pass-9", "next": "/upload"})
+        assert changed.status_code == 302 and changed.headers["Location"] == "/upload"
+        assert one.get("/upload", headers={"Accept": "text/html"}).status_code == 200    # re-signed
+        # the other's next page request goes to the login page, its callbacks are refused
+        sent = two.get("/upload", headers={"Accept": "text/html"})
+        assert sent.status_code == 302 and sent.headers["Location"] == "/login?next=/upload"
+        deps = one.get("/_dash-dependencies").json()
+        body = callback_body(deps, "_pages_content", {"_pages_location.pathname": "/", **PAGE})
+        assert two.post("/_dash-update-component", json=body).status_code == 401
+        assert one.post("/_dash-update-component", json=body).status_code == 200
+        assert Client(srv.url).login("reporter_a").status_code == 401                      # old password
+        assert Client(srv.url).login("reporter_a", "brand-new-pass-9").status_code == 302
+        # legacy hashes: legacy1 logs in (and is rehashed), legacy2 only fails
+        assert Client(srv.url).login("legacy1", "old-style-pass").status_code == 302
+        assert Client(srv.url).login("legacy2", "not-the-pass").status_code == 401
+    con = db.connect(db_path, read_only=True)
+    try:
+        h1, h2 = (con.execute("SELECT password_hash FROM users WHERE name = ?", [n]).fetchone()[0]
+                  for n in ("legacy1", "legacy2"))
+    finally:
+        con.close()
+    assert h1.startswith("scrypt:32768:8:1$") and check_password_hash(h1, "old-style-pass")
+    assert h2 == _legacy_hash("old-style-pass")
+    with ServerProcess(db_path) as again:
+        assert Client(again.url).login("legacy1", "old-style-pass").status_code == 302
+
+
+def _spray_from(client, forwarded_for: str | None, n: int, prefix: str) -> list[int]:
+    if forwarded_for is not None:
+        client.s.headers["X-Forwarded-For"] = forwarded_for
+    return [client.login(f"{prefix}{i:02d}", "wrong-password").status_code for i in range(n)]
+
+
+def test_with_proxy_hops_x_forwarded_for_decides_the_throttled_address(_initialised_template, tmp_path):
+    from pipelines import db
+    from pipelines.accounts import users as accounts
+    db_path, srv = _fresh_server(_initialised_template, tmp_path, env={"YBJC_PROXY_HOPS": "1"})
+    with srv:
+        limit = accounts.ADDRESS_FAILURES
+        assert _spray_from(Client(srv.url), "10.9.9.1", limit, "p") == [401] * limit
+        locked = _spray_from(Client(srv.url), "10.9.9.1", 1, "q")
+        assert locked == [429]
+        c = Client(srv.url)
+        c.s.headers["X-Forwarded-For"] = "10.9.9.1"
+        r = c.login("viewer")
+        assert r.status_code == 429 and "本机登录失败次数过多" in r.text
+        other = Client(srv.url)
+        other.s.headers["X-Forwarded-For"] = "10.9.9.2"         # another client behind the proxy
+        assert other.login("viewer").status_code == 302
+        # one hop: only the address the proxy appended counts, not one the client put before it
+        spoof = Client(srv.url)
+        spoof.s.headers["X-Forwarded-For"] = "1.2.3.4, 10.9.9.1"
+        assert spoof.login("viewer").status_code == 429
+    con = db.connect(db_path, read_only=True)
+    try:
+        ips = con.execute("SELECT json_extract_string(detail, '$.ip'), count(*) FROM audit_log "
+                          "WHERE action = 'login' GROUP BY 1 ORDER BY 1").fetchall()
+    finally:
+        con.close()
+    assert ips == [("10.9.9.1", 20 + 1 + 1 + 1), ("10.9.9.2", 1)]
+    assert accounts.ADDRESS_FAILURES == 20
+
+
+def test_without_proxy_hops_x_forwarded_for_is_ignored(_initialised_template, tmp_path):
+    from pipelines import db
+    db_path, srv = _fresh_server(_initialised_template, tmp_path)
+    with srv:
+        codes = [_spray_from(Client(srv.url), f"10.8.0.{i}", 1, f"a{i}-")[0] for i in range(20)]
+        assert codes == [401] * 20
+        c = Client(srv.url)
+        c.s.headers["X-Forwarded-For"] = "10.8.1.1"               # a fresh address, claimed
+        r = c.login("viewer")
+        assert r.status_code == 429 and "本机登录失败次数过多" in r.text
+    con = db.connect(db_path, read_only=True)
+    try:
+        ips = con.execute("SELECT json_extract_string(detail, '$.ip'), count(*) FROM audit_log "
+                          "WHERE action = 'login' GROUP BY 1").fetchall()
+    finally:
+        con.close()
+    assert ips == [("127.0.0.1", 21)]                            # the claimed addresses were ignored
+
+
+def test_a_bad_proxy_hops_value_stops_the_start_in_chinese(_initialised_template, tmp_path):
+    _db, srv = _fresh_server(_initialised_template, tmp_path, env={"YBJC_PROXY_HOPS": "two"})
+    with pytest.raises(RuntimeError) as err:
+        srv.__enter__()
+    assert "环境变量 YBJC_PROXY_HOPS 应为 0 到 10 的整数" in str(err.value) and "Traceback" not in str(err.value)
+    srv.log.close()
+
+
 def test_security_headers_and_cookies(server):
     c = server["clients"]["viewer"]
     for path in ("/", "/login", "/_dash-layout"):

@@ -241,7 +241,8 @@ def test_sheet_problems_name_the_columns_not_the_yaml_keys(con, tmp_path):
     by_cell = {p.split(":", 1)[0]: p.split(": ", 1)[1] for p in problems}
     assert by_cell["目标!F2"] == "比较符应为 >= 或 <=（现为“≥”）", problems
     assert by_cell["目标!L3"] == "口径“monthly”应为 period（当期）、ytd（累计）或 year（全年）", problems
-    assert by_cell["目标!H4"] == "年度、截止日期、起始日期三列必须且只能填一列（现在填了年度、截止日期）", problems
+    assert by_cell["目标!H4"] == "年度、截止日期、起始日期必须且只能填一项（现在填了年度、截止日期）", problems
     assert by_cell["目标!G5"] == "目标值“七十”不是数字", problems
+    assert len(problems) == 4, problems                      # each mistake said once
     for p in problems:
         assert not re.search(r"\b(comparator|basis|value|judge|effective|deadline|from)\b", p), p

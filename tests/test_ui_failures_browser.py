@@ -189,7 +189,7 @@ def test_texts_in_words_not_keys(server, driver, admin_driver):
     assert "蕉城区" in driver.find_element(By.ID, "ybjc-user").text
     assert "350902" not in driver.find_element(By.ID, "ybjc-user").text
     # The admin's audit log: the logins above as 登录 / 成功, no JSON, no hashes.
-    d.get(server.url + "/admin?section=audit-log")
+    d.get(server.url + "/admin?section=audit-log")          # the admin page's audit section
     table = wait(d, "#admin-audit-table", "登录", timeout=60)
     text = table.text
     assert "成功" in text and "login" not in text and "success" not in text, text[:400]

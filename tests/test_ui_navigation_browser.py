@@ -40,7 +40,7 @@ def _nav(d) -> list[str]:
 @pytest.mark.parametrize("role,pages,bar", [
     ("viewer", ALL_PAGES[:5], []),
     ("reporter_a", ALL_PAGES[:6], ["数据报送"]),
-    ("admin", ALL_PAGES, ["数据报送", "系统管理"]),
+    ("admin", ALL_PAGES, ["数据报送", "数据审核", "系统管理"]),
 ])
 def test_links_only_to_pages_the_user_may_open(server, role, pages, bar):
     import requests

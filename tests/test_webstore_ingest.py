@@ -51,23 +51,23 @@ def test_reading_and_validating_do_not_wait_for_the_write_lock(store, tmp_path):
     while not archived.exists() and time.monotonic() < deadline:
         time.sleep(0.02)
     assert archived.exists(), "read, validated and archived while another writer held the lock"
-    assert store.run(lambda con: con.execute("SELECT count(*) FROM return_values").fetchone()[0]) == 0
+    assert store.read(lambda con: con.execute("SELECT count(*) FROM return_values").fetchone()[0]) == 0
     assert "out" not in result                        # ...but not loaded before the lock is free
     released.set()
     holder.join()
     uploader.join(30)
     out = result["out"]
     assert out.status == "accepted" and out.new == 52 and out.submission_id is not None
-    assert store.run(lambda con: con.execute("SELECT count(*) FROM return_values").fetchone()[0]) == 52
+    assert store.read(lambda con: con.execute("SELECT count(*) FROM return_values").fetchone()[0]) == 52
 
 
 def test_a_hostile_upload_is_answered_and_leaves_nothing(store, tmp_path):
     import ooxml_factory as f
     [out] = store.ingest([("far.xlsx", f.far_cell(strict=True))], user="admin", channel="api")
     assert out.status == "rejected" and "1048576 行" in str(out.errors[0]) and out.errors[0].sheet == "Sheet1"
-    rows = store.run(lambda con: con.execute("SELECT status, file_name FROM submissions").fetchall())
+    rows = store.read(lambda con: con.execute("SELECT status, file_name FROM submissions").fetchall())
     assert rows == [("rejected", "far.xlsx")]
-    assert store.run(lambda con: con.execute("SELECT count(*) FROM return_values").fetchone()[0]) == 0
+    assert store.read(lambda con: con.execute("SELECT count(*) FROM return_values").fetchone()[0]) == 0
 
 
 def test_an_upload_is_answered_before_the_figures_refresh_which_follows_in_the_background(store, tmp_path):
@@ -78,7 +78,7 @@ def test_an_upload_is_answered_before_the_figures_refresh_which_follows_in_the_b
     marks = lambda con: con.execute("SELECT count(*) FROM figure_dirty").fetchone()[0]   # noqa: E731
     [out] = store.ingest([(path.name, path.read_bytes())], user="admin", channel="web")
     assert out.status == "accepted" and out.new == 52
-    assert store.run(marks) > 0, "answered before the refresh (the first one of a city takes ~1 s)"
+    assert store.read(marks) > 0, "answered before the refresh (the first one of a city takes ~1 s)"
     # June 2024 of 蕉城区 as the generator wrote it, computed by hand
     [(_, _, _, num, den, _)] = [r for r in long_rows(2024, districts=["350902"])
                                 if r[1] == "2024-06" and r[2] == "evoucher_activation_rate"]
@@ -86,13 +86,13 @@ def test_an_upload_is_answered_before_the_figures_refresh_which_follows_in_the_b
     def june(con):
         gaps = Metrics(con).gaps("2024-06", region="350900")
         return gaps.set_index(["region_code", "indicator_code"]).loc[("350902", "evoucher_activation_rate"), "actual"]
-    assert store.run(june) == pytest.approx(100 * num / den)          # computed meanwhile
+    assert store.read(june) == pytest.approx(100 * num / den)          # computed meanwhile
     deadline = time.monotonic() + 60
-    while store.run(marks) and time.monotonic() < deadline:
+    while store.read(marks) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert store.run(marks) == 0, "the background refresh cleared the marks"
-    assert store.run(lambda con: figure_table.readable(con, figure_table.PRESENT, ["350900"], [2024]))
-    assert store.run(june) == pytest.approx(100 * num / den)          # read from the table
+    assert store.read(marks) == 0, "the background refresh cleared the marks"
+    assert store.read(lambda con: figure_table.readable(con, figure_table.PRESENT, ["350900"], [2024]))
+    assert store.read(june) == pytest.approx(100 * num / den)          # read from the table
 
     def both(con):
         cols = ["region_code", "indicator_code", "status", "actual", "target", "rank", "streak"]
@@ -100,7 +100,7 @@ def test_an_upload_is_answered_before_the_figures_refresh_which_follows_in_the_b
         engine = Metrics(con, stored=False).gaps("2024Q2", region="350900")[cols]
         return stored.astype(object).where(stored.notna(), None).values.tolist(), \
             engine.astype(object).where(engine.notna(), None).values.tolist()
-    stored, engine = store.run(both)
+    stored, engine = store.read(both)
     assert stored == engine and len(stored) > 10
 
 

@@ -24,6 +24,7 @@ import flask
 from dash import Input, Output, State, callback, dcc, html, no_update
 
 from pipelines.accounts import users as accounts
+from dashboards.unlocks_panel import unlock_section
 
 ADMIN_PLAN = "admin-plan"
 ADMIN_PLAN_LINK = "admin-plan-link"
@@ -79,7 +80,7 @@ def layout(rendering=None, **params):
             from pipelines.accounts.audit_log import action_choices
             from pipelines.catalog.target_sheets import plan_choices
             return (plan_choices(con), action_choices(con), *choices(con, user))
-        plans, actions, regions, quarters = _store().run(read)
+        plans, actions, regions, quarters = _store().read(read)
     plan = plans[0][0] if plans else None
     with_data = [o["value"] for o in regions if quarters.get(o["value"])]
     region = with_data[0] if with_data else (regions[0]["value"] if regions else None)
@@ -131,6 +132,7 @@ def layout(rendering=None, **params):
             html.Div(id=ADMIN_APPLY_OUTCOME),
             dcc.Store(id=ADMIN_SHEET_PENDING),
         ]),
+        unlock_section(rendering is not None),
         audit_section(rendering is not None, actions),
         ]),
     ])])
@@ -221,7 +223,7 @@ _DROP = {"border": "2px dashed #7f8c9d", "borderRadius": "8px", "padding": "20px
 
 
 def users_table():
-    rows = _store().run(accounts.user_rows)
+    rows = _store().read(accounts.user_rows)
     return _table(("用户名", "角色", "地区", "邮箱", "状态", "API 令牌", "创建时间"),
                   [(u.name, u.role_label, f"{rname}（{u.region_code}）" if u.region_code else "全部地区",
                     u.email, "已停用" if u.disabled else ("待改初始密码" if u.must_change else "正常"),
@@ -232,14 +234,14 @@ def users_table():
 
 def _user_options():
     return [{"label": f"{u.name}（{u.role_label}{'，已停用' if u.disabled else ''}）", "value": u.name}
-            for u in _store().run(accounts.list_users)]
+            for u in _store().read(accounts.list_users)]
 
 
 def users_section(rendering: bool):
     regions, jurs, users = [], [], []
     if rendering:
-        regions = _store().run(accounts.region_choices)
-        jurs = _store().run(accounts.jurisdiction_choices)
+        regions = _store().read(accounts.region_choices)
+        jurs = _store().read(accounts.jurisdiction_choices)
         users = _user_options()
     region_options = [{"label": ("　" * depth) + f"{name}（{code}）", "value": code} for code, name, depth in regions]
     jur = jurs[0][0] if jurs else None
@@ -355,7 +357,7 @@ def _batch_check(contents, filename):
         return no_update, None, hidden, None
     try:
         book = _parse_sheet(contents, filename)
-        rows = _store().run(lambda con: read_accounts_workbook(con, book))
+        rows = _store().read(lambda con: read_accounts_workbook(con, book))
     except SheetError as exc:
         return (html.Div([html.P(f"{filename} 有 {len(exc.problems)} 个问题，未创建任何账户：",
                                  className="upload-rejected"),
@@ -409,8 +411,8 @@ def audit_section(rendering: bool, actions):
     actors, regions = [], []
     if rendering:
         from pipelines.accounts.audit_log import actor_choices
-        actors = _store().run(actor_choices)
-        regions = _store().run(accounts.region_choices)
+        actors = _store().read(actor_choices)
+        regions = _store().read(accounts.region_choices)
     return html.Section(id="admin-audit-log", children=[
         html.H2("审计日志（只读）"),
         html.Div(className="controls", children=[
@@ -444,7 +446,7 @@ def _filters(action, user, region, start, end) -> dict:
 
 def audit_table(filters: dict, page: int = 1):
     from pipelines.accounts.audit_log import COLUMNS, query
-    result = _store().run(lambda con: query(con, **filters, page=page))
+    result = _store().read(lambda con: query(con, **filters, page=page))
     pager = html.Div(className="pager", children=[
         html.Button("上一页", id={"type": "admin-audit-step", "step": -1}, n_clicks=0, className="button",
                     disabled=result.page <= 1),
@@ -481,7 +483,7 @@ def _audit_export(n, action, user, region, start, end):
     from pipelines.accounts.audit_log import export_xlsx
     if not n:
         return no_update
-    data = _store().run(lambda con: export_xlsx(con, **_filters(action, user, region, start, end)))
+    data = _store().read(lambda con: export_xlsx(con, **_filters(action, user, region, start, end)))
     return dcc.send_bytes(data, f"审计日志_{dt.datetime.now():%Y%m%d%H%M}.xlsx")
 
 
@@ -541,7 +543,7 @@ def _check_sheet(contents, filename):
         return no_update, None, hidden, None
     try:
         book = _parse_sheet(contents, filename)
-        kind, _, changes = _store().run(lambda con: _read_sheet(con, book))
+        kind, _, changes = _store().read(lambda con: _read_sheet(con, book))
     except SheetError as exc:
         return (html.Div([html.P(f"{filename} 有 {len(exc.problems)} 个问题，未作任何修改：", className="upload-rejected"),
                           html.Ul([html.Li(p) for p in exc.problems], id="admin-sheet-problems")]),

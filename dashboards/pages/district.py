@@ -14,7 +14,7 @@ from dashboards.figures import small_multiples
 from dashboards.pagekit import Choices, register_controls, render_page
 from dashboards.state import BASES, ViewState, period_label
 from dashboards.tables import series_window
-from dashboards.theme import (RATED, STATUS_CLASS, flag, fmt_gap, fmt_target, fmt_value, is_missing, row_decimals,
+from dashboards.theme import (RATED, STATUS_CLASS, flag, unreviewed_mark, fmt_gap, fmt_target, fmt_value, is_missing, row_decimals,
                               status_text)
 from pipelines.figure_text import judged_note, status_note
 
@@ -112,8 +112,10 @@ def _gaps_table(own, state: ViewState) -> html.Table:
     frame = own.copy()
     frame["indicator_link"] = [dcc.Link(n, href=state.href("indicator", indicator=c, region=None))
                                for c, n in zip(frame["indicator_code"], frame["indicator_name"])]
-    frame["value"] = [prov_button(fmt_value(r["actual"], r["unit"], row_decimals(r)), r["region_code"], r["indicator_code"],
-                                  r["period"], r.get("judged_on") or r["basis"]) for _, r in frame.iterrows()]
+    frame["value"] = [html.Span([prov_button(fmt_value(r["actual"], r["unit"], row_decimals(r)), r["region_code"],
+                                             r["indicator_code"], r["period"], r.get("judged_on") or r["basis"]),
+                                 unreviewed_mark(r)])
+                      for _, r in frame.iterrows()]
     frame["target_text"] = ["—" if s == "未到期" else fmt_target(c, t, u) for c, t, u, s in
                             zip(frame["comparator"], frame["target"], frame["unit"], frame["status"])]
     frame["gap_text"] = [fmt_gap(r["gap"], r["unit"], row_decimals(r)) for _, r in frame.iterrows()]

@@ -14,7 +14,7 @@ from dashboards.components import empty_state, page_frame, period_controls, tabl
 from dashboards.pagekit import Choices, PAGES_LOCATION, register_controls, render_page, resolve, state_from_search
 from dashboards.state import ViewState, period_label
 from dashboards.store import open_metrics
-from dashboards.theme import SUBMISSION_CLASS, SUBMISSION_SYMBOL
+from dashboards.theme import SUBMISSION_CLASS, SUBMISSION_SYMBOL, is_missing
 
 PAGE = ids.SUBMISSIONS
 FREQUENCIES = ("月度", "季度", "年度")
@@ -33,7 +33,8 @@ def _content(m, state: ViewState):
         state = state.with_(frequency=default_frequency(m, state.jurisdiction))
     return state, (m.submission_status(state.jurisdiction, state.year, state.frequency),
                    m.reporting_rate(state.jurisdiction, state.year, state.frequency),
-                   m.chase_list(state.jurisdiction, state.year, state.frequency))
+                   m.chase_list(state.jurisdiction, state.year, state.frequency),
+                   m.review_states(state.jurisdiction, state.year))
 
 
 def default_frequency(m, jurisdiction: str) -> str:
@@ -43,7 +44,7 @@ def default_frequency(m, jurisdiction: str) -> str:
 
 
 def build(state: ViewState, choices: Choices, content, error: str | None = None):
-    status, rr, chase = content if content is not None else (None, None, None)
+    status, rr, chase, reviews = content if content is not None else (None, None, None, None)
     controls = period_controls(PAGE, state, choices.jurisdictions, choices.years, choices.periods,
                                basis=False)
     controls.append(html.Label([html.Span("报表频度", className="control-label"), dcc.RadioItems(
@@ -80,8 +81,33 @@ def build(state: ViewState, choices: Choices, content, error: str | None = None)
                className="note"),
         html.Div(className="table-scroll", children=table(chase, CHASE_COLUMNS, id=ids.SUBMISSIONS_CHASE))
         if not chase.empty else html.Div(empty_state("没有逾期未报的报表。"), id=ids.SUBMISSIONS_CHASE),
+        _review_section(reviews, state.year),
     ]
     return page_frame(PAGE, state, controls, tools + body)
+
+
+REVIEW_COLUMNS = {"sid": "报送编号", "file_name": "文件", "region_names": "地区", "periods": "统计期",
+                  "uploaded_by": "报送人", "uploaded_text": "上传时间", "state": "审核状态",
+                  "comment": "审核意见", "link": "说明"}
+
+
+def _review_section(reviews, year: int) -> html.Div:
+    """审核情况: the year's submissions still 待审核 or 退回, and the corrections of returned ones."""
+    if reviews is None or reviews.empty:
+        return html.Div(id="submissions-reviews", children=[
+            html.H2("审核情况", className="section-title"),
+            html.P(f"{year}年的报送均已审核通过。", className="note")])
+    frame = reviews.copy()
+    frame["sid"] = [f"#{s}" for s in frame["submission_id"]]
+    frame["uploaded_text"] = [f"{t:%Y-%m-%d %H:%M}" for t in frame["uploaded_at"]]
+    frame["link"] = [None if is_missing(c) else f"更正了被退回的报送 #{int(c)}" for c in frame["corrects_id"]]
+    frame["comment"] = [None if is_missing(c) else c for c in frame["comment"]]
+    counts = frame["state"].value_counts()
+    head = f"审核情况（待审核 {int(counts.get('待审核', 0))} 份，退回 {int(counts.get('退回', 0))} 份）"
+    return html.Div(id="submissions-reviews", children=[
+        html.H2(head, className="section-title"),
+        html.P("待审核的数据已计入看板，其数字标有“※待审”；通报默认只采用审核通过的数据。", className="note"),
+        html.Div(className="table-scroll", children=table(frame, REVIEW_COLUMNS, id="submissions-review-table"))])
 
 
 RATE_COLUMNS = {"region_name": "地区", "owed": "应报", "received": "已报", "on_time": "按时报",

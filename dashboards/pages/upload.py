@@ -14,9 +14,11 @@ from urllib.parse import urlencode
 
 import dash
 import flask
-from dash import Input, Output, State, callback, dcc, html, no_update
+from dash import ALL, Input, Output, State, callback, dcc, html, no_update
 
+from dashboards.review_notice import returned_panel, upload_review_note
 from pipelines.accounts import users as accounts
+from dashboards.answer_form import ANSWER_TYPE, answer_form, answers_from
 
 UPLOAD_REGION = "upload-region"
 UPLOAD_PERIOD = "upload-period"
@@ -66,7 +68,7 @@ def _scope_name(user) -> str:
     """The reporter's region by name, for the scope line."""
     if user is None or not user.region_code:
         return ""
-    return _store().run(lambda con: accounts.region_name(con, user.region_code))
+    return _store().read(lambda con: accounts.region_name(con, user.region_code))
 
 
 def region_options(user) -> list[dict]:
@@ -75,7 +77,7 @@ def region_options(user) -> list[dict]:
         rows = accounts.region_choices(con)
         return [{"label": ("　" * depth) + f"{name}（{code}）", "value": code}
                 for code, name, depth in rows if allowed is None or code in allowed]
-    return _store().run(read)
+    return _store().read(read)
 
 
 def layout(rendering=None, **params):
@@ -104,6 +106,7 @@ def layout(rendering=None, **params):
     return html.Div(className="page page-upload", children=[html.Main(className="page-body", children=[
         html.H1("数据报送", className="page-title"),
         html.P(scope, className="note", id="upload-scope"),
+        returned_panel(user) if rendering is not None else None,
         owed_panel(user) if rendering is not None and user is not None and user.region_code else None,
         html.Section(className="upload-step", children=[
             html.H2("第一步：下载报送模板"),
@@ -179,14 +182,14 @@ def _issue_table(outcome) -> html.Table:
     return html.Table([head, html.Tbody(body)], className="data-table upload-issues", id="upload-issues")
 
 
-def _run(contents: str, filename: str, dry_run: bool):
+def _run(contents: str, filename: str, dry_run: bool, answers: dict | None = None):
     user = _user()
     store = _store()
-    allowed = store.run(lambda con: accounts.allowed_regions(con, user))
+    allowed = store.read(lambda con: accounts.allowed_regions(con, user))
     from dashboards.api import safe_file_name
     data = base64.b64decode(contents.split(",", 1)[1] if "," in contents else contents)
     return store.ingest([(safe_file_name(filename), data)], user=user.name, channel="web",
-                        allowed_regions=allowed, dry_run=dry_run)[0]
+                        allowed_regions=allowed, dry_run=dry_run, answers=answers)[0]
 
 
 HIDDEN = {"display": "none"}
@@ -217,7 +220,7 @@ def _check(contents, filename):
     if outcome.warnings:
         return (html.Div([html.P(["文件 ", name, f" 校验通过，共 {outcome.rows} 条数据，但有 "
                                   f"{len(outcome.warnings)} 条警告。请核对；确认无误后点击下方按钮提交。"],
-                                 className="upload-warned"), _issue_table(outcome)]),
+                                 className="upload-warned"), _issue_table(outcome), answer_form(outcome)]),
                 pending, False, SHOWN, "已核对警告，确认提交", None)
     return (html.P(["文件 ", name, f" 校验通过，共 {outcome.rows} 条数据。点击“确认提交”载入。"],
                    className="upload-valid"), pending, False, SHOWN, "确认提交", None)
@@ -226,12 +229,18 @@ def _check(contents, filename):
 @callback(Output(UPLOAD_OUTCOME, "children", allow_duplicate=True),
           Output(UPLOAD_PENDING, "data", allow_duplicate=True),
           Output(UPLOAD_CONFIRM, "style", allow_duplicate=True),
-          Input(UPLOAD_CONFIRM, "n_clicks"), State(UPLOAD_PENDING, "data"), prevent_initial_call=True)
-def _confirm(n_clicks, pending):
+          Input(UPLOAD_CONFIRM, "n_clicks"), State(UPLOAD_PENDING, "data"),
+          State({"type": ANSWER_TYPE, "key": ALL}, "value"), State({"type": ANSWER_TYPE, "key": ALL}, "id"),
+          prevent_initial_call=True)
+def _confirm(n_clicks, pending, answer_values=None, answer_ids=None):
     if not n_clicks or not pending:
         return no_update, no_update, no_update
-    outcome = _run(pending["contents"], pending["filename"], dry_run=False)
+    outcome = _run(pending["contents"], pending["filename"], dry_run=False,
+                   answers=answers_from(answer_values, answer_ids))
     if outcome.status == "rejected":
+        if all(getattr(e, "kind", None) == "answer" for e in outcome.errors):   # fill in the 说明, submit again
+            return (html.Div([html.P("提交失败，未载入任何数据：请在上方填写下列警告的说明后再次点击提交。",
+                                     className="upload-rejected"), _issue_table(outcome)]), no_update, SHOWN)
         return (html.Div([html.P("提交失败，未载入任何数据：", className="upload-rejected"),
                           _issue_table(outcome)]), None, HIDDEN)
     overview = "/?" + urlencode(_overview_query(outcome))
@@ -239,6 +248,7 @@ def _confirm(n_clicks, pending):
             f"未变 {outcome.unchanged}）。" if outcome.status == "accepted"
             else "该文件此前已接收，数据未变。")
     return (html.Div([html.P(text, className="upload-accepted", id="upload-accepted"),
+                      upload_review_note(outcome.submission_id),
                       dcc.Link("在总览中查看", href=overview, id="upload-overview-link")]), None, HIDDEN)
 
 
@@ -247,5 +257,5 @@ def _overview_query(outcome) -> dict:
     if not outcome.submission_id:
         return {}
     from pipelines.returns.submission_info import submission_place
-    place = _store().run(lambda con: submission_place(con, outcome.submission_id))
+    place = _store().read(lambda con: submission_place(con, outcome.submission_id))
     return {"jurisdiction": place[0], "period": place[1]} if place else {}

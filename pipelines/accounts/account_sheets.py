@@ -16,7 +16,7 @@ import io
 from pipelines.accounts import users as accounts
 from pipelines import db
 from pipelines.returns.cells import col_letter
-from pipelines.catalog.target_sheets import SheetError, code_text, header, parsed_workbook
+from pipelines.catalog.sheets import SheetError, code_text, header, parsed_workbook
 
 SHEET = "账户"
 COLUMNS = ("用户名", "角色", "地区编码", "地区名称", "邮箱")

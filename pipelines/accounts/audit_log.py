@@ -20,6 +20,7 @@ ACTION_LABELS = {
     "regions.apply": "修改地区树", "contacts.apply": "修改联系人", "bulletin.export": "生成通报",
     "reminder.sent": "发送催报邮件", "settings.set": "修改系统设置", "reminder.failed": "催报邮件发送失败",
     "review.approve": "审核通过", "review.return": "审核退回",
+    "period.unlock": "统计期解锁", "period.unlock_revoke": "撤销解锁",
 }
 OUTCOME_LABELS = {"ok": "成功", "success": "成功", "failure": "失败", "accepted": "已接收",
                   "rejected": "被拒收", "denied": "无权限", "partial": "部分完成"}
@@ -99,6 +100,14 @@ def describe(action: str, outcome: str, detail: dict, names: dict | None = None)
         text = (f"报送 #{d.get('submission_id', '')}（{d.get('uploaded_by', '')} 报送，地区 "
                 f"{'、'.join(names.get(r, r) for r in d.get('regions') or [])}，统计期 {'、'.join(d.get('periods') or [])}）")
         return text + (f"；意见：{d['comment']}" if d.get("comment") else "")
+    if action == "period.unlock":
+        if outcome == "denied":
+            return f"{role_names.get(d.get('role'), d.get('role') or '')}账户无权{d.get('what', '解锁统计期')}"
+        return (f"解锁 #{d.get('unlock_id', '')}：{d.get('region_name', d.get('region', ''))}"
+                f"{'及下级地区' if d.get('subtree') else ''} {d.get('period', '')}，有效期至 "
+                f"{str(d.get('expires_at', '')).replace('T', ' ')}；原因：{d.get('reason', '')}")
+    if action == "period.unlock_revoke":
+        return f"撤销解锁 #{d.get('unlock_id', '')}（{d.get('region', '')} {d.get('period', '')}）"
     if action in ("reminder.sent", "reminder.failed"):
         kind = "截止前提醒" if d.get("kind") == "before" else "逾期催报"
         text = f"{kind}：{d.get('period_label', d.get('period', ''))}，截止 {d.get('due_date', '')}，发至 {d.get('to', '')}"
@@ -188,7 +197,7 @@ def export_xlsx(con, **filters) -> bytes:
     """Every entry matching the filters (not only one page), in words, as a workbook."""
     from openpyxl import Workbook
 
-    from pipelines.catalog.target_sheets import header, neutral_text
+    from pipelines.catalog.sheets import header, neutral_text
     result = query(con, **filters, page=1, page_size=1_000_000)
     wb = Workbook()
     ws = wb.active

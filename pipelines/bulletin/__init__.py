@@ -5,7 +5,9 @@
     # {'docx': Path, 'xlsx': Path, 'pdf': Path | None, 'notes': [Chinese messages]}
 
 Every number comes from the Metrics API (collect.py); the same warehouse state (or `as_of`)
-gives the same numbers. Each export is recorded in the audit log ('bulletin.export').
+gives the same numbers. By default (setting `bulletin.reviewed_only`, true) the figures count
+reviewed data only — `Metrics(reviewed_only=True)`: per region, indicator and period the latest
+value approved in review — and the bulletin lists the submissions still 待审核 or 退回. Each export is recorded in the audit log ('bulletin.export').
 """
 from __future__ import annotations
 
@@ -18,7 +20,13 @@ from pipelines import db
 from .collect import as_quarter, collect
 from .model import Bulletin
 
-__all__ = ["write_bulletin", "write_one", "file_stem"]
+__all__ = ["write_bulletin", "write_one", "file_stem", "reviewed_only_setting"]
+
+
+def reviewed_only_setting(con) -> bool:
+    """Setting `bulletin.reviewed_only` (migration 8: true): count approved values only."""
+    row = db.first_row(con.execute("SELECT value FROM settings WHERE key = 'bulletin.reviewed_only'"))
+    return row is None or str(row[0]).strip().lower() not in ("false", "0", "no", "否")
 
 def file_stem(b: Bulletin) -> str:
     return f"{b.jurisdiction_name}_{b.quarter.code}_医保便民服务指标通报"
@@ -76,7 +84,8 @@ def write_one(m, quarter, region: str, out_dir: Path, pdf: bool = True, issue_da
 
 def write_bulletin(con, quarter, region: str | None = None, out_dir=".", as_of=None,
                    user: str = "cli", pdf: bool = True, issue_date=None, serial: int | None = None,
-                   per_region: bool = False, audit: bool = True) -> dict:
+                   per_region: bool = False, audit: bool = True,
+                   reviewed_only: bool | None = None) -> dict:
     """Write the bulletin files for `region` (code or name) and `quarter` (e.g. '2024Q3').
 
     With a region: {'docx', 'xlsx', 'pdf' (None when LibreOffice is unavailable), 'notes'}.
@@ -86,7 +95,9 @@ def write_bulletin(con, quarter, region: str | None = None, out_dir=".", as_of=N
     if isinstance(as_of, str):
         as_of = dt.datetime.fromisoformat(as_of)
     q = as_quarter(quarter)
-    m = Metrics(con, as_of)
+    if reviewed_only is None:
+        reviewed_only = reviewed_only_setting(con)
+    m = Metrics(con, as_of, reviewed_only=reviewed_only)
     out = Path(out_dir)
     codes = [m.resolve_region(region)] if region is not None else list(m.jurisdictions()["code"])
     results = {}
@@ -109,6 +120,7 @@ def write_bulletin(con, quarter, region: str | None = None, out_dir=".", as_of=N
                   "files": {k: str(v) for k, v in paths.items()
                             if k in ("docx", "xlsx", "pdf") and v is not None},
                   "doc_number": b.doc_number, "issue_date": b.issue_date.isoformat(),
+                  "reviewed_only": reviewed_only, "unreviewed": len(b.unreviewed),
                   "notes": paths["notes"]}
         if audit:
             db.audit(con, user, "bulletin.export", f"{code} {q.code}",

@@ -72,6 +72,7 @@ def run(args, usage_error) -> int:
             result = write_bulletin(con, quarter, region=args.region, out_dir=args.out, as_of=as_of,
                                     user=args.user, issue_date=issue_date, serial=serial,
                                     per_region=getattr(args, "per_region", False),
+                                    reviewed_only=getattr(args, "reviewed_only", None),
                                     audit=note is None)
         except (BulletinInputError, SettingsError) as exc:
             raise usage_error(str(exc)) from None

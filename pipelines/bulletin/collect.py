@@ -121,7 +121,14 @@ def collect(m, quarter, region: str, issue_date: dt.date | None = None,
         not_due=not_due, regions=tree,
         child_term=child_term(list(kids["level"].fillna(""))), sections=sections,
         submissions=subs, is_demo=_is_demo(m, code, sections, q),
+        reviewed_only=bool(getattr(m, "reviewed_only", False)),
+        unreviewed=m.unreviewed_submissions(code, _quarter_periods(q)),
         targets=targets, indicator_frame=indicators)
+
+
+def _quarter_periods(q) -> list[str]:
+    """The period codes a return for the quarter can carry: its months, itself, its year."""
+    return [p.code for p in q.months()] + [q.code, str(q.year)]
 
 
 def _root_of(m, code: str) -> str:

@@ -103,6 +103,9 @@ def write_docx(b: Bulletin, path: Path, charts: dict) -> Path:
     G.heading1(doc, f"{ordinal(n)}、报送情况")
     for text in T.submission_short(b):
         G.para(doc, text)
+    review = T.review_paragraph(b)
+    if review:
+        G.para(doc, review)
     n += 1
 
     G.heading1(doc, f"{ordinal(n)}、整改要求")

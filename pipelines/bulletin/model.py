@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from ..catalog.model import Indicator
 from ..figure_text import judged_note, reporters_text, status_note
 from ..metrics.status import NOT_DUE, RATED, STATUSES as _STATUSES
 from ..periods import Period
@@ -142,26 +143,13 @@ class Figure:
 
 
 @dataclass
-class IndicatorInfo:
-    code: str
-    name: str
-    unit: str
-    kind: str
-    frequency: str
-    aggregation: str
-    direction: str
-    numerator_label: str
-    denominator_label: str | None
-    target_source: str | None = None
-    target_plan: str | None = None
-    target_deadline: str | None = None
-
-
-@dataclass
 class IndicatorSection:
-    info: IndicatorInfo
+    info: Indicator                     # the catalog's indicator (pipelines/catalog/model.py)
     parent: Figure
     children: list[Figure]              # ranked first (by rank), then unranked in tree order
+    target_source: str | None = None    # the parent's target in force: its clause, plan, deadline
+    target_plan: str | None = None
+    target_deadline: str | None = None
     previous: Figure | None = None      # the parent's figure one quarter earlier
     change_s: str = ""                  # change of the shown values, magnitude
     change_sign: int = 0                # +1 up, -1 down, 0 same; None-like 0 when unknown
@@ -223,6 +211,8 @@ class Bulletin:
     not_due: list[str] = field(default_factory=list)   # indicators 未到期 this quarter
     regions: pd.DataFrame | None = None     # Metrics.regions(code): the tree below
     has_heatmap: bool = False               # set by the writer when the status chart is drawn
+    reviewed_only: bool = False             # figures count approved values only
+    unreviewed: pd.DataFrame = field(default_factory=pd.DataFrame)   # Metrics.unreviewed_submissions
 
     @property
     def closes_plan(self) -> bool:
@@ -321,15 +311,12 @@ def build_sections(gaps: pd.DataFrame, prev_gaps: pd.DataFrame | None, indicator
             continue          # nothing due this quarter
         if parent.status == "无目标" and not parent.has_value and not any(k.has_value for k in kids):
             continue          # neither a target nor data: nothing to report
-        info = IndicatorInfo(
-            code=code, name=str(ind["name"]), unit=str(ind["unit"]), kind=str(ind["kind"]),
-            frequency=str(ind["frequency"]), aggregation=str(ind["aggregation"]),
-            direction=str(ind["direction"]), numerator_label=str(ind["numerator_label"]),
-            denominator_label=None if is_missing(ind.get("denominator_label")) else str(ind["denominator_label"]),
+        section = IndicatorSection(
+            info=Indicator.from_row({k: None if is_missing(v) else v for k, v in ind.items()}),
+            parent=parent, children=kids, trend=series.get(code),
             target_source=None if is_missing(prow.get("target_source")) else str(prow.get("target_source")),
             target_plan=None if is_missing(prow.get("target_plan")) else str(prow.get("target_plan")),
             target_deadline=None if is_missing(prow.get("target_deadline")) else str(prow.get("target_deadline"))[:10])
-        section = IndicatorSection(info=info, parent=parent, children=kids, trend=series.get(code))
         prev_parent = before.get(code, (None, []))[0]
         if prev_parent is not None:
             section.previous = Figure.from_row(prev_parent)

@@ -467,3 +467,21 @@ def recipients_line(b: Bulletin) -> str:
     if towns and streets and len(towns) > 1 and len(streets) > 1:
         parts = [p for p in parts if p not in ("各镇人民政府", "各街道办事处")] + ["各镇人民政府、街道办事处"]
     return "，".join(parts) + "："
+
+
+def review_paragraph(b: Bulletin) -> str | None:
+    """What review means for the figures: reviewed data only (the default) and what is still
+    待审核 / 退回 (Metrics.unreviewed_submissions), or a warning that unreviewed data counts."""
+    pend = b.unreviewed
+    n = 0 if pend is None else len(pend)
+    if n == 0:
+        return "本通报只采用经上级审核通过的数据，本季度各单位报送均已审核。" if b.reviewed_only else None
+    shown = [f"{r.file_name}（{r.region_names or '、'.join(r.regions)}，{r.uploaded_by}报送，{r.state}）"
+             for r in pend.head(6).itertuples()]
+    items = "；".join(shown) + (f"等{n}份" if n > len(shown) else "")
+    when = f"截至{b.as_of:%Y年%-m月%-d日}，" if b.as_of is not None else ""
+    if b.reviewed_only:
+        return (f"本通报只采用经上级审核通过的数据。{when}尚有{n}份报送未审核通过，其数据未计入本通报"
+                f"（已审核通过的原数据照常计入）：{items}。明细见附件“待审核报送”表。")
+    return (f"本通报含未经审核的数据：{when}有{n}份报送尚未审核通过：{items}。"
+            "相关数据以审核通过后为准，明细见附件“待审核报送”表。")

@@ -120,7 +120,7 @@ def overview_sheet(wb, b: Bulletin, note: str) -> None:
         values = [s.info.name, s.info.unit, p.actual, p.target, p.gap, p.completion,
                   p.status, s.previous.actual if s.previous else None, change, p.expected, on_track,
                   p.needed_per_month, p.months_left, p.reporters, p.expected_reporters,
-                  s.info.target_source, s.info.code]
+                  s.target_source, s.info.code]
         fmts = _figure_formats(p, cols)
         for c in (8, 9, 10, 12):
             fmts[c] = excel_format(s.info.unit, "value", values[c - 1])
@@ -199,6 +199,21 @@ def submission_sheet(wb, b: Bulletin, note: str) -> None:
     _widths(ws, [20, 8, 10, 12, 8, 18, 18, 9, 14])
 
 
+def unreviewed_sheet(wb, b: Bulletin, note: str) -> None:
+    """The submissions not approved in review (待审核 / 退回) when the bulletin was made."""
+    header = ["报送编号", "文件", "地区", "统计期", "报送人", "报送时间", "审核状态", "审核意见"]
+    counted = "未计入本通报" if b.reviewed_only else "已计入本通报，以审核通过后为准"
+    ws = _sheet(wb, "待审核报送", f"{b.jurisdiction_name}{b.quarter.label}待审核报送（{counted}）",
+                note, header)
+    for row, r in enumerate(b.unreviewed.itertuples(), 4):
+        _put(ws, row, [int(r.submission_id), r.file_name, r.region_names or "、".join(r.regions),
+                       "、".join(r.periods), r.uploaded_by, _date(r.uploaded_at, True), r.state,
+                       None if is_missing(r.comment) else r.comment])
+        ws.cell(row=row, column=6).number_format = "yyyy-mm-dd hh:mm"
+    ws.freeze_panes = "B4"
+    _widths(ws, [10, 30, 20, 14, 12, 18, 10, 30])
+
+
 def _date(value, with_time: bool = False):
     """A real date (or date-time) cell value, never text."""
     if value is None or is_missing(value) or value is pd.NaT:
@@ -217,7 +232,7 @@ def definitions_sheet(wb, b: Bulletin, note: str) -> None:
             f"{COMPARATORS.get(p.comparator or '', '')}{p.target_s}{i.unit}"
         _put(ws, row, [i.name, i.unit, KIND.get(i.kind, i.kind), i.frequency,
                        AGG.get(i.aggregation, i.aggregation), DIRECTION.get(i.direction, i.direction),
-                       i.numerator_label, i.denominator_label, target, i.target_source, i.code])
+                       i.numerator_label, i.denominator_label, target, s.target_source, i.code])
     ws.freeze_panes = "B4"
     _widths(ws, [34, 7, 18, 8, 18, 10, 30, 24, 12, 44, 26])
 
@@ -259,6 +274,8 @@ def write_xlsx(b: Bulletin, path: Path) -> Path:
     detail_sheet(wb, b, note)
     matrix_sheet(wb, b, note)
     submission_sheet(wb, b, note)
+    if b.unreviewed is not None and len(b.unreviewed):
+        unreviewed_sheet(wb, b, note)
     definitions_sheet(wb, b, note)
     sources_sheet(wb, b, note)
     for ws in wb.worksheets:

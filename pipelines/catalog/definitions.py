@@ -1,412 +1,123 @@
 """Read `targets/` (indicators, region trees, target plans), validate it, load it.
 
-Validation collects *every* problem, each naming its file and key, before anything is written
-(MetricFlow-style). Loading is idempotent: unchanged definitions change nothing; a changed
-target closes its earlier version (`valid_to`) and opens a new one, so history is kept.
+The definitions are checked by the typed catalog (pipelines/catalog/model.py): every issue of
+every file is collected, each naming its file, entry and field, before anything is written.
+Loading is idempotent: unchanged definitions change nothing; a changed target closes its
+earlier version (`valid_to`) and opens a new one, so history is kept.
 """
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
-from pipelines.catalog.suggest import did_you_mean
+from pipelines.catalog.model import (BASELINE_COMPARE, TARGET_COMPARE, Baseline, CatalogIssues,
+                                     Indicator, Issue, Plan, Region, ReportingLine, Target,
+                                     check_indicators, check_plan, flatten_regions)
 from pipelines.db import transaction
-from pipelines.periods import PeriodError, parse_period
 
 TARGETS_DIR = Path(__file__).resolve().parents[2] / "targets"
-
-UNITS = {"%", "家", "个", "项", "工作日", "次"}
-KINDS = {"ratio", "count", "mean"}
-FREQUENCIES = {"月度", "季度", "年度"}
-AGGREGATIONS = {"flow", "stock"}
-DIRECTIONS = {"higher", "lower"}
-COMPARATORS = {">=", "<="}
-BASES = {"period", "ytd", "year"}
-JUDGES = {"hold", "reach"}
-REPORTERS = {"units", "self", "every_level"}
-DEFAULT_TIER = "基本目标"
-
-# Keys each kind of entry may carry; anything else is a typo the loader names (a plan with
-# `bais: ytd` must not load silently as basis `period`).
-PLAN_FILE_KEYS = {"plan", "targets", "baselines", "reporting"}
-PLAN_KEYS = {"code", "title", "doc_number", "issued", "jurisdiction", "years", "seed"}
-TARGET_KEYS = {"indicator", "region", "comparator", "value", "year", "deadline", "from", "tier",
-               "effective", "basis", "judge", "clause", "text"}
-BASELINE_KEYS = {"indicator", "region", "period", "value", "clause"}
-REPORTING_KEYS = {"indicator", "by", "reason"}
-INDICATOR_KEYS = {"code", "name", "aliases", "unit", "kind", "frequency", "aggregation",
-                  "direction", "numerator_label", "denominator_label", "share", "tolerance",
-                  "source"}
-REGION_KEYS = {"code", "name", "level", "aliases", "children"}
+__all__ = ["TARGETS_DIR", "TARGET_COMPARE", "BASELINE_COMPARE", "Catalog", "CatalogError",
+           "read_catalog", "load_catalog", "replay_region_edits", "warehouse_indicators",
+           "warehouse_regions"]
 
 
-def default_judge(kind: str | None, timing: str) -> str:
-    """DESIGN "How a target judges a figure": counts with a deadline are a level to reach by it;
-    rates and means (and standing counts) must hold in every period."""
-    return "reach" if kind == "count" and timing in ("year", "deadline") else "hold"
-
-
-def _unknown_keys(entry, allowed: set[str], where: str, problems: list[str]) -> None:
-    if not isinstance(entry, dict):
-        problems.append(f"{where}: 应为键值对（YAML 映射）")
-        return
-    for key in entry:
-        if key not in allowed:
-            problems.append(f"{where}: 未知字段“{key}”{did_you_mean(key, allowed)}"
-                            f"（允许的字段：{'、'.join(sorted(allowed))}）")
-
-
-class CatalogError(ValueError):
-    def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__("targets/ 中发现 %d 个问题：\n" % len(problems) + "\n".join(problems))
+class CatalogError(CatalogIssues):
+    """targets/ cannot be loaded: `issues` (located) and `problems` (their text), all of them."""
+    heading = "targets/ 中发现 %d 个问题："
 
 
 @dataclass
 class Catalog:
-    indicators: list[dict] = field(default_factory=list)
-    regions: list[dict] = field(default_factory=list)        # flattened, with parent/jurisdiction
-    plans: list[dict] = field(default_factory=list)
-    targets: list[dict] = field(default_factory=list)
-    baselines: list[dict] = field(default_factory=list)
-    reporting: list[dict] = field(default_factory=list)      # who reports what (per jurisdiction)
+    indicators: list[Indicator] = field(default_factory=list)
+    regions: list[Region] = field(default_factory=list)        # flattened, with parent/jurisdiction
+    plans: list[Plan] = field(default_factory=list)
+    targets: list[Target] = field(default_factory=list)
+    baselines: list[Baseline] = field(default_factory=list)
+    reporting: list[ReportingLine] = field(default_factory=list)   # who reports what (per jurisdiction)
 
 
-def _read_yaml(path: Path, problems: list[str]):
+def _read_yaml(path: Path, file: str, issues: list[Issue]):
     try:
         with open(path, encoding="utf-8") as fh:
             return yaml.safe_load(fh) or {}
     except FileNotFoundError:
-        problems.append(f"{path.name}: 文件不存在")
+        issues.append(Issue("文件不存在", file=file))
     except yaml.YAMLError as exc:
-        problems.append(f"{path.name}: YAML 格式错误：{exc}")
+        issues.append(Issue(f"YAML 格式错误：{exc}", file=file))
     return {}
 
 
-def _as_date(value) -> dt.date | None:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value.strip())
-        except ValueError:
-            return None
-    return None
-
-
-def _check_indicators(doc, fname: str, problems: list[str]) -> list[dict]:
-    out, seen, aliases = [], set(), {}
-    for i, ind in enumerate(doc.get("indicators") or []):
-        code = ind.get("code") if isinstance(ind, dict) else None
-        where = f"{fname}: 指标 {code or '#%d' % (i + 1)}"
-        _unknown_keys(ind, INDICATOR_KEYS, where, problems)
-        if not isinstance(ind, dict):
-            continue
-        if not code:
-            problems.append(f"{where}: 缺少 code")
-            continue
-        if code in seen:
-            problems.append(f"{where}: 指标编码重复")
-        seen.add(code)
-        for key in ("name", "unit", "kind", "frequency", "aggregation", "direction", "numerator_label"):
-            if not ind.get(key):
-                problems.append(f"{where}: 缺少 {key}")
-        checks = (("unit", UNITS), ("kind", KINDS), ("frequency", FREQUENCIES),
-                  ("aggregation", AGGREGATIONS), ("direction", DIRECTIONS))
-        for key, allowed in checks:
-            if ind.get(key) and ind[key] not in allowed:
-                problems.append(f"{where}: {key} “{ind[key]}” 不在允许的取值 {sorted(allowed)} 中")
-        if ind.get("kind") in ("ratio", "mean") and not ind.get("denominator_label"):
-            problems.append(f"{where}: {ind.get('kind')} 类指标需要 denominator_label（分母名称）")
-        if ind.get("kind") == "count" and ind.get("denominator_label"):
-            problems.append(f"{where}: count 类指标不应有分母")
-        if ind.get("unit") == "%" and ind.get("kind") != "ratio":
-            problems.append(f"{where}: 单位为 % 的指标必须是 ratio 类")
-        for alias in [ind.get("name"), *(ind.get("aliases") or [])]:
-            if alias in aliases and aliases[alias] != code:
-                problems.append(f"{where}: 名称或别名“{alias}”已用于指标 {aliases[alias]}")
-            aliases[alias] = code
-        out.append(ind)
-    if not out:
-        problems.append(f"{fname}: 没有任何指标")
-    return out
-
-
-def _flatten_regions(doc, fname: str, problems: list[str], strict: bool = False) -> list[dict]:
-    """The region trees, flattened; `strict` (targets/regions.yaml) also names unknown keys."""
-    out, seen, names = [], set(), {}
-
-    def walk(node, parent, jurisdiction, depth):
-        code = str(node.get("code") or "").strip()
-        name = str(node.get("name") or "").strip()
-        where = f"{fname}: 地区 {code or name or '?'}"
-        if strict:
-            _unknown_keys(node, REGION_KEYS, where, problems)
-        if not code or not name:
-            problems.append(f"{where}: 需要 code 和 name")
-            return
-        if code in seen:
-            problems.append(f"{where}: 地区编码重复")
-        seen.add(code)
-        jur = jurisdiction or code
-        for alias in [name, *(node.get("aliases") or [])]:
-            key = (jur, str(alias))
-            if key in names and names[key] != code:
-                problems.append(f"{where}: 名称或别名“{alias}”在同一辖区内已用于 {names[key]}")
-            names[key] = code
-        out.append({"code": code, "name": name, "parent_code": parent, "jurisdiction_code": jur,
-                    "level": node.get("level"), "depth": depth, "sort_order": len(out),
-                    "aliases": [str(a) for a in node.get("aliases") or []]})
-        for child in node.get("children") or []:
-            walk(child, code, jur, depth + 1)
-
-    for root in doc.get("jurisdictions") or []:
-        walk(root, None, None, 0)
-    if not out:
-        problems.append(f"{fname}: 没有任何地区")
-    return out
-
-
-def _target_timing(t: dict, where: str, problems: list[str]):
-    given = [k for k in ("year", "deadline", "from") if t.get(k) is not None]
-    if len(given) != 1:
-        problems.append(f"{where}: year、deadline、from 必须且只能填一个（现为 {given or '都没有'}）")
-        return None
-    kind = given[0]
-    if kind == "year":
-        try:
-            y = int(t["year"])
-        except (TypeError, ValueError):
-            problems.append(f"{where}: year “{t['year']}” 不是年份")
-            return None
-        return kind, y, dt.date(y, 12, 31)
-    d = _as_date(t[kind])
-    if d is None:
-        problems.append(f"{where}: {kind} “{t[kind]}” 不是日期（应为 YYYY-MM-DD）")
-        return None
-    return kind, d.year, (d if kind == "deadline" else None)
-
-
-def _check_plan(doc, fname: str, ind_by_code: dict, region_by_code: dict,
-                problems: list[str]) -> tuple[dict | None, list[dict], list[dict], list[dict]]:
-    """(plan row, targets, baselines, reporting) of one plan document; problems appended."""
-    _unknown_keys(doc, PLAN_FILE_KEYS, fname, problems)
-    plan = doc.get("plan") or {}
-    code = plan.get("code")
-    where = f"{fname}: 方案 {code or '?'}"
-    _unknown_keys(plan, PLAN_KEYS, f"{where}: plan", problems)
-    for key in ("code", "title", "jurisdiction", "years"):
-        if not plan.get(key):
-            problems.append(f"{where}: plan 缺少 {key}")
-    jur = str(plan.get("jurisdiction") or "")
-    if jur and jur not in region_by_code:
-        problems.append(f"{where}: 辖区 {jur} 不在 regions.yaml 中")
-    years = plan.get("years") or []
-    if not (isinstance(years, list) and len(years) == 2 and all(isinstance(y, int) for y in years)):
-        problems.append(f"{where}: years 应为 [起始年, 结束年]")
-        years = None
-    issued = _as_date(plan.get("issued")) if plan.get("issued") else None
-    if plan.get("issued") and issued is None:
-        problems.append(f"{where}: issued “{plan.get('issued')}” 不是日期")
-    if not code:
-        return None, [], [], []
-    plan_row = {"code": code, "title": plan.get("title"), "doc_number": plan.get("doc_number"),
-                "issued": issued, "jurisdiction_code": jur,
-                "year_from": years[0] if years else 0, "year_to": years[1] if years else 0,
-                "source_file": plan.get("seed")}
-
-    def in_jurisdiction(region_code: str) -> bool:
-        r = region_by_code.get(region_code)
-        return r is not None and r["jurisdiction_code"] == region_by_code.get(jur, {}).get("jurisdiction_code")
-
-    targets, keys = [], set()
-    for i, t in enumerate(doc.get("targets") or []):
-        ind, reg = t.get("indicator"), str(t.get("region") or "")
-        twhere = f"{fname}: 目标 #{i + 1} ({ind} @ {reg})"
-        ok = True
-        _unknown_keys(t, TARGET_KEYS, twhere, problems)
-        if ind not in ind_by_code:
-            problems.append(f"{twhere}: 未知指标 {ind}")
-            ok = False
-        if reg not in region_by_code:
-            problems.append(f"{twhere}: 未知地区 {reg}")
-            ok = False
-        elif jur in region_by_code and not in_jurisdiction(reg):
-            problems.append(f"{twhere}: 地区 {reg} 不属于本方案辖区 {jur}")
-            ok = False
-        if t.get("comparator") not in COMPARATORS:
-            problems.append(f"{twhere}: comparator 应为 >= 或 <=（现为 {t.get('comparator')}）")
-            ok = False
-        value = t.get("value")
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            problems.append(f"{twhere}: value “{value}” 不是数字")
-            ok = False
-        elif ind in ind_by_code and ind_by_code[ind]["unit"] == "%" and not 0 <= value <= 100:
-            problems.append(f"{twhere}: 百分比目标 {value} 不在 0–100 之间")
-            ok = False
-        basis = t.get("basis", "period")
-        if basis not in BASES:
-            problems.append(f"{twhere}: basis “{basis}” 应为 period、ytd 或 year")
-            ok = False
-        timing = _target_timing(t, twhere, problems)
-        if timing is None:
-            continue
-        kind, year_from, deadline = timing
-        if years and not years[0] <= year_from <= years[1]:
-            problems.append(f"{twhere}: 期限 {year_from} 年不在方案年限 {years[0]}–{years[1]} 内")
-            ok = False
-        if ind in ind_by_code and ind_by_code[ind]["direction"] == "lower" and t.get("comparator") == ">=":
-            problems.append(f"{twhere}: 指标越低越好，目标比较符应为 <=")
-            ok = False
-        if ind in ind_by_code and ind_by_code[ind]["direction"] == "higher" and t.get("comparator") == "<=":
-            problems.append(f"{twhere}: 指标越高越好，目标比较符应为 >=")
-            ok = False
-        effective = _as_date(t.get("effective")) if t.get("effective") else None
-        if t.get("effective") and effective is None:
-            problems.append(f"{twhere}: effective “{t.get('effective')}” 不是日期")
-            ok = False
-        if effective is None:
-            effective = _as_date(t["from"]) if kind == "from" else dt.date(year_from, 1, 1)
-        judge = t.get("judge") or default_judge(ind_by_code.get(ind, {}).get("kind"), kind)
-        if judge not in JUDGES:
-            problems.append(f"{twhere}: judge “{judge}” 应为 hold（每期保持）或 reach（到期达到）")
-            ok = False
-        tier = t.get("tier") or DEFAULT_TIER
-        timing_text = {"year": str(year_from), "deadline": str(deadline),
-                       "from": f"from {effective}"}[kind]
-        key = "|".join([code, str(ind), reg, tier, timing_text, str(effective)])
-        if key in keys:
-            problems.append(f"{twhere}: 与前面的目标重复（同指标、地区、档次、期限、生效日期）")
-            ok = False
-        keys.add(key)
-        if ok:
-            targets.append({"target_key": key, "plan_code": code, "indicator_code": ind,
-                            "region_code": reg, "tier": tier, "comparator": t["comparator"],
-                            "value": float(value), "timing": kind, "year_from": year_from,
-                            "deadline": deadline, "effective": effective, "basis": basis, "judge": judge,
-                            "clause": t.get("clause"), "text": t.get("text")})
-
-    baselines = []
-    for i, b in enumerate(doc.get("baselines") or []):
-        ind, reg = b.get("indicator"), str(b.get("region") or "")
-        bwhere = f"{fname}: 基期值 #{i + 1} ({ind} @ {reg})"
-        _unknown_keys(b, BASELINE_KEYS, bwhere, problems)
-        ok = ind in ind_by_code and reg in region_by_code
-        if ind not in ind_by_code:
-            problems.append(f"{bwhere}: 未知指标 {ind}")
-        if reg not in region_by_code:
-            problems.append(f"{bwhere}: 未知地区 {reg}")
-        try:
-            period = parse_period(str(b.get("period")))
-        except PeriodError as exc:
-            problems.append(f"{bwhere}: {exc}")
-            ok = False
-        if not isinstance(b.get("value"), int | float):
-            problems.append(f"{bwhere}: value “{b.get('value')}” 不是数字")
-            ok = False
-        if ok:
-            baselines.append({"baseline_key": f"{code}|{ind}|{reg}|{period.code}", "plan_code": code,
-                              "indicator_code": ind, "region_code": reg, "period": period.code,
-                              "value": float(b["value"]), "clause": b.get("clause")})
-    reporting = _check_reporting(doc.get("reporting") or [], fname, jur, ind_by_code, targets,
-                                 region_by_code, problems)
-    return plan_row, targets, baselines, reporting
-
-
-def _check_reporting(entries, fname: str, jur: str, ind_by_code: dict, targets: list[dict],
-                     region_by_code: dict, problems: list[str]) -> list[dict]:
-    """Who reports what (DESIGN "Who reports what"): `by` units (default) | self | every_level.
-
-    `self`: the jurisdiction's own bureau reports the one figure (no unit owes it, so a target
-    on a unit contradicts it); `every_level`: every region reports its own figure, never a
-    roll-up. Each entry must say why (`reason`), from the plan's wording.
-    """
-    out, seen = [], set()
-    if not isinstance(entries, list):
-        problems.append(f"{fname}: reporting 应为列表")
-        return out
-    for i, e in enumerate(entries):
-        where = f"{fname}: 报送分工 #{i + 1} ({e.get('indicator') if isinstance(e, dict) else '?'})"
-        _unknown_keys(e, REPORTING_KEYS, where, problems)
-        if not isinstance(e, dict):
-            continue
-        ind, by, reason = e.get("indicator"), e.get("by"), str(e.get("reason") or "").strip()
-        ok = True
-        if ind not in ind_by_code:
-            problems.append(f"{where}: 未知指标 {ind}")
-            ok = False
-        if by not in REPORTERS:
-            problems.append(f"{where}: by “{by}” 应为 units（下级单位报送）、self（本级报送）或 every_level（各级各报）")
-            ok = False
-        if not reason:
-            problems.append(f"{where}: 缺少 reason（按方案原文说明为什么由这一级报送）")
-            ok = False
-        if ind in seen:
-            problems.append(f"{where}: 同一指标的报送分工重复")
-            ok = False
-        seen.add(ind)
-        if by == "self":
-            below = sorted(t["region_code"] for t in targets
-                           if t["indicator_code"] == ind and t["region_code"] != jur)
-            if below:
-                problems.append(f"{where}: 该指标由本级（{jur}）报送，但下级地区 {'、'.join(below)} 也设有目标")
-                ok = False
-        if ok:
-            out.append({"jurisdiction_code": jur, "indicator_code": ind, "reported_by": by,
-                        "reason": reason})
-    return out
+def _top_keys(doc, allowed: set[str], file: str) -> list[Issue]:
+    from pipelines.catalog.suggest import did_you_mean
+    if not isinstance(doc, dict):
+        return [Issue("应为键值对（YAML 映射）", file=file)]
+    return [Issue(f"未知字段“{k}”{did_you_mean(k, allowed)}（允许的字段：{'、'.join(sorted(allowed))}）",
+                  file=file, field=str(k)) for k in doc if k not in allowed]
 
 
 def read_catalog(directory: Path | str = TARGETS_DIR) -> Catalog:
-    """Read and validate all of targets/. Raises CatalogError listing every problem."""
+    """Read and validate all of targets/. Raises CatalogError listing every issue."""
     directory = Path(directory)
-    problems: list[str] = []
-    indicators = _check_indicators(_read_yaml(directory / "indicators.yaml", problems),
-                                   "indicators.yaml", problems)
-    regions = _flatten_regions(_read_yaml(directory / "regions.yaml", problems), "regions.yaml", problems,
-                               strict=True)
-    ind_by_code = {i["code"]: i for i in indicators}
-    region_by_code = {r["code"]: r for r in regions}
+    issues: list[Issue] = []
+    doc = _read_yaml(directory / "indicators.yaml", "indicators.yaml", issues)
+    issues += _top_keys(doc, {"indicators"}, "indicators.yaml")
+    indicators, found = check_indicators(doc.get("indicators") if isinstance(doc, dict) else None,
+                                         "indicators.yaml")
+    issues += found
+    doc = _read_yaml(directory / "regions.yaml", "regions.yaml", issues)
+    issues += _top_keys(doc, {"jurisdictions"}, "regions.yaml")
+    regions, found = flatten_regions(doc.get("jurisdictions") if isinstance(doc, dict) else None,
+                                     "regions.yaml")
+    issues += found
+    ind_by_code = {i.code: i for i in indicators}
+    region_by_code = {r.code: r for r in regions}
     cat = Catalog(indicators=indicators, regions=regions)
     plan_codes = set()
     plan_files = sorted((directory / "plans").glob("*.yaml"))
     if not plan_files:
-        problems.append("plans/: 没有任何目标方案文件")
+        issues.append(Issue("没有任何目标方案文件", file="plans/"))
     for path in plan_files:
         fname = f"plans/{path.name}"
-        plan, targets, baselines, reporting = _check_plan(_read_yaml(path, problems), fname,
-                                                          ind_by_code, region_by_code, problems)
+        checked = check_plan(_read_yaml(path, fname, issues), fname, ind_by_code, region_by_code)
+        issues += checked.issues
+        plan = checked.plan
         if plan is None:
             continue
-        if plan["code"] in plan_codes:
-            problems.append(f"{fname}: 方案编码 {plan['code']} 与其他文件重复")
-        plan_codes.add(plan["code"])
+        if plan.code in plan_codes:
+            issues.append(Issue(f"方案编码 {plan.code} 与其他文件重复", file=fname, field="code"))
+        plan_codes.add(plan.code)
         cat.plans.append(plan)
-        cat.targets.extend(targets)
-        cat.baselines.extend(baselines)
-        clash = {r["indicator_code"] for r in reporting} & {
-            r["indicator_code"] for r in cat.reporting if r["jurisdiction_code"] == plan["jurisdiction_code"]}
+        cat.targets.extend(checked.targets)
+        cat.baselines.extend(checked.baselines)
+        clash = {r.indicator_code for r in checked.reporting} & {
+            r.indicator_code for r in cat.reporting if r.jurisdiction_code == plan.jurisdiction}
         for ind in sorted(clash):
-            problems.append(f"{fname}: 指标 {ind} 的报送分工已在同一辖区的另一方案中规定")
-        cat.reporting.extend(reporting)
-    if problems:
-        raise CatalogError(problems)
+            issues.append(Issue(f"指标 {ind} 的报送分工已在同一辖区的另一方案中规定", file=fname,
+                                field="reporting"))
+        cat.reporting.extend(checked.reporting)
+    if issues:
+        raise CatalogError(issues)
     return cat
 
 
-def _scale(ind: dict) -> float:
-    return 100.0 if ind["unit"] == "%" else 1.0
+def warehouse_indicators(con) -> dict[str, Indicator]:
+    """The indicators in the warehouse (code → the catalog's Indicator)."""
+    cur = con.execute("SELECT code, name, unit, kind, frequency, aggregation, direction, numerator_label, "
+                      "denominator_label, is_share, tolerance, source FROM indicators ORDER BY sort_order")
+    names = [d[0] for d in cur.description]
+    return {r[0]: Indicator.from_row(dict(zip(names, r))) for r in cur.fetchall()}
 
 
-def _tolerance(ind: dict) -> float:
-    if ind.get("tolerance") is not None:
-        return float(ind["tolerance"])
-    return 2.0 if ind["unit"] == "%" else 0.05
+def warehouse_regions(con) -> dict[str, Region]:
+    """The regions in the warehouse, active or not (code → the catalog's Region)."""
+    return {r[0]: Region(code=r[0], name=r[1], parent_code=r[2], jurisdiction_code=r[3], level=r[4],
+                         depth=r[5], sort_order=r[6])
+            for r in con.execute("SELECT code, name, parent_code, jurisdiction_code, level, depth, "
+                                 "sort_order FROM regions").fetchall()}
 
 
 def load_catalog(con, cat: Catalog, origin_prefix: str = "targets/") -> dict:
@@ -419,49 +130,70 @@ def load_catalog(con, cat: Catalog, origin_prefix: str = "targets/") -> dict:
         con.execute("DELETE FROM region_aliases")
         for order, ind in enumerate(cat.indicators):
             con.execute("INSERT OR REPLACE INTO indicators VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", [
-                ind["code"], ind["name"], ind["unit"], ind["kind"], ind["frequency"],
-                ind["aggregation"], ind["direction"], ind["numerator_label"],
-                ind.get("denominator_label"), bool(ind.get("share", False)), _scale(ind),
-                _tolerance(ind), ind.get("source"), order])
-            for alias in {ind["name"], ind["code"], *(ind.get("aliases") or [])}:
-                con.execute("INSERT OR REPLACE INTO indicator_aliases VALUES (?, ?)", [alias, ind["code"]])
+                ind.code, ind.name, ind.unit, ind.kind, ind.frequency, ind.aggregation,
+                ind.direction, ind.numerator_label, ind.denominator_label, ind.is_share, ind.scale,
+                ind.tolerance_or_default, ind.source, order])
+            for alias in {ind.name, ind.code, *ind.aliases}:
+                con.execute("INSERT OR REPLACE INTO indicator_aliases VALUES (?, ?)", [alias, ind.code])
         for r in cat.regions:
             con.execute("INSERT OR REPLACE INTO regions VALUES (?,?,?,?,?,?,?,TRUE)", [
-                r["code"], r["name"], r["parent_code"], r["jurisdiction_code"], r["level"],
-                r["depth"], r["sort_order"]])
-            for alias in r["aliases"]:
-                con.execute("INSERT OR REPLACE INTO region_aliases VALUES (?, ?)", [alias, r["code"]])
-        from pipelines.catalog.region_sheets import replay_region_edits
+                r.code, r.name, r.parent_code, r.jurisdiction_code, r.level, r.depth, r.sort_order])
+            for alias in r.aliases:
+                con.execute("INSERT OR REPLACE INTO region_aliases VALUES (?, ?)", [alias, r.code])
         stats["region_edits_kept"] = replay_region_edits(con)
         for p in cat.plans:
+            row = p.row()
             con.execute("INSERT OR REPLACE INTO plans VALUES (?,?,?,?,?,?,?,?)", [
-                p["code"], p["title"], p["doc_number"], p["issued"], p["jurisdiction_code"],
-                p["year_from"], p["year_to"], p["source_file"]])
-        issued = {p["code"]: p["issued"] for p in cat.plans}
-        stats.update(_load_versioned(con, "targets", "target_key", cat.targets, now, origin_prefix,
-                                     TARGET_COMPARE, issued))
-        b = _load_versioned(con, "baselines", "baseline_key", cat.baselines, now, origin_prefix,
-                            ("value", "clause"), issued)
+                row["code"], row["title"], row["doc_number"], row["issued"], row["jurisdiction_code"],
+                row["year_from"], row["year_to"], row["source_file"]])
+        issued = {p.code: p.issued for p in cat.plans}
+        stats.update(_load_versioned(con, "targets", "target_key", [t.row() for t in cat.targets], now,
+                                     origin_prefix, TARGET_COMPARE, issued))
+        b = _load_versioned(con, "baselines", "baseline_key", [x.row() for x in cat.baselines], now,
+                            origin_prefix, BASELINE_COMPARE, issued)
         con.execute("DELETE FROM reporting")
         for r in cat.reporting:
             con.execute("INSERT INTO reporting (jurisdiction_code, indicator_code, reported_by, "
-                        "reason) VALUES (?, ?, ?, ?)", [r["jurisdiction_code"], r["indicator_code"],
-                                                        r["reported_by"], r["reason"]])
+                        "reason) VALUES (?, ?, ?, ?)", [r.jurisdiction_code, r.indicator_code,
+                                                        r.reported_by, r.reason])
         stats["figures_stale"] = _mark_figures_if_changed(con, cat, stats["region_edits_kept"])
         stats["baselines_changed"] = b["targets_new"] + b["targets_changed"] + b["targets_retired"]
     return stats
+
+
+EDIT_FIELDS = ("code", "name", "parent_code", "jurisdiction_code", "level", "depth", "sort_order",
+               "aliases")
+
+
+def replay_region_edits(con) -> int:
+    """Apply the web's region edits (`region_edits`, written by region_sheets.apply_regions),
+    oldest first, over the tree just loaded from targets/ (inside the caller's transaction).
+    Returns how many edits were replayed."""
+    edits = con.execute("SELECT code, change, region FROM region_edits ORDER BY edit_id").fetchall()
+    for code, change, region in edits:
+        if change == "停用":
+            con.execute("UPDATE regions SET active = FALSE WHERE code = ?", [code])
+            continue
+        r = json.loads(region)
+        con.execute("INSERT OR REPLACE INTO regions VALUES (?,?,?,?,?,?,?,TRUE)", [
+            r["code"], r["name"], r["parent_code"], r["jurisdiction_code"], r["level"], r["depth"],
+            r["sort_order"]])
+        con.execute("DELETE FROM region_aliases WHERE region_code = ?", [r["code"]])
+        for alias in r["aliases"]:
+            con.execute("INSERT OR REPLACE INTO region_aliases VALUES (?, ?)", [alias, r["code"]])
+    return len(edits)
 
 
 def _mark_figures_if_changed(con, cat: Catalog, region_edits: int) -> bool:
     """Everything the figures table holds depends on the catalog: when what was just loaded
     differs from what the table was built from (a fingerprint in settings), mark it all stale."""
     import hashlib
-    import json
 
     from pipelines.metrics.figure_table import RULES_VERSION, mark_all
     web = con.execute("SELECT count(*), max(valid_from) FROM targets WHERE origin LIKE 'web:%'").fetchone()
-    doc = json.dumps([RULES_VERSION, cat.indicators, cat.regions, cat.plans, cat.targets, cat.baselines,
-                      cat.reporting, region_edits, [str(x) for x in web]], sort_keys=True, default=str,
+    doc = json.dumps([RULES_VERSION, *([x.model_dump() for x in part] for part in (
+                          cat.indicators, cat.regions, cat.plans, cat.targets, cat.baselines,
+                          cat.reporting)), region_edits, [str(x) for x in web]], sort_keys=True, default=str,
                      ensure_ascii=False)
     digest = hashlib.sha256(doc.encode()).hexdigest()
     row = con.execute("SELECT value FROM settings WHERE key = 'figures.catalog'").fetchone()
@@ -471,11 +203,6 @@ def _mark_figures_if_changed(con, cat: Catalog, region_edits: int) -> bool:
     mark_all(con)
     con.execute("INSERT OR REPLACE INTO settings VALUES ('figures.catalog', ?)", [digest])
     return True
-
-
-# Target fields whose change makes a new version (the key holds the rest).
-TARGET_COMPARE = ("comparator", "value", "basis", "judge", "clause", "text", "deadline",
-                  "year_from", "timing", "effective")
 
 
 def _load_versioned(con, table: str, key_col: str, rows: list[dict], now, origin_prefix: str,

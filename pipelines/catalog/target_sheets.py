@@ -1,6 +1,8 @@
-"""Targets maintenance through Excel: a plan's targets (and baselines) or the region trees as
-a workbook, read back with the same validation rules as targets/ (catalog.py), every problem at
-once with its cell, shown as a diff, applied versioned with origin 'web:<user>'.
+"""Targets maintenance through Excel: a plan's targets (and baselines) as a workbook, read back
+into the shape of a plans/*.yaml and checked by the same typed catalog (pipelines/catalog/
+model.py): every issue at once, each the catalog's own message placed at its sheet and cell
+(the entry's row, the field's column), shown as a diff, applied versioned with origin
+'web:<user>'.
 
 Sheets of a plan workbook: 目标 (one target per row), 基期值 (baselines), 方案 (read-only facts),
 说明. The plan's identity comes from 方案!B1 (方案编码); its other facts are not editable here.
@@ -10,68 +12,37 @@ values; only those values reach this process.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 
 from pipelines import db
-from pipelines.catalog.definitions import TARGET_COMPARE, _check_plan
-from pipelines.catalog.suggest import did_you_mean
+from pipelines.catalog.definitions import warehouse_indicators, warehouse_regions
+from pipelines.catalog.model import (BASELINE_COMPARE, BASELINE_LABELS, TARGET_COMPARE, TARGET_LABELS, Baseline,
+                                     Issue, Target, check_plan)
+from pipelines.catalog.sheets import (SheetError, cell_value, code_text, header, neutral_text,
+                                      parsed_workbook, sheet_rows)
 from pipelines.returns.cells import col_letter
-from pipelines.returns.workbook import Sheet
-from pipelines.returns.workbook import Workbook as ParsedWorkbook
 
 TARGET_COLUMNS = ("指标编码", "指标名称", "地区编码", "地区名称", "档次", "比较符", "目标值", "年度",
                   "截止日期", "起始日期", "生效日期", "口径", "判定", "条款", "原文")
 OPTIONAL_COLUMNS = {"判定"}     # sheets exported before it existed still read
 BASELINE_COLUMNS = ("指标编码", "地区编码", "统计期", "数值", "条款")
-BASELINE_COMPARE = ("value", "clause")
-# Words in catalog.py's messages → the column they are about (for the cell reference).
-_MESSAGE_COLUMNS = (("未知指标", "指标编码"), ("未知地区", "地区编码"), ("不属于本方案辖区", "地区编码"),
-                    ("comparator", "比较符"), ("比较符", "比较符"), ("百分比目标", "目标值"),
-                    ("value", "目标值"), ("basis", "口径"), ("judge", "判定"), ("effective", "生效日期"),
-                    ("year、deadline、from", "年度"), ("year", "年度"), ("deadline", "截止日期"),
-                    ("from", "起始日期"), ("期限", "年度"), ("重复", "指标编码"))
-_TIMING_COLUMN = {"year": "年度", "deadline": "截止日期", "from": "起始日期"}
-
-
-class SheetError(ValueError):
-    """The workbook cannot be used; `problems` lists every issue as 'sheet!cell: message'."""
-
-    def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__("表格中发现 %d 个问题：\n" % len(problems) + "\n".join(problems))
+# The column of each field of a target / baseline (where the catalog's issue is shown): its label.
+TARGET_FIELD_COLUMNS = TARGET_LABELS
+BASELINE_FIELD_COLUMNS = BASELINE_LABELS
 
 
 @dataclass
 class PlanEdit:
     plan_code: str
-    targets: list[dict] = field(default_factory=list)
-    baselines: list[dict] = field(default_factory=list)
+    targets: list[Target] = field(default_factory=list)
+    baselines: list[Baseline] = field(default_factory=list)
 
 
 # --- writing -------------------------------------------------------------------------------
 
-def header(ws, columns) -> None:
-    from openpyxl.styles import Font, PatternFill
-    ws.append(list(columns))
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-        cell.fill = PatternFill("solid", fgColor="DDE6F0")
-    ws.freeze_panes = "A2"
-    for i, name in enumerate(columns):
-        ws.column_dimensions[chr(65 + i)].width = max(10, min(40, len(name) * 4))
-
-
 def plan_choices(con) -> list[tuple[str, str]]:
     """(code, title) of every plan (the admin page's picker)."""
     return con.execute("SELECT code, title FROM plans ORDER BY code").fetchall()
-
-
-def neutral_text(value):
-    """Cell text from stored data; formula-like strings are neutralised."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
 
 
 def write_plan_sheet(con, plan_code: str, out) -> None:
@@ -125,173 +96,65 @@ def write_plan_sheet(con, plan_code: str, out) -> None:
 
 # --- reading -------------------------------------------------------------------------------
 
-def _cell_value(v):
-    if isinstance(v, str):
-        v = v.strip().lstrip("'") if v.strip().startswith("'") else v.strip()
-        return v or None
-    if isinstance(v, dt.datetime):
-        return v.date()
-    return v
-
-
-def code_text(v) -> str | None:
-    if isinstance(v, float) and v.is_integer():
-        v = int(v)
-    return None if v is None else str(v).strip() or None
-
-
-def sheet_rows(sheet: Sheet, columns, problems):
-    """(row number, {column: value}) of each non-blank row under the header in row 1."""
-    header = [(_cell_value(v) or "") for v in sheet.rows[0]] if sheet.rows else []
-    where = {}
-    unknown = [(i, h) for i, h in enumerate(header) if h and h not in columns]
-    for i, h in unknown:        # a misspelt or foreign column is not read silently
-        problems.append(f"{sheet.name}!{col_letter(i)}1: 未知列“{h}”{did_you_mean(h, columns)}"
-                        f"（本表的列：{'、'.join(columns)}）：请改正列名，或删除该列")
-    for name in columns:
-        if name in header:
-            where[name] = header.index(name)
-        elif name not in OPTIONAL_COLUMNS:
-            problems.append(f"{sheet.name}!1: 缺少列“{name}”，请使用系统导出的表格")
-    if unknown:
-        return
-    if len(where) != len([c for c in columns if c in header or c not in OPTIONAL_COLUMNS]):
-        return
-    for number, row in enumerate(sheet.rows[1:], start=2):
-        values = {name: _cell_value(row[i]) if i < len(row) else None for name, i in where.items()}
-        if all(v is None for v in values.values()):
-            continue
-        yield number, values
-
-
-def parsed_workbook(source, parser=None,
-                    what: str = "请上传由本系统导出并用 Excel/WPS 保存的 .xlsx") -> ParsedWorkbook:
-    """An uploaded sheet as cell values, read by a bounded worker (pipelines.returns.parse_worker).
-
-    `source`: a Workbook already parsed, a path, or (file_name, bytes). SheetError if unreadable.
-    """
-    from pathlib import Path
-
-    from pipelines.returns.parse_worker import ParsePool
-    from pipelines.returns.workbook import WorkbookError
-    if isinstance(source, ParsedWorkbook):
-        return source
-    name, data = (source if isinstance(source, tuple) else (Path(source).name, Path(source).read_bytes()))
-    try:
-        if parser is not None:
-            return parser.read_sheets(str(name), bytes(data))
-        with ParsePool() as pool:
-            return pool.read_sheets(str(name), bytes(data))
-    except WorkbookError as exc:
-        where = f"{exc.sheet}!{exc.cell}: " if exc.sheet and exc.cell else f"{exc.sheet}: " if exc.sheet else ""
-        raise SheetError([f"{where}无法读取文件：{exc}（{what}）"]) from None
-
-
 def read_plan_workbook(con, source, parser=None) -> PlanEdit:
     """Read (in a bounded worker) and validate an edited plan workbook: `source` as in
-    parsed_workbook. Raises SheetError listing every problem."""
+    parsed_workbook. Raises SheetError listing every issue, each at its cell."""
     wb = parsed_workbook(source, parser)
-    problems: list[str] = []
+    problems: list[Issue] = []
     for name in ("目标", "方案"):
         if wb.sheet(name) is None:
-            problems.append(f"缺少工作表“{name}”：请使用系统导出的目标表")
+            problems.append(Issue(f"缺少工作表“{name}”：请使用系统导出的目标表"))
     if problems:
         raise SheetError(problems)
-    plan_code = code_text(_cell_value(wb.sheet("方案").value(0, 1)))
+    plan_code = code_text(cell_value(wb.sheet("方案").value(0, 1)))
     plan = con.execute("SELECT code, title, doc_number, issued, jurisdiction_code, year_from, year_to "
                        "FROM plans WHERE code = ?", [plan_code]).fetchone()
     if plan is None:
-        raise SheetError([f"方案!B1: 方案编码“{plan_code}”不存在，请勿修改“方案”表"])
+        raise SheetError([Issue(f"方案编码“{plan_code}”不存在，请勿修改“方案”表", sheet="方案", cell="B1")])
     doc = {"plan": {"code": plan[0], "title": plan[1], "doc_number": plan[2], "issued": plan[3],
                     "jurisdiction": plan[4], "years": [plan[5], plan[6]]},
            "targets": [], "baselines": []}
-    target_rows, baseline_rows = [], []
-    col = {name: col_letter(i) for i, name in enumerate(TARGET_COLUMNS)}
-    for row_no, v in sheet_rows(wb.sheet("目标"), TARGET_COLUMNS, problems):
-        t = {"indicator": code_text(v["指标编码"]), "region": code_text(v["地区编码"]),
-             "comparator": v["比较符"], "tier": v["档次"], "clause": v["条款"], "text": v["原文"]}
-        value = v["目标值"]
-        if isinstance(value, str):
-            try:
-                value = float(value.replace(",", "").replace("%", ""))
-            except ValueError:
-                pass
-        t["value"] = value
-        if v["口径"] is not None:
-            t["basis"] = v["口径"]
-        if v.get("判定") is not None:
-            t["judge"] = v["判定"]
-        for key, name in (("year", "年度"), ("deadline", "截止日期"), ("from", "起始日期"),
-                          ("effective", "生效日期")):
-            if v[name] is not None:
-                t[key] = v[name]
+    rows = {"目标": [], "基期值": []}
+    for row_no, v in sheet_rows(wb.sheet("目标"), TARGET_COLUMNS, problems, OPTIONAL_COLUMNS):
+        t = {key: v.get(name) for key, name in TARGET_FIELD_COLUMNS.items() if v.get(name) is not None}
+        t["indicator"], t["region"] = code_text(v["指标编码"]), code_text(v["地区编码"])
+        t["comparator"], t["value"] = v["比较符"], _sheet_number(v["目标值"])
         if isinstance(t.get("year"), float) and t["year"].is_integer():
             t["year"] = int(t["year"])
         doc["targets"].append(t)
-        target_rows.append(row_no)
+        rows["目标"].append(row_no)
     if wb.sheet("基期值") is not None:
         for row_no, v in sheet_rows(wb.sheet("基期值"), BASELINE_COLUMNS, problems):
             doc["baselines"].append({"indicator": code_text(v["指标编码"]), "region": code_text(v["地区编码"]),
                                      "period": code_text(v["统计期"]), "value": v["数值"], "clause": v["条款"]})
-            baseline_rows.append(row_no)
-    ind_by_code = {r[0]: {"code": r[0], "unit": r[1], "direction": r[2], "kind": r[3]} for r in
-                   con.execute("SELECT code, unit, direction, kind FROM indicators").fetchall()}
-    region_by_code = {r[0]: {"code": r[0], "jurisdiction_code": r[1]} for r in
-                      con.execute("SELECT code, jurisdiction_code FROM regions").fetchall()}
-    semantic: list[str] = []
-    _, targets, baselines, _ = _check_plan(doc, "目标表", ind_by_code, region_by_code, semantic)
-    for message in semantic:
-        problems.append(_locate(message, target_rows, baseline_rows, col))
+            rows["基期值"].append(row_no)
+    checked = check_plan(doc, "目标表", warehouse_indicators(con), warehouse_regions(con))
+    columns = {"目标": TARGET_FIELD_COLUMNS, "基期值": BASELINE_FIELD_COLUMNS}
+    for issue in checked.issues:
+        problems.append(_at_cell(issue, rows, columns))
     if problems:
         raise SheetError(problems)
-    return PlanEdit(plan_code=plan[0], targets=targets, baselines=baselines)
+    return PlanEdit(plan_code=plan[0], targets=checked.targets, baselines=checked.baselines)
 
 
-def _locate(message: str, target_rows, baseline_rows, col) -> str:
-    """catalog.py says 'file: 目标 #3 (ind @ reg): text' — name the sheet and cell instead."""
-    m = re.match(r"目标表: (目标|基期值) #(\d+) \(([^)]*)\): (.*)$", message, flags=re.S)
-    if not m:
-        return message.replace("目标表: ", "")
-    kind, n, text = m.group(1), int(m.group(2)), m.group(4)
-    if kind == "基期值":
-        return f"基期值!A{baseline_rows[n - 1]}: {text}"
-    column = "指标编码"
-    for word, name in _MESSAGE_COLUMNS:
-        if word in text:
-            column = name
-            break
-    return f"目标!{col[column]}{target_rows[n - 1]}: {sheet_words(text)}"
+def _sheet_number(value):
+    """A target value typed as text ('70', '70%', '1,200') read as the number it says."""
+    if isinstance(value, str):
+        try:
+            return float(value.replace(",", "").replace("%", ""))
+        except ValueError:
+            pass
+    return value
 
 
-# catalog.py names the YAML keys of a target; a sheet's reader knows its columns by their headers.
-_TIMING_WORDS = {"year": "年度", "deadline": "截止日期", "from": "起始日期"}
-_SHEET_WORDS = (
-    (re.compile(r"^year、deadline、from 必须且只能填一个（现为 (.*)）$", re.S),
-     lambda m: "年度、截止日期、起始日期三列必须且只能填一列（现在"
-               + ("都没有填" if m.group(1) == "都没有" else "填了"
-                  + "、".join(_TIMING_WORDS.get(k, k) for k in re.findall(r"'(\w+)'", m.group(1))))
-               + "）"),
-    (re.compile(r"^comparator 应为 >= 或 <=（现为 (.*)）$", re.S),
-     lambda m: f"比较符应为 >= 或 <=（现为“{'空' if m.group(1) == 'None' else m.group(1)}”）"),
-    (re.compile(r"^value “(.*)” 不是数字$", re.S),
-     lambda m: f"目标值“{'空' if m.group(1) == 'None' else m.group(1)}”不是数字"),
-    (re.compile(r"^basis “(.*)” 应为 period、ytd 或 year$", re.S),
-     lambda m: f"口径“{m.group(1)}”应为 period（当期）、ytd（累计）或 year（全年）"),
-    (re.compile(r"^judge “(.*)” 应为 (.*)$", re.S), lambda m: f"判定“{m.group(1)}”应为 {m.group(2)}"),
-    (re.compile(r"^effective “(.*)” 不是日期$", re.S), lambda m: f"生效日期“{m.group(1)}”不是日期"),
-    (re.compile(r"^year “(.*)” 不是年份$", re.S), lambda m: f"年度“{m.group(1)}”不是年份"),
-    (re.compile(r"^(deadline|from) “(.*)” 不是日期（应为 YYYY-MM-DD）$", re.S),
-     lambda m: f"{_TIMING_WORDS[m.group(1)]}“{m.group(2)}”不是日期（应写成 2025-12-31 这样的日期）"),
-)
-
-
-def sheet_words(text: str) -> str:
-    """A target problem as catalog.py words it (YAML keys), in the target sheet's column names."""
-    for pattern, words in _SHEET_WORDS:
-        m = pattern.match(text)
-        if m:
-            return words(m)
-    return text
+def _at_cell(issue: Issue, rows: dict[str, list[int]], columns: dict[str, dict[str, str]]) -> Issue:
+    """The catalog's issue about entry (section, i) and a field, shown at that row's cell."""
+    if issue.item is None or issue.item[0] not in rows:
+        return issue.at("目标")
+    section, index = issue.item
+    heads = TARGET_COLUMNS if section == "目标" else BASELINE_COLUMNS
+    column = columns[section].get(issue.field or "", heads[0])
+    return issue.at(section, f"{col_letter(heads.index(column))}{rows[section][index]}")
 
 
 # --- diff and apply ------------------------------------------------------------------------
@@ -317,7 +180,7 @@ def diff_plan(con, edit: PlanEdit) -> list[dict]:
             ("目标", "targets", "target_key", TARGET_COMPARE, edit.targets),
             ("基期值", "baselines", "baseline_key", BASELINE_COMPARE, edit.baselines)):
         current = _current(con, table, key_col, edit.plan_code)
-        wanted = {r[key_col]: r for r in rows}
+        wanted = {r[key_col]: r for r in (x.row() for x in rows)}
         for key, row in wanted.items():
             old = current.get(key)
             if old is None:
@@ -341,8 +204,8 @@ def apply_plan(con, edit: PlanEdit, user: str, now: dt.datetime | None = None) -
     if not changes:
         return changes
     origin = f"web:{user}"
-    by_key = {("目标", r["target_key"]): r for r in edit.targets}
-    by_key.update({("基期值", r["baseline_key"]): r for r in edit.baselines})
+    by_key = {("目标", r.target_key): r.row() for r in edit.targets}
+    by_key.update({("基期值", r.baseline_key): r.row() for r in edit.baselines})
     with db.transaction(con):
         for ch in changes:
             table, key_col = (("targets", "target_key") if ch["kind"] == "目标"

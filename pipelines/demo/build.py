@@ -86,7 +86,7 @@ def build_demo(db_path, raw_dir=None, if_empty: bool = False, workers: int = 2) 
                                         parser)
                     ingest_seconds += time.perf_counter() - t0
                 from pipelines.workflow.review import approve_all_pending
-                approve_all_pending(con, DEMO_USER, "示例数据：由示例程序审核通过")
+                approve_all_pending(con, DEMO_USER, "示例数据：由示例程序审核通过", at_upload=True)
                 t0 = time.perf_counter()
                 from pipelines.metrics.figure_table import rebuild
                 rebuild(con)

@@ -16,6 +16,8 @@ import math
 import random
 from dataclasses import dataclass
 
+from pipelines.catalog.definitions import warehouse_indicators
+from pipelines.catalog.model import Indicator
 from pipelines.demo.profiles import DEFAULT_PROFILE, PROFILES, Profile
 from pipelines.periods import Period, month, parse_period, quarter, year
 
@@ -53,18 +55,6 @@ class Unit:
     jurisdiction: str
     size: float      # 1.0 ≈ an average county; a town or street ≈ 0.1
     role: str        # good | laggard (behind throughout) | bloomer (behind until 2023)
-
-
-@dataclass(frozen=True)
-class Indicator:
-    code: str
-    name: str
-    unit: str
-    kind: str
-    frequency: str
-    aggregation: str
-    direction: str
-    is_share: bool
 
 
 @dataclass(frozen=True)
@@ -127,9 +117,7 @@ class DemoModel:
             elif parent == jur:
                 units.setdefault(jur, []).append(Unit(code, name, jur, _size(code, level), "good"))
         units = {j: _assign_roles(j, us) for j, us in units.items()}
-        indicators = {r[0]: Indicator(r[0], r[1], r[2], r[3], r[4], r[5], r[6], bool(r[7])) for r in
-                      con.execute("SELECT code, name, unit, kind, frequency, aggregation, direction, "
-                                  "is_share FROM indicators ORDER BY sort_order").fetchall()}
+        indicators = warehouse_indicators(con)
         anchors: dict[tuple[str, str], list[Anchor]] = {}
         relevant: dict[str, set[str]] = {}
         for ind, reg, jur, value, timing, year_from, deadline, effective in con.execute(

@@ -28,8 +28,8 @@ from .cycle import (FREQUENCY_TYPE, STREAK_LOOKBACK, Window, WindowSet, figure_p
                     figure_periods, month_index, periods_between, previous, trend_periods,
                     year_end_before)
 from .reporting import Reporting
-from .sql import (BASELINES_SQL, FAR_FUTURE, FIGURES_SQL, RELEVANT_SQL, STORED_SQL,
-                  TARGETS_SQL)
+from .sql import (BASELINES_SQL, FAR_FUTURE, FIGURES_REVIEWED_SQL, FIGURES_SQL, RELEVANT_SQL,
+                  STORED_SQL, TARGETS_SQL)
 from .status import DECIMALS, NOT_DUE
 
 DEFAULT_TIER = "基本目标"
@@ -47,11 +47,12 @@ GAP_COLUMNS = [
     "target_deadline", "target_basis", "judge", "standing",
     "gap", "completion", "status", "rated", "tolerance", "rank", "rank_of", "rank_ties",
     "streak", "baseline", "expected", "on_track", "forecast", "needed_per_month", "months_left",
+    "unreviewed",
 ]
 SERIES_COLUMNS = ["period", "figure_period", "judged_on", "numerator", "denominator", "actual",
                   "complete", "missing_months", "last_month", "target", "expected", "status",
                   "rated", "reporters",
-                  "expected_reporters", "partial_reporters"]
+                  "expected_reporters", "partial_reporters", "unreviewed"]
 # Columns of the figures table (figure_table.py), one row per (region, indicator, figure
 # period, view basis); the view's own words (names, units) are joined when it is read.
 STORED_COLUMNS = [
@@ -62,7 +63,7 @@ STORED_COLUMNS = [
     "comparator", "tier", "target_scope", "target_plan", "target_source", "target_deadline",
     "target_basis", "judge", "standing", "gap", "completion", "status", "rated", "tolerance",
     "rank", "rank_of", "rank_ties", "streak", "baseline", "expected", "on_track", "forecast",
-    "needed_per_month", "months_left", "own_actual", "own_complete",
+    "needed_per_month", "months_left", "own_actual", "own_complete", "unreviewed",
 ]
 _FLOAT_COLUMNS = ("numerator", "denominator", "actual", "target", "gap", "completion", "tolerance",
                   "rank", "rank_of", "rank_ties", "baseline", "expected", "forecast",
@@ -82,14 +83,22 @@ class Metrics:
 
     With a `cache` (a ResultCache owned by whoever owns the connection and told of every
     change), answers already computed for the same data are served from it.
+
+    Every figure says whether it counts a value not approved in review (`unreviewed`: its
+    submission is 待审核 or 退回 at `as_of`, pipelines/workflow/review.py). With
+    `reviewed_only`, figures count approved values only: per region, indicator and period the
+    latest revision approved at `as_of` (a pending or returned revision is skipped: the
+    approved one before it counts, or nothing) — always computed, never read from the table.
     """
 
     def __init__(self, con, as_of: dt.datetime | None = None, cache: ResultCache | None = None,
-                 *, stored: bool = True):
+                 *, stored: bool = True, reviewed_only: bool = False):
         self.con = con
         self.as_of = as_of
         self.cache = cache
-        self.stored = stored             # False: always compute (the reference the table is held to)
+        self.reviewed_only = reviewed_only
+        # False: always compute (the reference the table is held to; the table holds all values)
+        self.stored = stored and not reviewed_only
         self._read: dict | None = None   # reference reads shared within one answer
 
     def _once(self, key, read):
@@ -261,10 +270,10 @@ class Metrics:
                   "r_region": [r for r, _, _ in rowset], "r_ind": [i for _, i, _ in rowset],
                   "r_own": [k == "own" for _, _, k in rowset],
                   "m_row": [a for a, _ in members], "m_des": [b for _, b in members]}
-        frame = self._frame(FIGURES_SQL, params)
+        frame = self._frame(FIGURES_REVIEWED_SQL if self.reviewed_only else FIGURES_SQL, params)
         frame = frame.merge(pd.DataFrame(ws.frame_columns()), on="wkey")
         frame = frame.merge(info.reset_index(), on="indicator_code")
-        frame = frame.rename(columns={"num": "numerator", "den": "denominator"})
+        frame = frame.rename(columns={"num": "numerator", "den": "denominator", "unrev": "unreviewed"})
         frame["fp_end_month"] = frame["fp_end"] - frame["fp_year"] * 12
         count = frame["kind"].eq("count")
         den = frame["denominator"].astype(float)
@@ -363,7 +372,7 @@ class Metrics:
         not_due = want[want["figure_period"].isna()].drop(columns=["fp"])
         if not not_due.empty:
             not_due = not_due.merge(info.reset_index(), on="indicator_code")
-            not_due = not_due.assign(status=NOT_DUE, rated=False, reporters=0,
+            not_due = not_due.assign(status=NOT_DUE, rated=False, reporters=0, unreviewed=False,
                                      expected_reporters=0, partial_reporters=0, complete=False,
                                      own=not_due["row_kind"].eq("own"), judged_on=None)
         out = pd.concat([d for d in (due, not_due) if not d.empty], ignore_index=True) \
@@ -615,6 +624,16 @@ class Metrics:
         return reminders_due(self, days_before, days_after, catch_up_days)
 
     @memoised
+    def review_states(self, jurisdiction: str, year: int) -> pd.DataFrame:
+        """The year's submissions not approved (待审核 / 退回) and the corrections, newest first."""
+        return reference.review_states(self, jurisdiction, year)
+
+    @memoised
+    def unreviewed_submissions(self, region: str, periods=None) -> pd.DataFrame:
+        """Submissions of the region and below not approved at as_of (待审核 / 退回), oldest first."""
+        return reference.unreviewed_submissions(self, region, None if periods is None else tuple(periods))
+
+    @memoised
     def targets_table(self, jurisdiction: str) -> pd.DataFrame:
         return reference.targets_table(self, jurisdiction)
 
@@ -678,7 +697,7 @@ def _finish_stored(records: list[dict], columns: list[str]) -> pd.DataFrame:
 
 # the indicator's own fields a stored row carries (Metrics._indicator_rows), in that order
 _INFO_FIELDS = ("indicator_name", "unit", "kind", "aggregation", "frequency", "direction", "indicator_order")
-_BOOL_COLUMNS = ("complete", "rated", "standing", "is_parent")
+_BOOL_COLUMNS = ("complete", "rated", "standing", "is_parent", "unreviewed")
 _INT_COLUMNS = ("reporters", "expected_reporters", "partial_reporters", "streak")
 # What a row the table holds no figure for (未到期) shows in place of the figure's columns.
 _NOT_DUE_ROW = {c: None for c in (
@@ -688,7 +707,7 @@ _NOT_DUE_ROW = {c: None for c in (
     "gap", "completion", "tolerance", "rank", "rank_of", "rank_ties", "baseline", "expected",
     "on_track", "forecast", "needed_per_month", "months_left")} | {
     "status": NOT_DUE, "rated": False, "complete": False, "standing": False, "reporters": 0,
-    "expected_reporters": 0, "partial_reporters": 0, "streak": 0}
+    "expected_reporters": 0, "partial_reporters": 0, "streak": 0, "unreviewed": False}
 
 
 def _finish(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -699,7 +718,7 @@ def _finish(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     for col in ("reporters", "expected_reporters", "partial_reporters", "streak"):
         if col in out:
             out[col] = out[col].fillna(0).astype(int)
-    for col in ("complete", "rated", "standing", "is_parent", "own_complete"):
+    for col in ("complete", "rated", "standing", "is_parent", "own_complete", "unreviewed"):
         if col in out:
             out[col] = out[col].fillna(False).astype(bool)
     for col in _TEXT_COLUMNS + ("judged_on",):

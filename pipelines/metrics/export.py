@@ -15,7 +15,7 @@ import sys
 CLI_COLUMNS = ["region_code", "region_name", "indicator_code", "indicator_name", "period",
                "actual", "target", "gap", "status", "figure_period", "judged_on", "reporters",
                "expected_reporters", "partial_reporters", "expected", "judge", "basis",
-               "rank", "rank_ties", "streak"]
+               "rank", "rank_ties", "streak", "unreviewed"]
 _ROUNDED = ("actual", "target", "gap", "expected")
 _WHOLE = ("reporters", "expected_reporters", "partial_reporters", "rank", "rank_ties", "streak")
 
@@ -55,6 +55,7 @@ def gap_records(m, period, region=None, basis="period") -> list[dict]:
             rec[key] = None if _unknown(v) else round(float(v), 4)
         for key in _WHOLE:
             rec[key] = None if _unknown(rec[key]) else int(rec[key])
+        rec["unreviewed"] = bool(rec["unreviewed"]) if not _unknown(rec["unreviewed"]) else False
         out.append(rec)
     return out
 

@@ -34,7 +34,7 @@ from .cycle import FREQUENCY_TYPE, STREAK_LOOKBACK
 from .status import DECIMALS
 
 PRESENT = 0
-# Part of the catalog fingerprint (catalog.py): a release that changes how figures are
+# Part of the catalog fingerprint (catalog/definitions.py): a release that changes how figures are
 # judged bumps it, and the next `init` rebuilds the table.
 RULES_VERSION = "2026-12-honest-status"
 KEY = ["region_code", "indicator_code", "figure_period", "view_basis"]

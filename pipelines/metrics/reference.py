@@ -10,7 +10,7 @@ import datetime as dt
 import pandas as pd
 
 from ..db import first_row
-from ..periods import Period, month, quarter, year
+from ..periods import Period, due_date, month, quarter, year
 
 _VALUE_IN_FORCE = "v.loaded_at <= $T AND (v.superseded_at IS NULL OR v.superseded_at > $T)"
 _TARGET_IN_FORCE = "t.valid_from <= $T AND (t.valid_to IS NULL OR t.valid_to > $T)"
@@ -136,10 +136,8 @@ def provenance(m, region: str, indicator: str, p: Period, basis: str = "period")
 
 
 def _due_date(p: Period, due_day: int) -> dt.date:
-    """Returns are due on due_day of the month after the period (clamped to the month end)."""
-    y, mo = (p.year + 1, 1) if p.month_to == 12 else (p.year, p.month_to + 1)
-    nxt = dt.date(y + (mo == 12), 1 if mo == 12 else mo + 1, 1)
-    return min(dt.date(y, mo, 1) + dt.timedelta(days=due_day - 1), nxt - dt.timedelta(days=1))
+    """Returns are due on due_day of the month after the period (periods.due_date)."""
+    return due_date(p, due_day)
 
 
 def owing_returns(m, jurisdiction: str, frequency: str) -> list[str]:
@@ -235,3 +233,54 @@ def reporting_table(m, jurisdiction: str) -> pd.DataFrame:
                      "owing": len(rep.owed_in(jur, code))})
     return pd.DataFrame(rows, columns=["indicator_code", "indicator_name", "reported_by", "reason",
                                        "owing"])
+
+
+def unreviewed_submissions(m, region: str, periods=None) -> pd.DataFrame:
+    """Accepted submissions of `region` and below, uploaded by `as_of`, not approved then:
+    待审核 (no decision yet) or 退回 (returned and not answered by a correction yet).
+    `periods`: only those touching one of these period codes. Oldest first."""
+    code = resolve_region(m, region)
+    below = sorted(m.regions(code)["code"]) if code in set(m.jurisdictions()["code"]) else None
+    if below is None:
+        from ..db import subtree
+        below = sorted(subtree(m.con, code))
+    return m._frame("""
+        SELECT s.submission_id, s.file_name, s.uploaded_by, s.uploaded_at, s.regions, s.periods,
+               (SELECT string_agg(g.name, '、' ORDER BY g.sort_order) FROM regions g
+                WHERE list_contains(s.regions, g.code)) AS region_names,
+               CASE WHEN r.decision = 'returned' AND r.decided_at <= $T THEN '退回' ELSE '待审核' END AS state,
+               CASE WHEN r.decided_at <= $T THEN r.comment END AS comment
+        FROM submissions s LEFT JOIN submission_reviews r USING (submission_id)
+        WHERE s.status = 'accepted' AND s.uploaded_at <= $T
+          AND (r.decision IS NULL OR r.decided_at > $T OR r.decision = 'returned')
+          AND NOT EXISTS (SELECT 1 FROM submission_corrections c JOIN submissions n
+                          ON n.submission_id = c.submission_id
+                          WHERE c.corrects_id = s.submission_id AND n.uploaded_at <= $T)
+          AND len(list_intersect(s.regions, $below::VARCHAR[])) > 0
+          AND ($periods::VARCHAR[] IS NULL OR len(list_intersect(s.periods, $periods::VARCHAR[])) > 0)
+        ORDER BY s.uploaded_at, s.submission_id""",
+                    {"T": m._t, "below": below, "periods": None if periods is None else list(periods)})
+
+
+def review_states(m, jurisdiction: str, yr: int) -> pd.DataFrame:
+    """The submissions of the jurisdiction for a year whose review the 报送 page shows: those not
+    approved at `as_of` (待审核 / 退回) and the corrections of returned ones, newest first.
+    state: 待审核 | 通过 | 退回; corrects_id: the returned submission a correction answers."""
+    jur = resolve_region(m, jurisdiction)
+    return m._frame("""
+        SELECT s.submission_id, s.file_name, s.uploaded_by, s.uploaded_at,
+               (SELECT string_agg(g.name, '、' ORDER BY g.sort_order) FROM regions g
+                WHERE list_contains(s.regions, g.code)) AS region_names,
+               array_to_string(s.periods, '、') AS periods,
+               CASE WHEN r.decided_at IS NULL OR r.decided_at > $T THEN '待审核'
+                    WHEN r.decision = 'approved' THEN '通过' ELSE '退回' END AS state,
+               CASE WHEN r.decided_at <= $T THEN r.reviewer END AS reviewer,
+               CASE WHEN r.decided_at <= $T THEN r.comment END AS comment,
+               c.corrects_id
+        FROM submissions s LEFT JOIN submission_reviews r USING (submission_id)
+        LEFT JOIN submission_corrections c ON c.submission_id = s.submission_id
+        WHERE s.status = 'accepted' AND s.uploaded_at <= $T
+          AND list_has_any(s.regions, (SELECT list(code) FROM regions WHERE jurisdiction_code = $jur))
+          AND len(list_filter(s.periods, lambda x: x[1:4] = $yr::VARCHAR)) > 0
+          AND (r.decided_at IS NULL OR r.decided_at > $T OR r.decision = 'returned' OR c.corrects_id IS NOT NULL)
+        ORDER BY s.uploaded_at DESC, s.submission_id DESC""", {"T": m._t, "jur": jur, "yr": int(yr)})

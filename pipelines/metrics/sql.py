@@ -22,7 +22,36 @@ FAR_FUTURE = "9999-12-31 00:00:00"
 IN_FORCE_VALUE = "v.loaded_at <= $T AND (v.superseded_at IS NULL OR v.superseded_at > $T)"
 IN_FORCE_TARGET = "t.valid_from <= $T AND (t.valid_to IS NULL OR t.valid_to > $T)"
 
-FIGURES_SQL = f"""
+# The values a figure reads, each with `unrev`: not approved at $T (its submission, or an
+# upload that sent it again unchanged — value_confirmations — approved by then). Normally the
+# values in force at $T; reviewed only: per key the latest value approved at $T (a pending or
+# returned revision is skipped, the approved one before it counts, or nothing).
+_APPROVED = """(v.submission_id IN (SELECT submission_id FROM appr)
+            OR v.value_id IN (SELECT c.value_id FROM value_confirmations c SEMI JOIN appr a
+                              ON a.submission_id = c.submission_id))"""
+_APPR = """appr AS (
+    SELECT submission_id FROM submission_reviews WHERE decision = 'approved' AND decided_at <= $T
+),"""
+VALS_IN_FORCE = f"""{_APPR}
+vals AS (
+    SELECT v.region_code, v.indicator_code, v.period_type, v.year, v.month_from, v.month_to,
+           v.numerator, v.denominator, NOT {_APPROVED} AS unrev
+    FROM return_values v SEMI JOIN owed o
+         ON o.region_code = v.region_code AND o.indicator_code = v.indicator_code
+    WHERE {IN_FORCE_VALUE} AND v.year IN (SELECT DISTINCT year FROM win)
+),"""
+VALS_REVIEWED = f"""{_APPR}
+vals AS (
+    SELECT v.region_code, v.indicator_code, v.period_type, v.year, v.month_from, v.month_to,
+           v.numerator, v.denominator, FALSE AS unrev
+    FROM return_values v SEMI JOIN owed o
+         ON o.region_code = v.region_code AND o.indicator_code = v.indicator_code
+    WHERE v.loaded_at <= $T AND v.year IN (SELECT DISTINCT year FROM win) AND {_APPROVED}
+    QUALIFY row_number() OVER (PARTITION BY v.region_code, v.indicator_code, v.period
+                               ORDER BY v.loaded_at DESC, v.value_id DESC) = 1
+),"""
+
+_FIGURES_TEMPLATE = f"""
 WITH
 win AS (
     SELECT unnest($w_key::INTEGER[]) AS wkey, unnest($w_ind::VARCHAR[]) AS indicator_code,
@@ -32,13 +61,7 @@ win AS (
 owed AS (
     SELECT unnest($o_region::VARCHAR[]) AS region_code, unnest($o_ind::VARCHAR[]) AS indicator_code
 ),
-vals AS (
-    SELECT v.region_code, v.indicator_code, v.period_type, v.year, v.month_from, v.month_to,
-           v.numerator, v.denominator
-    FROM return_values v SEMI JOIN owed o
-         ON o.region_code = v.region_code AND o.indicator_code = v.indicator_code
-    WHERE {IN_FORCE_VALUE} AND v.year IN (SELECT DISTINCT year FROM win)
-),
+{{vals}}
 cand AS (
     SELECT w.wkey, w.w_from, w.w_to, i.aggregation, v.*,
            bool_or(v.period_type = 'Y') OVER (
@@ -63,7 +86,9 @@ agg AS (
            sum(month_to - month_from + 1) AS covered,
            flatten(list(range(month_from, month_to + 1))) AS covered_list,
            max_by({{'n': numerator, 'd': denominator}}, month_to) AS last_pair,
-           max(month_to) AS last_month
+           max(month_to) AS last_month,
+           bool_or(unrev) AS any_unrev,
+           max_by(unrev, month_to) AS last_unrev
     FROM kept GROUP BY wkey, region_code, indicator_code
 ),
 fig AS (
@@ -76,7 +101,8 @@ fig AS (
            CASE WHEN aggregation = 'flow' THEN list_filter(range(w_from, w_to + 1),
                                                            lambda x: NOT list_contains(covered_list, x))
                 WHEN last_month < w_to THEN [w_to] END AS missing_list,
-           last_month
+           last_month,
+           CASE WHEN aggregation = 'flow' THEN any_unrev ELSE last_unrev END AS unrev
     FROM agg
 ),
 rowset AS (
@@ -93,7 +119,8 @@ own_rows AS (
                 ELSE nullif(array_to_string(f.missing_list, ','), '') END AS missing_months,
            1 AS expected_reporters,
            CASE WHEN f.complete THEN 1 ELSE 0 END AS reporters,
-           CASE WHEN f.num IS NOT NULL AND NOT f.complete THEN 1 ELSE 0 END AS partial_reporters
+           CASE WHEN f.num IS NOT NULL AND NOT f.complete THEN 1 ELSE 0 END AS partial_reporters,
+           coalesce(f.unrev, FALSE) AS unrev
     FROM rowset r JOIN win w ON w.indicator_code = r.indicator_code
     LEFT JOIN fig f ON f.wkey = w.wkey AND f.region_code = r.region_code
                    AND f.indicator_code = r.indicator_code
@@ -114,7 +141,8 @@ roll_rows AS (
            NULL::VARCHAR AS missing_months,
            count(*) AS expected_reporters,
            count(*) FILTER (WHERE f.complete) AS reporters,
-           count(*) FILTER (WHERE f.num IS NOT NULL AND NOT f.complete) AS partial_reporters
+           count(*) FILTER (WHERE f.num IS NOT NULL AND NOT f.complete) AS partial_reporters,
+           coalesce(bool_or(f.unrev) FILTER (WHERE f.complete), FALSE) AS unrev
     FROM roll_members rm JOIN win w ON w.indicator_code = rm.indicator_code
     LEFT JOIN fig f ON f.wkey = w.wkey AND f.region_code = rm.member
                    AND f.indicator_code = rm.indicator_code
@@ -124,6 +152,8 @@ SELECT * FROM own_rows
 UNION ALL
 SELECT * FROM roll_rows
 """
+FIGURES_SQL = _FIGURES_TEMPLATE.replace("{vals}", VALS_IN_FORCE)
+FIGURES_REVIEWED_SQL = _FIGURES_TEMPLATE.replace("{vals}", VALS_REVIEWED)
 
 # Targets of a tier in force at $T anywhere in the given jurisdictions.
 TARGETS_SQL = f"""
@@ -169,7 +199,7 @@ SELECT f.region_code, f.indicator_code, f.figure_period, row_kind, judged_on, nu
        missing_months, reporters, expected_reporters, partial_reporters, target, comparator, tier,
        target_scope, target_plan, target_source, target_deadline, target_basis, judge, standing,
        gap, completion, status, rated, f.tolerance, rank, rank_of, rank_ties, streak, baseline,
-       expected, on_track, forecast, needed_per_month, months_left
+       expected, on_track, forecast, needed_per_month, months_left, coalesce(unreviewed, FALSE) AS unreviewed
 FROM figures f
 WHERE f.snapshot_id = $s AND f.view_basis = $b
   -- implied by the list, but a range lets DuckDB skip the row groups of other jurisdictions

@@ -45,14 +45,34 @@ class Issue:
     sheet: str | None
     cell: str | None
     message: str
+    # What the issue is (a warning's kind decides whether it must be answered: warning_answers.py):
+    # rate_jump | den_swing | stock_fall | outlier_history | outlier_peers | locked | None.
+    kind: str | None = None
+    key: tuple | None = None          # (region_code, indicator_code, period code) of the row warned
+    answer: str | None = None         # the 说明 answering a warning (备注 column or upload page)
+    answer_source: str | None = None  # note | page
+    required: bool = False            # a warning that must be answered before the file is submitted
 
     def __str__(self) -> str:
         if self.sheet:
-            return f"{self.sheet}!{self.cell}: {self.message}" if self.cell else f"{self.sheet}: {self.message}"
-        return self.message
+            text = f"{self.sheet}!{self.cell}: {self.message}" if self.cell else f"{self.sheet}: {self.message}"
+        else:
+            text = self.message
+        return text + (f"（说明：{self.answer}）" if self.answer else "")
+
+    @property
+    def answer_key(self) -> str:
+        """How the upload page names this warning when it sends its answer back."""
+        return f"{self.sheet or ''}!{self.cell or ''}|{self.kind or ''}"
 
     def as_dict(self) -> dict:
-        return {"level": self.level, "sheet": self.sheet, "cell": self.cell, "message": self.message}
+        out = {"level": self.level, "sheet": self.sheet, "cell": self.cell, "message": self.message}
+        if self.kind:
+            out["kind"] = self.kind
+        if self.answer:
+            out["answer"] = self.answer
+            out["answer_source"] = self.answer_source
+        return out
 
 
 @dataclass

@@ -104,7 +104,8 @@ def ingest_files(con, paths, *, user: str = "cli", channel: str = "cli", archive
                  allowed_regions: set[str] | None = None, dry_run: bool = False,
                  today: dt.date | None = None, fail_after: int | None = None,
                  now: dt.datetime | list[dt.datetime] | None = None,
-                 parser: ParsePool | None = None, refresh: bool = True) -> list[FileOutcome]:
+                 parser: ParsePool | None = None, refresh: bool = True,
+                 answers: dict | None = None) -> list[FileOutcome]:
     """Validate and load a batch of returns; one FileOutcome per input, in order.
 
     Each load marks the figures it touches stale in its own transaction; with `refresh` the
@@ -115,10 +116,11 @@ def ingest_files(con, paths, *, user: str = "cli", channel: str = "cli", archive
     `parser` is the pool of bounded workers that read the files (a temporary one when None).
 
     `dry_run` validates and reports without writing anything (upload preview).
+    `answers`: 说明 to warnings by their answer_key (workflow/warning_answers.py).
     `fail_after` injects a crash inside the load transaction (tests of atomicity).
     """
     batch = check_files(con, paths, allowed_regions=allowed_regions, dry_run=dry_run, today=today,
-                        parser=parser)
+                        parser=parser, now=now, answers=answers)
     if not dry_run:
         archive_checked(batch, archive_dir)
         load_checked(con, batch, user=user, channel=channel, fail_after=fail_after, now=now,
@@ -127,8 +129,18 @@ def ingest_files(con, paths, *, user: str = "cli", channel: str = "cli", archive
 
 
 def check_files(con, paths, *, allowed_regions: set[str] | None = None, dry_run: bool = False,
-                today: dt.date | None = None, parser: ParsePool | None = None) -> CheckedBatch:
-    """Read, extract (in bounded worker processes) and validate (GX) a batch; writes nothing."""
+                today: dt.date | None = None, parser: ParsePool | None = None,
+                now: dt.datetime | list[dt.datetime] | None = None, answers: dict | None = None,
+                defer_answers: bool = False) -> CheckedBatch:
+    """Read, extract (in bounded worker processes) and validate (GX) a batch; writes nothing.
+
+    Then, for each file without errors: a change to a locked period without an unlock in force
+    at `now` (the upload time, one per input or one for all; default the current time) is an
+    error (workflow/period_locks.py); `answers` (a warning's answer_key → 说明, the upload
+    page's) answer warnings, and a warning of a kind that must be answered left unanswered is
+    an error — only marked `required` with `defer_answers` (the page's preview)
+    (workflow/warning_answers.py)."""
+    from pipelines.workflow import period_locks, warning_answers
     cat = CatalogView.load(con)
     batch = CheckedBatch([], dry_run=dry_run)
     seen: dict[str, int] = {}
@@ -171,6 +183,10 @@ def check_files(con, paths, *, allowed_regions: set[str] | None = None, dry_run:
         out.errors += result.errors
         out.warnings = result.warnings
         out.scope_violation = result.scope_violation
+        if not out.errors:
+            at = now[index] if isinstance(now, (list, tuple)) else now
+            out.errors += period_locks.refusals(con, result.rows, at)
+            out.errors += warning_answers.apply(con, out.warnings, answers, defer=defer_answers)
         if out.errors:
             out.status = "rejected"
         else:
@@ -216,6 +232,10 @@ def load_checked(con, batch: CheckedBatch, *, user: str = "cli", channel: str = 
                             for out, loaded in zip(accepted, results) if not loaded.duplicate_file])
         from pipelines.workflow.review import link_corrections     # a corrected upload answers the return it follows
         link_corrections(con, [loaded.submission_id for loaded in results if not loaded.duplicate_file])
+        from pipelines.workflow.warning_answers import record as record_answers
+        for out, loaded, (_, _, at) in zip(accepted, results, files):
+            if not loaded.duplicate_file:
+                record_answers(con, loaded.submission_id, out.warnings, user, at)
     results = load_many(con, files, fail_after=fail_after, also=audit) if files else []
     for out, loaded in zip(accepted, results):
         out.submission_id = loaded.submission_id

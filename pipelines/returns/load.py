@@ -131,6 +131,7 @@ def _load_in_transaction(con, files, known: dict, fail_after) -> list[LoadResult
                                          [n_changed]).fetchall())
 
     values, lineage, supersede, submissions, marks = [], [], [], [], set()
+    confirmed = set()                           # (submission, value) sent again unchanged
     loaded = 0
     for (k, rows, meta, now), sid in zip(todo, sids):
         new = revisions = unchanged = 0
@@ -142,6 +143,7 @@ def _load_in_transaction(con, files, known: dict, fail_after) -> list[LoadResult
             old = current.get(key)
             if _same_as_current(old, r):
                 unchanged += 1
+                confirmed.add((sid, old[0]))
                 continue
             vid = next(ids)
             if old is None:
@@ -176,6 +178,8 @@ def _load_in_transaction(con, files, known: dict, fail_after) -> list[LoadResult
     if values:
         _insert_rows(con, "return_values", VALUE_COLUMNS, [tuple(v) for v in values])
         _insert_rows(con, "value_lineage", LINEAGE_COLUMNS, lineage)
+    if confirmed:              # approving this upload approves them too (metrics: review state)
+        _insert_rows(con, "value_confirmations", ("submission_id", "value_id"), sorted(confirmed))
     return results
 
 

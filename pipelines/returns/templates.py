@@ -79,7 +79,8 @@ def write_template(con, region_code: str, period: str | Period, path) -> Path:
         if cell[0] in "AC":
             ws[cell].font = bold
     ws["A4"] = ("填报说明：比率指标请填写分子和分母；计数指标只填分子（数值），分母留空；"
-                "请填写整数，不要带单位或百分号。请勿修改地区、统计期和指标编码。")
+                "请填写整数，不要带单位或百分号。请勿修改地区、统计期和指标编码。"
+                "数据较上期或同级地区变化异常的，请在“备注”列说明原因。")
     ws["A4"].font = Font(color="666666")
     ws.merge_cells(start_row=4, start_column=1, end_row=4, end_column=len(COLUMNS))
     fill = PatternFill("solid", fgColor="DDEBF7")

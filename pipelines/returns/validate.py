@@ -6,7 +6,10 @@ The value sets (known regions, indicators, allowed periods, the uploader's regio
 parameters read from the warehouse catalog, so suites are built once per process and reused.
 
 Errors block a file; warnings (stock values that fall, rates that jump, denominators that
-swing) are reported and do not block.
+swing; outliers against the region's history or its peers, returns/outliers.py) are reported
+and do not block — unless the setting warning.must_answer says a kind must be answered with a
+说明 first (the row's 备注 answers it: workflow/warning_answers.py). Each warning about a row
+carries its `kind` and the row's key.
 """
 from __future__ import annotations
 
@@ -386,6 +389,7 @@ def validate(con, extractions: list[Extraction], *, allowed_regions: set[str] | 
         }
         outcome = _ENGINE.run(frame, _checks(frame, allowed_regions is not None), params)
         _map_failures(outcome, rows, cat, allowed_regions, prev, results)
+        _outliers(con, rows, cat, results, extractions)
     for i, ex in enumerate(extractions):
         res = results[i]
         res.errors = ex.errors + res.errors
@@ -492,10 +496,36 @@ def _map_failures(failed, rows, cat, allowed, prev, results) -> None:
             if cell in r.raw.bad_cells:
                 continue
             issue = Issue(level, r.raw.sheet, cell, message)
+            if level == "warning":
+                _mark_warning(issue, check, r)
             target = results[r.file_idx]
             (target.errors if level == "error" else target.warnings).append(issue)
             if check == "region" and r.region_code is not None:
                 target.scope_violation = True
+
+
+ANSWERABLE = ("rate_jump", "den_swing", "stock_fall", "outlier_history", "outlier_peers")
+
+
+def _mark_warning(issue: Issue, kind: str, r: _Row) -> None:
+    """A warning about a row: its kind, the row's key, and the row's 备注 as its answer (说明)."""
+    issue.kind = kind
+    issue.key = (r.region_code, r.indicator_code, r.period.code if r.period else None)
+    if kind in ANSWERABLE and r.raw.note and str(r.raw.note).strip():
+        issue.answer, issue.answer_source = str(r.raw.note).strip(), "note"
+
+
+def _outliers(con, rows: list[_Row], cat: CatalogView, results: list[FileValidation],
+              extractions: list[Extraction]) -> None:
+    """Warnings for values far from the region's own history or its peers (returns/outliers.py),
+    on the rows of files without errors so far (a rejected file's numbers are not judged)."""
+    from pipelines.returns import outliers
+    clean = [r for r in rows if not results[r.file_idx].errors and not extractions[r.file_idx].errors
+             and r.raw.numerator_cell not in r.raw.bad_cells]
+    for r, kind, message in outliers.warnings(con, clean, cat):
+        issue = Issue("warning", r.raw.sheet, r.raw.numerator_cell, message)
+        _mark_warning(issue, kind, r)
+        results[r.file_idx].warnings.append(issue)
 
 
 def _duplicates(dups: list[_Row], results) -> None:

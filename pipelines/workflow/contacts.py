@@ -13,8 +13,8 @@ import re
 from pipelines import db
 from pipelines.accounts.users import email_problem
 from pipelines.returns.cells import col_letter
-from pipelines.catalog.target_sheets import (SheetError, code_text, header, neutral_text,
-                                             parsed_workbook)
+from pipelines.catalog.sheets import (SheetError, code_text, header, neutral_text,
+                                      parsed_workbook)
 
 SHEET = "联系人"
 COLUMNS = ("地区编码", "地区名称", "联系人", "电话", "邮箱")

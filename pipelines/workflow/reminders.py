@@ -173,7 +173,7 @@ class ReminderTimer:
         while not self._stop.wait(wait):
             wait = self.interval_s
             try:
-                if self.store.run(smtp_settings) is not None:
+                if self.store.read(smtp_settings) is not None:
                     self.store.write(lambda con: send_reminders(con))
             except Exception:  # noqa: BLE001 - a failed check is retried at the next one
                 pass

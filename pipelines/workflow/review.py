@@ -6,13 +6,16 @@ strict ancestor of every region of the submission (the city bureau for its 镇�
 is final: a returned file is answered by a corrected upload of the same regions and periods,
 which `link_corrections` links to it (`submission_corrections`) when it is loaded. Every decision
 goes to the audit log (actions review.approve / review.return). Review does not change which
-values are in force: figures read the values loaded, whatever their review state.
+values are in force: figures read the values loaded, whatever their review state, and mark
+those that count a value not approved (metrics `unreviewed`); `Metrics(reviewed_only=True)`
+(the bulletin by default) counts approved values only. A decision therefore marks the figures
+of the submission's values stale (figure_table.mark_values) in its own transaction.
 """
 from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pipelines.accounts import users as accounts
 from pipelines import db
@@ -45,6 +48,7 @@ class Submission:
     comment: str | None = None
     decided_at: dt.datetime | None = None
     corrects_id: int | None = None
+    answers: list = field(default_factory=list)   # 说明 to its warnings (workflow/warning_answers.py)
 
     @property
     def state_label(self) -> str:
@@ -64,9 +68,18 @@ def _row(row) -> Submission:
                       warnings, state, row[9], row[10], row[11], row[12])
 
 
+def _with_answers(con, subs: list[Submission]) -> list[Submission]:
+    """Each submission with the answers (说明) to its warnings, for the reviewer."""
+    from pipelines.workflow.warning_answers import for_submissions
+    found = for_submissions(con, [s.submission_id for s in subs])
+    for s in subs:
+        s.answers = found.get(s.submission_id, [])
+    return subs
+
+
 def get(con, submission_id: int) -> Submission | None:
     row = con.execute(_SELECT + "WHERE s.submission_id = ?", [int(submission_id)]).fetchone()
-    return _row(row) if row else None
+    return _with_answers(con, [_row(row)])[0] if row else None
 
 
 def reviewable_regions(con, user) -> set[str] | None:
@@ -93,7 +106,7 @@ def pending(con, user) -> list[Submission]:
     rows = con.execute(_SELECT + "WHERE s.status = 'accepted' AND r.decision IS NULL "
                        "ORDER BY s.uploaded_at, s.submission_id").fetchall()
     subs = [_row(r) for r in rows]
-    return [s for s in subs if scope is None or (s.regions and set(s.regions) <= scope)]
+    return _with_answers(con, [s for s in subs if scope is None or (s.regions and set(s.regions) <= scope)])
 
 
 def values_with_diff(con, submission_id: int) -> list[dict]:
@@ -145,7 +158,20 @@ def decide(con, submission_id, user, decision: str, comment: str | None = None,
         db.audit(con, user.name, "review.approve" if state == "approved" else "review.return", sub.file_name,
                  "ok", {"submission_id": sid, "uploaded_by": sub.uploaded_by, "regions": sub.regions,
                         "periods": sub.periods, "comment": comment})
+        _mark_figures(con, [sid], at)
     return get(con, sid)
+
+
+def _mark_figures(con, submission_ids: list[int], at: dt.datetime) -> None:
+    """The figures counting a value of these submissions (loaded or confirmed by them) are stale:
+    their unreviewed mark and their reviewed-only value change with the decision."""
+    from pipelines.metrics.figure_table import mark_values
+    keys = con.execute(
+        "SELECT DISTINCT v.region_code, v.indicator_code, v.year FROM return_values v "
+        "WHERE v.submission_id IN (SELECT unnest(?::BIGINT[])) OR v.value_id IN "
+        "(SELECT value_id FROM value_confirmations WHERE submission_id IN (SELECT unnest(?::BIGINT[])))",
+        [submission_ids, submission_ids]).fetchall()
+    mark_values(con, [tuple(k) for k in keys], at)
 
 
 def link_corrections(con, submission_ids: list[int], now: dt.datetime | None = None) -> int:
@@ -175,13 +201,62 @@ def returned_to(con, user_name: str) -> list[Submission]:
     return [_row(r) for r in rows]
 
 
-def approve_all_pending(con, reviewer: str, comment: str, now: dt.datetime | None = None) -> int:
-    """Mark every pending submission 通过 (the demo reviews its own uploads), one audit line."""
+def approve_all_pending(con, reviewer: str, comment: str, now: dt.datetime | None = None,
+                        *, at_upload: bool = False) -> int:
+    """Mark every pending submission 通过 (the demo reviews its own uploads), one audit line.
+    `at_upload`: each decided at its own upload time (a replay of the past shows it reviewed)."""
     ids = [r[0] for r in con.execute(
         "SELECT s.submission_id FROM submissions s LEFT JOIN submission_reviews r USING (submission_id) "
         "WHERE s.status = 'accepted' AND r.decision IS NULL").fetchall()]
     if ids:
-        con.execute("INSERT INTO submission_reviews SELECT unnest(?::BIGINT[]), 'approved', ?, ?, ?",
-                    [ids, reviewer, comment, now or dt.datetime.now()])
-        db.audit(con, reviewer, "review.approve", None, "ok", {"count": len(ids), "comment": comment})
+        at = now or dt.datetime.now()
+        with db.transaction(con):
+            con.execute("INSERT INTO submission_reviews SELECT s.submission_id, 'approved', ?, ?, "
+                        "CASE WHEN ? THEN s.uploaded_at ELSE ?::TIMESTAMP END FROM submissions s "
+                        "WHERE s.submission_id IN (SELECT unnest(?::BIGINT[]))",
+                        [reviewer, comment, at_upload, at, ids])
+            db.audit(con, reviewer, "review.approve", None, "ok", {"count": len(ids), "comment": comment})
+            _mark_figures(con, ids, at)
     return len(ids)
+
+
+def _period_label(code: str) -> str:
+    from pipelines.periods import PeriodError, parse_period
+    try:
+        return parse_period(code).label
+    except PeriodError:
+        return code
+
+
+def _warning_text(w) -> str:
+    if isinstance(w, dict):
+        where = "!".join(str(x) for x in (w.get("sheet"), w.get("cell")) if x)
+        return f"{where}：{w.get('message')}" if where else str(w.get("message"))
+    return str(w)
+
+
+def describe(con, sub: Submission, *, with_values: bool = True) -> dict:
+    """A submission as the review page and the API show it: names for its regions and periods,
+    its warnings in words, its review state and (with_values) its values beside the ones they
+    replaced. JSON-ready."""
+    from pipelines.catalog.names import region_names
+    names = region_names(con).name
+    out = {"submission_id": sub.submission_id, "file_name": sub.file_name, "uploaded_by": sub.uploaded_by,
+           "uploaded_at": sub.uploaded_at.isoformat(timespec="seconds") if sub.uploaded_at else None,
+           "regions": sub.regions, "region_names": [names.get(c, c) for c in sub.regions],
+           "periods": sub.periods, "period_labels": [_period_label(p) for p in sub.periods],
+           "warnings": [_warning_text(w) for w in sub.warnings], "state": sub.state,
+           "state_label": sub.state_label, "reviewer": sub.reviewer, "comment": sub.comment,
+           "decided_at": sub.decided_at.isoformat(timespec="seconds") if sub.decided_at else None,
+           "corrects_id": sub.corrects_id}
+    if sub.corrects_id is not None:
+        old = get(con, sub.corrects_id)
+        out["corrects_comment"] = old.comment if old else None
+    if with_values:
+        out["unchanged"] = con.execute("SELECT count(*) FROM value_confirmations WHERE submission_id = ?",
+                                       [sub.submission_id]).fetchone()[0]
+        out["values"] = [{**v, "period_label": _period_label(v["period"]),
+                          "changed": v["old_numerator"] is not None
+                          and (v["old_numerator"], v["old_denominator"]) != (v["numerator"], v["denominator"])}
+                         for v in values_with_diff(con, sub.submission_id)]
+    return out
