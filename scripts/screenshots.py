@@ -36,10 +36,12 @@ PAGES = [
     ("submissions", f"/submissions?jurisdiction={JURISDICTION}", "#submissions-matrix"),
     ("targets", f"/targets?jurisdiction={JURISDICTION}", "#targets-table"),
     ("upload", "/upload", "#upload-file"),
+    ("review", "/review", "#review-queue"),
     ("admin_users", "/admin?section=users", "#admin-users"),
     ("admin_targets", "/admin?section=targets", "#admin-targets"),
     ("admin_audit", "/admin?section=audit-log", "#admin-audit-table"),
     ("admin_bulletin", "/admin?section=bulletin", "#admin-bulletin"),
+    ("admin_unlock", "/admin?section=unlock", "#admin-unlock"),
     ("not_found", "/no-such-page", "#not-found-title"),
 ]
 
