@@ -151,8 +151,9 @@ def open_page(driver, base: str, path: str, ready: str) -> None:
 
 
 def shoot(out: Path, db_path: Path, sizes=tuple(SIZES)) -> list[Path]:
+    from selenium.common.exceptions import TimeoutException
     out.mkdir(parents=True, exist_ok=True)
-    written = []
+    written, problems = [], []
     with tempfile.TemporaryDirectory(prefix="screenshots-") as tmp:
         copy = Path(tmp) / "warehouse.duckdb"
         shutil.copy(db_path, copy)
@@ -169,13 +170,17 @@ def shoot(out: Path, db_path: Path, sizes=tuple(SIZES)) -> list[Path]:
                     written.append(out / f"login_{size}.png")
                     login(driver, srv.url, ADMIN, password)
                     for name, path, ready in PAGES:
-                        open_page(driver, srv.url, path, ready)
                         target = out / f"{name}_{size}.png"
+                        try:
+                            open_page(driver, srv.url, path, ready)
+                        except TimeoutException:       # shoot what is there, and say so
+                            print(f"警告：{path} 在 60 秒内未显示 {ready}（截图为当时的页面）", file=sys.stderr)
+                            problems.append(target.name)
                         driver.save_screenshot(str(target))
                         written.append(target)
             finally:
                 driver.quit()
-    lines = [f"{p.name}" for p in written]
+    lines = [p.name + ("（页面未完整显示）" if p.name in problems else "") for p in written]
     (out / "index.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return written
 
