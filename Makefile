@@ -4,7 +4,7 @@ DB ?= data/warehouse.duckdb
 export GX_ANALYTICS_ENABLED := false
 export FONTCONFIG_FILE := $(CURDIR)/pipelines/bulletin_fonts.conf
 
-.PHONY: setup run test bench bench-big soak init demo clean
+.PHONY: setup run test bench bench-big soak init demo clean screenshots
 
 setup:
 	@bash scripts/setup.sh
@@ -31,6 +31,11 @@ bench-big: setup
 
 soak: setup
 	@$(PY) -m pytest -q --headless -m soak tests
+
+# Every page at 1920x1080, 1366x768 and 390x844 into artifacts/screenshots/ (not committed);
+# DB=... to shoot a warehouse of your own (a copy is used), else the demo is built there once.
+screenshots: setup
+	@$(PY) scripts/screenshots.py $(if $(filter command line,$(origin DB)),--db $(DB))
 
 clean:
 	rm -rf .venv artifacts

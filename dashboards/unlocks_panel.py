@@ -40,15 +40,14 @@ def _settings_text(cfg: dict) -> str:
     parts = [f"{f}报表截止日后 {days} 天锁定" if days is not None else f"{f}报表不锁定"
              for f, (_, days) in cfg.items()]
     return ("；".join(parts) + "。锁定后修改该期数据（网页、接口、命令行报送）将被拒收，须由管理员为该地区该期解锁；"
-            "锁定天数在系统设置 lock_days.月度 / lock_days.季度 / lock_days.年度 中调整"
-            "（python -m pipelines settings --set lock_days.月度=30）。")
+            "锁定天数由系统管理员在系统设置中调整。")
 
 
 def _answer_text(required: set[str], outlier: tuple[float, int]) -> str:
     kinds = "、".join(label for kind, label in warning_answers.KINDS.items() if kind in required)
     return (f"报送警告：{'须先填写说明才能提交的警告为' + kinds if kinds else '各类警告均可不填说明直接提交'}"
-            f"（设置 warning.must_answer）；离群值按修正 z 分数判定，阈值 {outlier[0]:g}（outlier.threshold），"
-            f"样本至少 {outlier[1]} 期或 {outlier[1]} 个地区（outlier.min_points）。")
+            f"；离群值按修正 z 分数判定，阈值 {outlier[0]:g}，样本至少 {outlier[1]} 期或 {outlier[1]} 个地区"
+            f"（均可由系统管理员在系统设置中调整）。")
 
 
 def unlocks_table(items, now=None) -> html.Table:

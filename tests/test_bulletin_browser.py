@@ -45,7 +45,7 @@ def test_admin_writes_and_downloads_the_bulletin_beside_an_open_overview(tmp_pat
         try:
             _login(viewer, srv.url + "/", "viewer")
             _wait(viewer, ".page-overview")
-            _login(admin, srv.url + "/admin", "admin")
+            _login(admin, srv.url + "/admin?section=bulletin", "admin")
             _wait(admin, "#admin-bulletin", "季度通报")
             _wait(admin, "#admin-bulletin-region", "宁德市")    # the first with data is preselected
             _wait(admin, "#admin-bulletin-quarter", "2024年第三季度")
