@@ -194,3 +194,27 @@ def test_texts_in_words_not_keys(server, driver, admin_driver):
     text = table.text
     assert "成功" in text and "login" not in text and "success" not in text, text[:400]
     assert "{" not in text and not re.search(r"\b[0-9a-f]{16,}\b", text), text[:400]
+
+
+def test_a_file_over_the_size_limit_is_said_not_dropped(server, driver, tmp_path):
+    """The upload box drops a file over 20 MB before any callback: the page says so."""
+    from selenium.webdriver.common.by import By
+    limit = 20 * 1024 * 1024                        # the page's hint: 不超过 20 MB
+    driver.get(server.url + "/upload?period=2024-03")
+    wait(driver, "#upload-file")
+    settled(driver)
+    hidden_note = driver.find_element(By.ID, "upload-size-note")
+    assert hidden_note.get_attribute("data-max-bytes") == str(limit) and not hidden_note.is_displayed()
+    big = tmp_path / "全年汇总.xlsx"
+    big.write_bytes(b"PK\x03\x04" + b"\x00" * (limit + 1024 * 1024 - 4))   # 21.0 MB
+    driver.find_element(By.CSS_SELECTOR, "#upload-file input[type=file]").send_keys(str(big))
+    note = wait(driver, "#upload-size-note", "超过 20 MB", timeout=30)
+    assert "全年汇总.xlsx" in note.text and "21.0 MB" in note.text and "拆成" in note.text, note.text
+    assert not driver.find_element(By.ID, "upload-confirm").is_displayed()
+    # A file within the limit clears the note (and goes to the server's check as before).
+    small = tmp_path / "扫描件.pdf"
+    small.write_bytes(b"%PDF-1.4\n%%EOF\n")
+    driver.find_element(By.CSS_SELECTOR, "#upload-file input[type=file]").send_keys(str(small))
+    wait(driver, "#upload-check", "PDF 文件", timeout=60)
+    assert not driver.find_element(By.ID, "upload-size-note").is_displayed()
+    assert severe_logs(driver) == []
