@@ -216,3 +216,32 @@ def test_phone_has_no_sideways_scroll(dash, artifacts_dir):
     assert sticky[0] == "sticky" and sticky[3] > 0, sticky
     assert abs(sticky[1] - sticky[2]) <= 3 and sticky[4] >= 16, sticky   # name still at the edge
     assert duo.get_logs() == []
+
+
+CARDS_JS = """
+const cards = [...document.querySelectorAll('#overview-cards .kpi-card')];
+const px = e => parseFloat(getComputedStyle(e).fontSize);
+return {n: cards.length, bottom: Math.max(...cards.map(c => c.getBoundingClientRect().bottom)),
+        right: Math.max(...cards.map(c => c.getBoundingClientRect().right)),
+        value: Math.min(...cards.map(c => px(c.querySelector('.kpi-value') || c))),
+        vh: window.innerHeight, vw: window.innerWidth,
+        scroll: document.documentElement.scrollHeight};
+"""
+
+
+@pytest.mark.parametrize("size", ["1920", "1366", "390"])
+def test_meeting_cards_slide_is_one_screen(dash, size, artifacts_dir):
+    """The KPI cards slide: all 12 cards inside the first viewport, values still legible; on a
+    phone they stack in one column with no sideways scroll."""
+    duo, base, info = dash
+    viewport(duo, size)
+    open_page(duo, base + "/" + Q + "&mode=meeting&slide=cards", "#overview-cards")
+    duo.driver.save_screenshot(str(artifacts_dir / f"meeting-cards-{size}.png"))
+    g = duo.driver.execute_script(CARDS_JS)
+    assert g["n"] == 12, g
+    assert g["right"] <= g["vw"] and g["value"] >= 20, g
+    if size == "390":
+        assert duo.driver.execute_script("return document.documentElement.scrollWidth") <= 390
+    else:
+        assert g["bottom"] <= g["vh"], g
+    assert duo.get_logs() == []
