@@ -14,7 +14,9 @@ through it:
   without the lock; it changes no value and clears no cache (a scope violation is still
   written to the audit log).
 - `ingest(items, ...)`: check, archive, then load holding the lock; figures refresh after.
-  Concurrent uploads are taken in together by one ingest thread (group commit).
+  Each upload is read and validated in its own request thread, beside the others: a hostile
+  or huge file holds up nobody else's (a group commit through one ingest thread was tried and
+  dropped — a parse bomb in a batch made every upload behind it wait for the bomb's limits).
 """
 from __future__ import annotations
 
@@ -22,24 +24,10 @@ import datetime as dt
 import secrets
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
 CONFIG_KEY = "WAREHOUSE"
-MAX_BATCH = 40          # files taken in together at most (group commit of concurrent uploads)
 REFRESH_DEFER_S = 2.0   # how long the figures refresh lets waiting uploads load first
-
-
-@dataclass
-class _Upload:
-    """One upload waiting for the ingest thread: its files, their content hashes, whose scope
-    it is taken in (user, channel, allowed regions); then its outcomes or its error."""
-    items: list
-    digests: set
-    key: tuple
-    done: threading.Event = field(default_factory=threading.Event)
-    outcomes: list | None = None
-    error: BaseException | None = None
 
 
 class Warehouse:
@@ -61,11 +49,8 @@ class Warehouse:
         self._refreshing = False                 # a refresher thread is running
         self._stop = threading.Event()           # set by close(): background watchers end
         self._warming: threading.Thread | None = None
-        self._uploads: list[_Upload] = []        # uploads waiting for the ingest thread
-        self._uploads_cond = threading.Condition()
-        self._ingester: threading.Thread | None = None
-        self.ingest_batches = 0                  # batches the ingest thread took in (a statistic)
-        self._ingest_active = False              # the ingest thread has a batch in hand
+        self._loading = 0                        # uploads between their check and their load
+        self._loading_lock = threading.Lock()
         threading.Thread(target=self._serve_reader_requests, name="reader-snapshot", daemon=True).start()
 
     # ---------------------------------------------------------------- read, write, check
@@ -116,35 +101,17 @@ class Warehouse:
                answers=None):
         """pipelines.returns.ingest for paths or (file_name, bytes) pairs through the server's
         connection: read and validated without the write lock, archived, then loaded holding it.
-        `answers`: the upload page's 说明 to warnings (answer_key → text).
-
-        Uploads that arrive while others are being taken in are taken in together (group
-        commit, `_take_uploads`): one read by the parse workers, one GX run, one load
-        transaction and one figures refresh for the lot, each upload answered with its own
-        outcomes — under many concurrent uploads an upload waits for one batch, not for every
-        upload ahead of it. An upload alone is taken at once. Only uploads of the same user,
-        channel, scope and answers are taken together."""
+        `answers`: the upload page's 说明 to warnings (answer_key → text)."""
         if dry_run:
             return self.check(items, user=user, channel=channel, allowed_regions=allowed_regions,
                               answers=answers)
-        import hashlib
-        items = list(items)
-        digests = {hashlib.sha256(item[1] if isinstance(item, tuple) else Path(item).read_bytes()).hexdigest()
-                   for item in items}
-        up = _Upload(items, digests, (user, channel, None if allowed_regions is None else frozenset(allowed_regions),
-                                      None if answers is None else tuple(sorted(answers.items()))))
-        with self._uploads_cond:
-            if self._stop.is_set():
-                raise RuntimeError("服务正在关闭，未接收该报送：请稍后重新上传")
-            self._uploads.append(up)
-            if self._ingester is None:
-                self._ingester = threading.Thread(target=self._take_uploads, name="ingest", daemon=True)
-                self._ingester.start()
-            self._uploads_cond.notify()
-        up.done.wait()
-        if up.error is not None:
-            raise up.error
-        return up.outcomes
+        with self._loading_lock:
+            self._loading += 1
+        try:
+            return self._ingest_now(list(items), user, channel, allowed_regions, answers)
+        finally:
+            with self._loading_lock:
+                self._loading -= 1
 
     def _ingest_now(self, items, user: str, channel: str, allowed_regions, answers=None):
         from pipelines.returns.ingest import archive_checked, check_files, load_checked
@@ -161,56 +128,6 @@ class Warehouse:
         if any(o.status == "accepted" and (o.new or o.revisions) for o in outcomes):
             self.refresh_soon()
         return outcomes
-
-    def _take_uploads(self) -> None:
-        """The ingest thread: take the waiting uploads of one (user, channel, scope) — at most
-        MAX_BATCH files, no content twice (a file sent twice at once is loaded once and then
-        a duplicate, as when sent one after the other) — and take them in as one batch; if the
-        batch fails, each upload again on its own, so that one upload's failure is its own."""
-        while True:
-            with self._uploads_cond:
-                while not self._uploads and not self._stop.is_set():
-                    self._uploads_cond.wait(0.5)
-                if self._stop.is_set():
-                    for up in self._uploads:
-                        up.error = RuntimeError("服务正在关闭，未接收该报送：请稍后重新上传")
-                        up.done.set()
-                    self._uploads.clear()
-                    return
-                first, chosen = self._uploads[0], []
-                seen, count = set(), 0
-                for up in self._uploads:
-                    if up.key == first.key and not (up.digests & seen) and \
-                            (not chosen or count + len(up.items) <= MAX_BATCH):
-                        chosen.append(up)
-                        seen |= up.digests
-                        count += len(up.items)
-                self._uploads = [up for up in self._uploads if up not in chosen]
-                self._ingest_active = True
-            user, channel, allowed, answers = first.key
-            allowed = None if allowed is None else set(allowed)
-            answers = None if answers is None else dict(answers)
-            self.ingest_batches += 1
-            try:
-                outcomes = self._ingest_now([i for up in chosen for i in up.items], user, channel, allowed, answers)
-            except BaseException as exc:       # noqa: BLE001 (handed to the uploads' own threads)
-                if len(chosen) == 1:
-                    first.error = exc
-                else:
-                    for up in chosen:
-                        try:
-                            up.outcomes = self._ingest_now(up.items, user, channel, allowed, answers)
-                        except BaseException as one:     # noqa: BLE001
-                            up.error = one
-                outcomes = None
-            if outcomes is not None:
-                at = 0
-                for up in chosen:
-                    up.outcomes = outcomes[at:at + len(up.items)]
-                    at += len(up.items)
-            self._ingest_active = False
-            for up in chosen:
-                up.done.set()
 
     def session_secret(self) -> str:
         """The Flask secret key, created once and kept in the warehouse settings table."""
@@ -298,11 +215,11 @@ class Warehouse:
 
     def _after_uploads(self, at_most_s: float = REFRESH_DEFER_S) -> None:
         """Let waiting uploads load first (for at most `at_most_s`): a refresh holds the write
-        lock for longer than a batch's load, and a refresh after them covers them too, while
+        lock for longer than an upload's load, and a refresh after them covers them too, while
         until it commits readers compute from the values."""
         import time
         deadline = time.monotonic() + at_most_s
-        while (self._uploads or self._ingest_active) and time.monotonic() < deadline and not self._stop.is_set():
+        while self._loading and time.monotonic() < deadline and not self._stop.is_set():
             time.sleep(0.02)
 
     def changed(self) -> None:
@@ -338,10 +255,6 @@ class Warehouse:
 
         import duckdb
         self._stop.set()
-        with self._uploads_cond:
-            self._uploads_cond.notify_all()
-        if self._ingester is not None:
-            self._ingester.join(wait_seconds)
         self.parser.close()
         deadline = time.monotonic() + wait_seconds
         while True:
