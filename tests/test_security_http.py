@@ -114,7 +114,7 @@ def test_allowed_pages_render_their_content(server):
         server["deps"], "_pages_content", {"_pages_location.pathname": "/upload", **PAGE})))
     assert "数据报送" in text and REGION_A in text and REGION_B not in text   # own region only
     index = c["viewer"].get("/").text
-    assert 'id="ybjc-user"' in index and "viewer（查看者）" in index and "/upload" not in index
+    assert 'id="ybjc-user"' in index and "viewer（查看者）" in index and 'href="/upload"' not in index
 
 
 def test_reporter_of_a_cannot_upload_for_b(server):

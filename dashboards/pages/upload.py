@@ -26,7 +26,7 @@ UPLOAD_TEMPLATE_LINK = "upload-template-link"
 UPLOAD_FILE = "upload-file"
 UPLOAD_PENDING = "upload-pending"
 UPLOAD_CHECK = "upload-check"
-UPLOAD_SIZE_NOTE = "upload-size-note"          # written by assets/upload_size.js only
+UPLOAD_SIZE_NOTE = "upload-size-note"          # written by assets/size_note.js only
 UPLOAD_CONFIRM = "upload-confirm"
 UPLOAD_OUTCOME = "upload-outcome"
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -130,7 +130,7 @@ def layout(rendering=None, **params):
                               "textAlign": "center", "cursor": "pointer", "fontSize": "18px"},
                        children=html.Div(["将 .xlsx 报表拖到这里，或 ", html.A("点击选择文件"),
                                            html.Div("只接受 Excel 工作簿（.xlsx 或 .xlsm），不超过 20 MB", className="upload-hint")])),
-            # Said by assets/upload_size.js: the upload box drops a file over max_size silently.
+            # Said by assets/size_note.js: the upload box drops a file over max_size silently.
             html.Div(id=UPLOAD_SIZE_NOTE, className="upload-size-note", role="alert", hidden=True,
                      **{"data-max-bytes": str(MAX_FILE_BYTES)}),
             dcc.Loading(html.Div(id=UPLOAD_CHECK, className="upload-check")),
