@@ -134,3 +134,26 @@ def test_demo_approval_marks_pending_once(con, setup):
     assert review.approve_all_pending(con, "示例数据", "示例数据：由示例程序审核通过") == 1
     assert review.get(con, sid).state == "approved"
     assert review.approve_all_pending(con, "示例数据", "x") == 0
+
+
+def test_corrections_in_one_batch_link_one_returned_each(con, setup):
+    """Two returned uploads of the same region and period (#a older, #b newer), then two
+    corrections in one batch: the first correction answers #b, the second #a — as if each had
+    been loaded alone; a third correction, with nothing returned left, links nothing."""
+    users, first, fixed, tmp = setup
+    a = _ingest(con, first, tmp)
+    review.decide(con, a, users["city"], "reject", "请核实")
+    b = _ingest(con, fixed, tmp)
+    assert review.get(con, b).corrects_id == a          # b answers a at once …
+    review.decide(con, b, users["city"], "reject", "仍有误")
+    con.execute("DELETE FROM submission_corrections")    # … forget it: both returned, unanswered
+    assert [s.submission_id for s in review.returned_to(con, "town_a")] == [b, a]
+    c_file = fill_template(con, TOWN_A, "2024-03", tmp / "c.xlsx", 96, 100)
+    d_file = fill_template(con, TOWN_A, "2024-03", tmp / "d.xlsx", 97, 100)
+    e_file = fill_template(con, TOWN_A, "2024-03", tmp / "e.xlsx", 98, 100)
+    c, d, e = (o.submission_id for o in ingest_files(con, [c_file, d_file, e_file], user="town_a",
+                                                        channel="web", archive_dir=tmp / "raw"))
+    assert c < d < e
+    assert (review.get(con, c).corrects_id, review.get(con, d).corrects_id, review.get(con, e).corrects_id) == \
+        (b, a, None)
+    assert review.returned_to(con, "town_a") == []

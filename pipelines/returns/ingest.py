@@ -141,7 +141,7 @@ def check_files(con, paths, *, allowed_regions: set[str] | None = None, dry_run:
     an error — only marked `required` with `defer_answers` (the page's preview)
     (workflow/warning_answers.py)."""
     from pipelines.workflow import period_locks, warning_answers
-    cat = CatalogView.load(con)
+    cat = CatalogView.current(con)
     batch = CheckedBatch([], dry_run=dry_run)
     seen: dict[str, int] = {}
     inputs = []
@@ -177,6 +177,7 @@ def check_files(con, paths, *, allowed_regions: set[str] | None = None, dry_run:
             ex = Extraction(name)
         extractions.append(ex)
     checked = validate(con, extractions, allowed_regions=allowed_regions, today=today, catalog=cat)
+    lock_cfg, must_answer = period_locks.settings(con), warning_answers.required_kinds(con)   # once a batch
     for (index, _, data), ex, result in zip(to_parse, extractions, checked):
         out = batch.outcomes[index]
         out.layout = ex.layout
@@ -185,8 +186,9 @@ def check_files(con, paths, *, allowed_regions: set[str] | None = None, dry_run:
         out.scope_violation = result.scope_violation
         if not out.errors:
             at = now[index] if isinstance(now, (list, tuple)) else now
-            out.errors += period_locks.refusals(con, result.rows, at)
-            out.errors += warning_answers.apply(con, out.warnings, answers, defer=defer_answers)
+            out.errors += period_locks.refusals(con, result.rows, at, lock_cfg)
+            out.errors += warning_answers.apply(con, out.warnings, answers, defer=defer_answers,
+                                                required=must_answer)
         if out.errors:
             out.status = "rejected"
         else:

@@ -22,6 +22,7 @@ mean's quotient, a count's number; 0/0 (无业务) rows are skipped.
 """
 from __future__ import annotations
 
+import bisect
 import statistics
 
 HISTORY_PERIODS = 24
@@ -134,6 +135,11 @@ def warnings(con, rows, cat, threshold: float | None = None, min_points: int | N
             (o.raw.numerator, o.raw.denominator)
         file_peer.setdefault((o.file_idx, o.indicator_code, o.period.code), {})[o.region_code] = \
             (o.raw.numerator, o.raw.denominator)
+    # Each (file, region, indicator, period type) series and each peer sample is built once:
+    # a long table holds one series per region and indicator, and each of its rows is judged
+    # against the stretch of that series before it (found by bisection, not by a scan).
+    series_of: dict[tuple, tuple[list, list]] = {}
+    samples_of: dict[tuple, list[float]] = {}
     out = []
     for r in rows:
         ind = cat.indicators[r.indicator_code]
@@ -141,10 +147,15 @@ def warnings(con, rows, cat, threshold: float | None = None, min_points: int | N
         if x is None:
             continue
         # own history
-        series = {**stored_own.get((r.region_code, r.indicator_code, r.period.type), {}),
-                  **file_own[(r.file_idx, r.region_code, r.indicator_code, r.period.type)]}
-        before = sorted(p for p in series if p < r.period)[-HISTORY_PERIODS:]
-        history = [v for v in (row_value(ind, *series[p]) for p in before) if v is not None]
+        key = (r.file_idx, r.region_code, r.indicator_code, r.period.type)
+        if key not in series_of:
+            series = {**stored_own.get((r.region_code, r.indicator_code, r.period.type), {}), **file_own[key]}
+            periods = sorted(series)
+            series_of[key] = (periods, [row_value(ind, *series[p]) for p in periods])
+        periods, values = series_of[key]
+        at = bisect.bisect_left(periods, r.period)
+        before = periods[max(0, at - HISTORY_PERIODS):at]
+        history = [v for v in values[max(0, at - HISTORY_PERIODS):at] if v is not None]
         if len(history) + 1 >= min_points:
             z = modified_z(x, history + [x])
             if z is not None and abs(z) > threshold:
@@ -156,15 +167,17 @@ def warnings(con, rows, cat, threshold: float | None = None, min_points: int | N
         # peers
         peers = peers_of.get(r.region_code) or []
         if peers:
-            values = {**stored_peer.get((r.indicator_code, r.period.code), {}),
-                      **file_peer[(r.file_idx, r.indicator_code, r.period.code)]}
-            values = {c: v for c, v in values.items() if c in peers}
-            sample = {c: row_value(ind, *v) for c, v in values.items()}
-            sample = [v for v in sample.values() if v is not None]
+            parent = tree.parent.get(r.region_code)
+            peer_key = (r.file_idx, r.indicator_code, r.period.code, parent)
+            if peer_key not in samples_of:
+                values = {**stored_peer.get((r.indicator_code, r.period.code), {}),
+                          **file_peer[(r.file_idx, r.indicator_code, r.period.code)]}
+                judged = (row_value(ind, *v) for c, v in values.items() if c in peers)
+                samples_of[peer_key] = [v for v in judged if v is not None]
+            sample = samples_of[peer_key]
             if len(sample) >= min_points:
                 z = modified_z(x, sample)
                 if z is not None and abs(z) > threshold:
-                    parent = tree.parent.get(r.region_code)
                     out.append((r, "outlier_peers",
                                 f"{_fmt(ind, x)} 与{tree.name.get(parent, parent)}下 {len(sample)} 个地区同期相比异常："
                                 f"中位数 {_fmt(ind, statistics.median(sample))}，修正 z 分数 {z:.1f}，超过阈值 "

@@ -255,13 +255,16 @@ def revoke(con, user, unlock_id, now: dt.datetime | None = None) -> Unlock:
 
 
 # ------------------------------------------------------------------------- refusing changes
-def refusals(con, rows, at: dt.datetime | None = None) -> list:
+def refusals(con, rows, at: dt.datetime | None = None, cfg: dict | None = None) -> list:
     """The errors (returns.extract.Issue) of a file's rows (ReturnRow) that add or change a value
-    of a locked period without an unlock in force at `at`; one per region and period."""
+    of a locked period without an unlock in force at `at`; one per region and period. `cfg`:
+    `settings(con)`, when the caller read it once for a batch."""
     from pipelines.returns.extract import Issue
+    if not rows:
+        return []
     at = at or dt.datetime.now()
-    cfg = settings(con)
-    if not rows or all(days is None for _, days in cfg.values()):
+    cfg = settings(con) if cfg is None else cfg
+    if all(days is None for _, days in cfg.values()):
         return []
     groups: dict[tuple[str, Period], list] = {}
     for r in rows:

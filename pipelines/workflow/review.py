@@ -176,21 +176,34 @@ def _mark_figures(con, submission_ids: list[int], at: dt.datetime) -> None:
 
 def link_corrections(con, submission_ids: list[int], now: dt.datetime | None = None) -> int:
     """Link each newly loaded submission to the latest returned, not yet corrected submission of
-    the same regions and periods (called inside the load's transaction). Returns links made."""
-    made = 0
-    for sid in submission_ids:
-        row = con.execute(
-            "SELECT o.submission_id FROM submissions n, submissions o JOIN submission_reviews r "
-            "ON r.submission_id = o.submission_id AND r.decision = 'returned' "
-            "WHERE n.submission_id = ? AND o.submission_id < n.submission_id "
-            "AND list_sort(o.regions) = list_sort(n.regions) AND list_sort(o.periods) = list_sort(n.periods) "
-            "AND o.submission_id NOT IN (SELECT corrects_id FROM submission_corrections) "
-            "ORDER BY o.submission_id DESC LIMIT 1", [int(sid)]).fetchone()
-        if row:
-            con.execute("INSERT INTO submission_corrections VALUES (?, ?, ?)",
-                        [int(sid), int(row[0]), now or dt.datetime.now()])
-            made += 1
-    return made
+    the same regions and periods (called inside the load's transaction). Returns links made.
+
+    One query finds every candidate pair; they are then taken in upload order, so that two new
+    submissions of a batch that follow the same returned one link it once (the first), the
+    second taking the next older one if any — as if each had been loaded alone."""
+    if not submission_ids:
+        return 0
+    pairs = con.execute(
+        "WITH n AS (SELECT submission_id, list_sort(regions) AS rg, list_sort(periods) AS pe FROM submissions "
+        "           WHERE submission_id IN (SELECT unnest(?::BIGINT[]))), "
+        "o AS (SELECT s.submission_id, list_sort(s.regions) AS rg, list_sort(s.periods) AS pe "
+        "      FROM submissions s JOIN submission_reviews r "
+        "      ON r.submission_id = s.submission_id AND r.decision = 'returned' "
+        "      WHERE s.submission_id NOT IN (SELECT corrects_id FROM submission_corrections)) "
+        "SELECT n.submission_id, o.submission_id FROM n JOIN o ON o.rg = n.rg AND o.pe = n.pe "
+        "AND o.submission_id < n.submission_id ORDER BY n.submission_id, o.submission_id DESC",
+        [[int(s) for s in submission_ids]]).fetchall()
+    taken: set[int] = set()
+    links = []
+    for sid in sorted({n for n, _ in pairs}):
+        for n, o in pairs:
+            if n == sid and o not in taken:
+                taken.add(o)
+                links.append([sid, o, now or dt.datetime.now()])
+                break
+    if links:
+        con.executemany("INSERT INTO submission_corrections VALUES (?, ?, ?)", links)
+    return len(links)
 
 
 def returned_to(con, user_name: str) -> list[Submission]:

@@ -59,10 +59,12 @@ def required_kinds(con) -> set[str]:
     return parse_kinds(row[0] if row else "")[0]
 
 
-def apply(con, warnings: list, answers: dict | None = None, *, defer: bool = False) -> list:
+def apply(con, warnings: list, answers: dict | None = None, *, defer: bool = False,
+          required: set[str] | None = None) -> list:
     """Attach the upload page's answers (answer_key → text) to the warnings; return the errors
     (returns.extract.Issue) for required warnings left unanswered and answers too long. With
-    `defer` (the page's preview) unanswered required warnings are only marked `required`."""
+    `defer` (the page's preview) unanswered required warnings are only marked `required`.
+    `required`: `required_kinds(con)`, when the caller read it once for a batch."""
     from pipelines.returns.extract import Issue
     errors = []
     for w in warnings:
@@ -73,7 +75,9 @@ def apply(con, warnings: list, answers: dict | None = None, *, defer: bool = Fal
                                                               f"当前 {len(text)} 个字，请精简后重新提交", kind="answer"))
                 continue
             w.answer, w.answer_source = text, "page"
-    required = required_kinds(con)
+    if not warnings:
+        return errors
+    required = required_kinds(con) if required is None else required
     for w in warnings:
         if w.kind in required and not w.answer:
             w.required = True
