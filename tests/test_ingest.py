@@ -224,3 +224,21 @@ def test_cli_template_and_ingest(warehouse_path, tmp_path):
     r = subprocess.run(env_py + ["template", "--db", str(warehouse_path), "--region", "火星", "--period", "2024-03",
                                  "--out", str(out)], cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 2 and "未知地区“火星”" in r.stderr
+
+
+def test_catalog_edit_between_batches_is_seen_by_the_next_one(con, tmp_path):
+    """The checks reuse the catalog view while its tables are unchanged (validate.CatalogView
+    .current): a region alias added — or a region retired — between two uploads decides the
+    second one."""
+    rows = [("蕉城老城区", "2024-01", "医保电子凭证激活率", 5, 10)]
+    [first] = _ingest(con, [rf.long_table(tmp_path / "a.xlsx", rows)], tmp_path)
+    assert first.status == "rejected" and any("蕉城老城区" in str(e) for e in first.errors)
+    con.execute("INSERT INTO region_aliases VALUES ('蕉城老城区', '350902')")
+    [second] = _ingest(con, [rf.long_table(tmp_path / "b.xlsx", rows)], tmp_path)
+    assert second.status == "accepted", second.line()
+    assert con.execute("SELECT numerator, denominator FROM return_values WHERE region_code = '350902' "
+                       "AND period = '2024-01' AND superseded_at IS NULL").fetchall() == [(5, 10)]
+    con.execute("UPDATE regions SET active = FALSE WHERE code = '350902'")
+    [third] = _ingest(con, [rf.long_table(tmp_path / "c.xlsx", [("350902", "2024-02", "医保电子凭证激活率", 6, 10)])],
+                      tmp_path)
+    assert third.status == "rejected", third.line()
