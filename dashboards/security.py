@@ -287,7 +287,11 @@ class Gate:
     def review_facts(self, user) -> dict:
         """What the account bar says of review: may this user review (a link to /review, with
         the queue's length), and its own returned submissions not yet corrected (a notice at
-        every page load until they are — the first page after a login included)."""
+        every page load until they are — the first page after a login included).
+
+        Asked at every page load, answered from the store's cache until the data changes: every
+        upload and review decision is a data-changing write, and the key holds what the answer
+        depends on besides the data (the user's name, role and region)."""
         if user is None or user.role == "viewer":
             return {}
         from pipelines.workflow import review
@@ -297,7 +301,8 @@ class Gate:
             may = scope is None or bool(scope)
             return {"may_review": may, "pending": len(review.pending(con, user)) if may else 0,
                     "returned": [(s.submission_id, s.file_name, s.comment) for s in review.returned_to(con, user.name)]}
-        return self.store.read(read)
+        return self.store.cache.get_or_compute(("review_facts", user.name, user.role, user.region_code),
+                                               lambda: self.store.read(read))
 
     def _deny(self, status: int, message: str):
         wants_html = flask.request.method == "GET" and "text/html" in flask.request.headers.get("Accept", "")
