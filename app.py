@@ -13,7 +13,6 @@ import os
 import signal
 import sys
 import threading
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -85,16 +84,14 @@ def create_app(db_path: str | os.PathLike = DEFAULT_DB, parse_limits=None):
 
 def _warm_up(warehouse) -> None:
     """Start the parse workers and import what the first page callback needs while the server
-    already answers (cold start); a little later, great-expectations and the suites (~5 s of
-    imports), so that the first uploads after a start do not pay for them — later, because the
-    import holds the interpreter and would slow the first page (YBJC_INGEST_WARM_S, default 3 s;
-    opening the 报送 page starts it at once)."""
+    already answers (cold start). Not great-expectations: its ~5 s of imports hold the
+    interpreter, and warming it at start made the first views of the indicator and district
+    pages 1.7–2.7× slower in `make bench` (p95 170 / 271 ms against 150); it is warmed when a
+    reporter opens the 报送 page (Warehouse.warm_up_ingest)."""
     warehouse.parser.warm_up()
     import pandas  # noqa: F401
     import pipelines.metrics  # noqa: F401
     import openpyxl  # noqa: F401
-    time.sleep(float(os.environ.get("YBJC_INGEST_WARM_S") or 3))
-    warehouse.warm_up_ingest()
 
 
 def main(argv: list[str] | None = None) -> int:
