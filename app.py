@@ -44,9 +44,10 @@ def create_app(db_path: str | os.PathLike = DEFAULT_DB, parse_limits=None):
     pipelines.returns.parse_worker.ParseLimits; default: ParseLimits.from_env()); close the pool with
     `app.server.config[CONFIG_KEY].close()`.
     """
-    from dash import Dash, State
+    from dash import State
 
     from dashboards import ids, shell
+    from dashboards.monitor_dash import MonitorDash
     from dashboards.store import CONFIG_KEY, Warehouse
     from pipelines.returns.parse_worker import ParseLimits
 
@@ -63,7 +64,7 @@ def create_app(db_path: str | os.PathLike = DEFAULT_DB, parse_limits=None):
     from dash import _callback
     _callback.GLOBAL_CALLBACK_LIST.clear()
     _callback.GLOBAL_CALLBACK_MAP.clear()
-    app = Dash(
+    app = MonitorDash(
         "dashboards", use_pages=True, pages_folder="pages", serve_locally=True,
         title="医保便民服务指标监测", update_title=None,
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
@@ -83,12 +84,13 @@ def create_app(db_path: str | os.PathLike = DEFAULT_DB, parse_limits=None):
 
 
 def _warm_up(warehouse) -> None:
-    """Start the parse workers and import what the first page callback needs while the server
-    already answers (cold start). Not great-expectations: its ~5 s of imports hold the
-    interpreter, and warming it at start made the first views of the indicator and district
-    pages 1.7–2.7× slower in `make bench` (p95 170 / 271 ms against 150); it is warmed when a
-    reporter opens the 报送 page (Warehouse.warm_up_ingest)."""
+    """Start the parse workers and one check worker, and import what the first page callback
+    needs while the server already answers (cold start). great-expectations is imported by the
+    check worker, in its own process (pipelines/returns/check_pool.py): imported in the server
+    its ~5 s held the interpreter, and the first views of the indicator and district pages were
+    1.7–2.7× slower in `make bench` (p95 170 / 271 ms against 150)."""
     warehouse.parser.warm_up()
+    warehouse.checker.warm_up(1)
     import pandas  # noqa: F401
     import pipelines.metrics  # noqa: F401
     import openpyxl  # noqa: F401
@@ -131,7 +133,8 @@ def main(argv: list[str] | None = None) -> int:
         pass
     finally:
         reminders.stop()
-        warehouse.parser.close()          # the parse workers go with the server
+        warehouse.parser.close()          # the parse and check workers go with the server
+        warehouse.checker.close()
     return 0
 
 

@@ -195,11 +195,22 @@ class Gate:
         if time.time() - started > SESSION_HOURS * 3600:
             flask.session.clear()
             return None
-        user = self.store.read(lambda con: accounts.get_user(con, name))
+        user = self.account(name)
         if user is None or user.disabled or flask.session.get("g") != user.session_gen:
             flask.session.clear()         # disabled, or its password changed since: ended
             return None
         return user
+
+    def account(self, name: str):
+        """The account `name` (None if there is none), asked at every request: answered from
+        the store's cache until the next data-changing write — every change to an account (add,
+        disable, enable, reset, a new password, and with it the session generation) is one."""
+        return self.store.cache.get_or_compute(("account", name),
+                                               lambda: self.store.read(lambda con: accounts.get_user(con, name)))
+
+    def has_users(self) -> bool:
+        """Whether any account exists (cached like `account`: adding one is a data-changing write)."""
+        return self.store.cache.get_or_compute(("has_users",), lambda: self.store.read(accounts.count_users) > 0)
 
     def csrf_token(self) -> str:
         token = flask.session.get("csrf")
@@ -223,7 +234,7 @@ class Gate:
                 return self._deny(403, "请求缺少有效的安全令牌（CSRF），请刷新页面后重试")
         if level == "public" and path != "/login":
             return None                   # static assets, the API (own auth)
-        has_users = self.store.read(accounts.count_users) > 0
+        has_users = self.has_users()
         flask.g.ybjc_has_users = has_users
         flask.g.ybjc_user = self.session_user() if has_users else None
         if req.method == "POST" and path.endswith("/_dash-update-component"):

@@ -36,19 +36,20 @@ class Warehouse:
     def __init__(self, db_path, parse_limits=None):
         from pipelines import db
         from pipelines.memo import ResultCache
+        from pipelines.returns.check_pool import CheckPool
         from pipelines.returns.parse_worker import ParsePool
         self.path = Path(db_path)
         self.con = db.connect(self.path)
         self.write_lock = threading.Lock()       # one writer at a time (loads never race on keys)
         self.cache = ResultCache()
         self.parser = ParsePool(parse_limits)    # workers start on first use or warm_up()
+        self.checker = CheckPool()               # GX runs, off the server's interpreter lock
         self._freezing: set = set()              # (as_of, jurisdiction) snapshots being built
         self._freezing_lock = threading.Lock()
         self._refresh_lock = threading.Lock()
         self._refresh_wanted = False             # a write marked figures stale since the last round
         self._refreshing = False                 # a refresher thread is running
         self._stop = threading.Event()           # set by close(): background watchers end
-        self._warming: threading.Thread | None = None
         self._loading = 0                        # uploads between their check and their load
         self._loading_lock = threading.Lock()
         threading.Thread(target=self._serve_reader_requests, name="reader-snapshot", daemon=True).start()
@@ -91,7 +92,7 @@ class Warehouse:
         items = list(items)
         batch = self.read(lambda con: check_files(con, items, allowed_regions=allowed_regions,
                                                   dry_run=True, parser=self.parser, answers=answers,
-                                                  defer_answers=True))
+                                                  defer_answers=True, checker=self.checker))
         if allowed_regions is not None and any(o.status == "duplicate" for o in batch.outcomes):
             self.write(lambda con: _refuse_duplicates_outside(con, batch.outcomes, allowed_regions,
                                                               user, channel), data_changed=False)
@@ -116,7 +117,8 @@ class Warehouse:
     def _ingest_now(self, items, user: str, channel: str, allowed_regions, answers=None):
         from pipelines.returns.ingest import archive_checked, check_files, load_checked
         batch = self.read(lambda con: check_files(con, items, allowed_regions=allowed_regions,
-                                                  parser=self.parser, answers=answers))
+                                                  parser=self.parser, answers=answers,
+                                                  checker=self.checker))
         archive_checked(batch, self.archive_dir)
 
         def load(con):
@@ -137,19 +139,11 @@ class Warehouse:
                           data_changed=False)
 
     def warm_up_ingest(self) -> None:
-        """Start the parse workers, import great-expectations and build the suites in the
-        background (once), so that the first upload of a reporter who opened the 报送 page
-        does not wait ~10 s for them."""
+        """Start the parse workers and the check workers (each imports great-expectations and
+        builds the suites in its own process), so that the first upload of a reporter who opened
+        the 报送 page does not wait ~10 s for them. Returns at once; idempotent."""
         self.parser.warm_up()
-        with self.write_lock:
-            if self._warming is not None:
-                return
-
-            def warm():
-                from pipelines.returns.validate import warm_up
-                warm_up()
-            self._warming = threading.Thread(target=warm, name="ingest-warm-up", daemon=True)
-            self._warming.start()
+        self.checker.warm_up()
 
     # ---------------------------------------------------------------- background work
     def freeze_soon(self, as_of: dt.datetime, jurisdiction: str) -> None:
@@ -256,6 +250,7 @@ class Warehouse:
         import duckdb
         self._stop.set()
         self.parser.close()
+        self.checker.close()
         deadline = time.monotonic() + wait_seconds
         while True:
             try:

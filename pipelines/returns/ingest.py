@@ -131,7 +131,7 @@ def ingest_files(con, paths, *, user: str = "cli", channel: str = "cli", archive
 def check_files(con, paths, *, allowed_regions: set[str] | None = None, dry_run: bool = False,
                 today: dt.date | None = None, parser: ParsePool | None = None,
                 now: dt.datetime | list[dt.datetime] | None = None, answers: dict | None = None,
-                defer_answers: bool = False) -> CheckedBatch:
+                defer_answers: bool = False, checker=None) -> CheckedBatch:
     """Read, extract (in bounded worker processes) and validate (GX) a batch; writes nothing.
 
     Then, for each file without errors: a change to a locked period without an unlock in force
@@ -139,7 +139,8 @@ def check_files(con, paths, *, allowed_regions: set[str] | None = None, dry_run:
     error (workflow/period_locks.py); `answers` (a warning's answer_key → 说明, the upload
     page's) answer warnings, and a warning of a kind that must be answered left unanswered is
     an error — only marked `required` with `defer_answers` (the page's preview)
-    (workflow/warning_answers.py)."""
+    (workflow/warning_answers.py). `checker` runs the GX suites (the server's check workers;
+    default this process)."""
     from pipelines.workflow import period_locks, warning_answers
     cat = CatalogView.current(con)
     batch = CheckedBatch([], dry_run=dry_run)
@@ -176,7 +177,8 @@ def check_files(con, paths, *, allowed_regions: set[str] | None = None, dry_run:
             batch.outcomes[index].errors.append(Issue("error", ex.sheet, ex.cell, str(ex)))
             ex = Extraction(name)
         extractions.append(ex)
-    checked = validate(con, extractions, allowed_regions=allowed_regions, today=today, catalog=cat)
+    checked = validate(con, extractions, allowed_regions=allowed_regions, today=today, catalog=cat,
+                       checker=checker)
     lock_cfg, must_answer = period_locks.settings(con), warning_answers.required_kinds(con)   # once a batch
     for (index, _, data), ex, result in zip(to_parse, extractions, checked):
         out = batch.outcomes[index]

@@ -18,6 +18,7 @@ import math
 import os
 import threading
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -122,6 +123,13 @@ class FileValidation:
 
 
 # ---------------------------------------------------------------- GX: one context per process
+class Failure(NamedTuple):
+    """One failed expectation: its check, its level and the frame rows that failed it."""
+    check: str
+    level: str
+    rows: tuple[int, ...]
+
+
 class _Engine:
     """Lazily created GX ephemeral context, datasource and suites (cached by variant)."""
 
@@ -154,8 +162,9 @@ class _Engine:
                 self._suites[checks] = self.ctx.suites.add(suite)
             return self._suites[checks]
 
-    def run(self, frame: pd.DataFrame, checks: tuple[str, ...], params: dict) -> list:
-        """Failed expectation results (with every unexpected row index).
+    def run(self, frame: pd.DataFrame, checks: tuple[str, ...], params: dict) -> list[Failure]:
+        """The failed expectations, each with every unexpected row index (plain tuples: the
+        server runs this in its check workers, pipelines/returns/check_pool.py).
 
         Two passes: BOOLEAN_ONLY over the whole suite (cheap), then COMPLETE only for the
         expectations that failed, to get the rows. A clean batch pays for the first pass only.
@@ -170,7 +179,10 @@ class _Engine:
                 return []
             second = batch.validate(self.suite(failed), result_format="COMPLETE", expectation_parameters=params)
             _raise_on_exception(second.results)
-            return [r for r in second.results if not r.success]
+            return [Failure((r.expectation_config.meta or {}).get("check"),
+                            (r.expectation_config.meta or {}).get("level", "error"),
+                            tuple(int(i) for i in (r.result.get("unexpected_index_list") or [])))
+                    for r in second.results if not r.success]
 
 
 def _raise_on_exception(results) -> None:
@@ -435,9 +447,17 @@ def _checks(frame: pd.DataFrame, scoped: bool) -> tuple[str, ...]:
     return tuple(checks)
 
 
+def run_checks(frame: pd.DataFrame, checks: tuple[str, ...], params: dict) -> list[Failure]:
+    """The GX run of one batch in this process (the CLI; the server's check workers)."""
+    return _ENGINE.run(frame, checks, params)
+
+
 def validate(con, extractions: list[Extraction], *, allowed_regions: set[str] | None = None,
-             today: dt.date | None = None, catalog: CatalogView | None = None) -> list[FileValidation]:
-    """Validate a batch; one FileValidation per extraction, rows ready to load if no errors."""
+             today: dt.date | None = None, catalog: CatalogView | None = None,
+             checker=None) -> list[FileValidation]:
+    """Validate a batch; one FileValidation per extraction, rows ready to load if no errors.
+    `checker`: what runs the GX suite (`.run(frame, checks, params)`, e.g. the server's
+    check_pool.CheckPool); default this process."""
     today = today or dt.date.today()
     cat = catalog or CatalogView.current(con)
     results = [FileValidation() for _ in extractions]
@@ -452,7 +472,8 @@ def validate(con, extractions: list[Extraction], *, allowed_regions: set[str] | 
             "indicator_codes": sorted(cat.indicators),
             "last_reportable_month": today.year * 12 + today.month,
         }
-        outcome = _ENGINE.run(frame, _checks(frame, allowed_regions is not None), params)
+        run = checker.run if checker is not None else run_checks
+        outcome = run(frame, _checks(frame, allowed_regions is not None), params)
         _map_failures(outcome, rows, cat, allowed_regions, prev, results)
         _outliers(con, rows, cat, results, extractions)
     rows_of: dict[int, list[_Row]] = {}
@@ -549,11 +570,8 @@ def _total_warning(raw: RawRow, file_idx: int, rows: list[_Row], cat: CatalogVie
     return Issue("warning", raw.sheet, raw.region_cell, text)
 
 
-def _map_failures(failed, rows, cat, allowed, prev, results) -> None:
-    for res in failed:
-        meta = res.expectation_config.meta or {}
-        check, level = meta.get("check"), meta.get("level", "error")
-        idx = res.result.get("unexpected_index_list") or []
+def _map_failures(failed: list[Failure], rows, cat, allowed, prev, results) -> None:
+    for check, level, idx in failed:
         if check == "unique":
             _duplicates([rows[i] for i in idx], results)
             continue
