@@ -8,12 +8,14 @@ through it:
 
 - `read(fn)`: fn(cursor) on a fresh cursor (DuckDB connections are not thread-safe, their
   cursors are); no lock.
-- `write(fn)`: fn(cursor) holding the write lock; then the cache's version moves on
-  (`data_changed=False` for writes that change no figure: audit lines, sessions, settings).
+- `write(fn)`: fn(cursor) holding the write lock and the figures lock; then the cache's
+  version moves on (`data_changed=False` for writes that change no figure: audit lines,
+  sessions, settings).
 - `check(items, ...)`: the dry run of an upload — read by the parse workers and validated
   without the lock; it changes no value and clears no cache (a scope violation is still
   written to the audit log).
-- `ingest(items, ...)`: check, archive, then load holding the lock; figures refresh after.
+- `ingest(items, ...)`: check, archive, then load holding the write lock alone — beside a
+  running refresh, which holds the figures lock; figures refresh after, in the background.
   Each upload is read and validated in its own request thread, beside the others: a hostile
   or huge file holds up nobody else's (a group commit through one ingest thread was tried and
   dropped — a parse bomb in a batch made every upload behind it wait for the bomb's limits).
@@ -41,6 +43,7 @@ class Warehouse:
         self.path = Path(db_path)
         self.con = db.connect(self.path)
         self.write_lock = threading.Lock()       # one writer at a time (loads never race on keys)
+        self.figures_lock = threading.Lock()     # the figures table's writer: the refresh, or a write
         self.cache = ResultCache()
         self.parser = ParsePool(parse_limits)    # workers start on first use or warm_up()
         self.checker = CheckPool()               # GX runs, off the server's interpreter lock
@@ -74,15 +77,27 @@ class Warehouse:
 
 
     def write(self, fn, *, data_changed: bool = True):
-        """fn(cursor) holding the write lock; then, unless the write changed no data a figure
-        depends on, the cached answers are dropped (even when fn failed half-way: a failed
-        write rolled back, but a cache cleared once too often is only slower)."""
-        with self.write_lock:
+        """fn(cursor) holding the write lock and the figures lock (so it never runs beside the
+        background refresh: an admin change may refresh figures itself); then, unless the write
+        changed no data a figure depends on, the cached answers are dropped (even when fn failed
+        half-way: a failed write rolled back, but a cache cleared once too often is only slower)."""
+        with self.write_lock, self.figures_lock:
             try:
                 return self.read(fn)
             finally:
                 if data_changed:
                     self.changed()
+
+    def _load(self, fn):
+        """An upload's load: fn(cursor) holding the write lock alone. A load writes values and
+        marks figures stale, never the figures themselves, so it need not wait for a refresh
+        that is running (seconds under load): DuckDB keeps the two transactions apart, and the
+        refresh clears only the marks it read (metrics.figure_table.refresh)."""
+        with self.write_lock:
+            try:
+                return self.read(fn)
+            finally:
+                self.changed()
 
     def check(self, items, *, user: str, channel: str, allowed_regions=None, answers=None):
         """The dry run of an upload (the page's preview): outcomes as `ingest` would give them,
@@ -126,7 +141,7 @@ class Warehouse:
             if allowed_regions is not None:
                 _refuse_duplicates_outside(con, batch.outcomes, allowed_regions, user, channel)
             return batch.outcomes
-        outcomes = self.write(load)
+        outcomes = self._load(load)
         if any(o.status == "accepted" and (o.new or o.revisions) for o in outcomes):
             self.refresh_soon()
         return outcomes
@@ -159,7 +174,7 @@ class Warehouse:
         def build():
             from pipelines.metrics import figure_table
             try:
-                with self.write_lock:
+                with self.write_lock, self.figures_lock:
                     cur = self.con.cursor()
                     try:
                         if not figure_table.frozen(cur, as_of, jurisdiction):
@@ -196,7 +211,7 @@ class Warehouse:
                     self._refresh_wanted = False
                 try:
                     self._after_uploads()
-                    with self.write_lock:
+                    with self.figures_lock:     # not the write lock: uploads load beside it
                         cur = self.con.cursor()
                         try:
                             figure_table.refresh(cur)
@@ -208,9 +223,9 @@ class Warehouse:
         threading.Thread(target=run, name="figures-refresh", daemon=True).start()
 
     def _after_uploads(self, at_most_s: float = REFRESH_DEFER_S) -> None:
-        """Let waiting uploads load first (for at most `at_most_s`): a refresh holds the write
-        lock for longer than an upload's load, and a refresh after them covers them too, while
-        until it commits readers compute from the values."""
+        """Let uploads that are on their way load first (for at most `at_most_s`): one refresh
+        after them covers them all, where a refresh beside them is stale as soon as each commits
+        (until the next refresh, readers compute from the values)."""
         import time
         deadline = time.monotonic() + at_most_s
         while self._loading and time.monotonic() < deadline and not self._stop.is_set():
@@ -229,7 +244,7 @@ class Warehouse:
             if not reader_snapshot.requested(self.path):
                 continue
             try:
-                with self.write_lock:
+                with self.write_lock, self.figures_lock:
                     cur = self.con.cursor()
                     try:
                         reader_snapshot.serve_request(cur, self.path)

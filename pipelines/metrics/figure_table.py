@@ -134,19 +134,24 @@ def years_of(con, jurisdiction: str, as_of=None) -> tuple[int, int]:
 
 
 def refresh(con, now: dt.datetime | None = None) -> dict:
-    """Recompute what the marks say, in one transaction. Returns counts and seconds."""
+    """Recompute what the marks say, in one transaction. Returns counts and seconds.
+
+    The marks are read inside the transaction, and only those are cleared (a delete sees the
+    transaction's snapshot): a load that commits while the refresh runs — the server lets
+    uploads load beside it (dashboards/store.py) — keeps its marks, whatever their times, and
+    its figures are computed from the values until the next refresh."""
     started = time.perf_counter()
-    marks = con.execute("SELECT jurisdiction_code, indicator_code, region_code, year, marked_at "
-                        "FROM figure_dirty").fetchall()
     stats = {"jurisdictions": 0, "rows": 0, "seconds": 0.0}
-    if not marks:
-        return stats
-    upto = max(m[4] for m in marks)
-    by_jur: dict[str, list] = {}
-    for j, i, r, y, _ in marks:
-        by_jur.setdefault(j, []).append((i, r, y))
     from .engine import Metrics
     with transaction(con):
+        marks = con.execute("SELECT jurisdiction_code, indicator_code, region_code, year, marked_at "
+                            "FROM figure_dirty").fetchall()
+        if not marks:
+            return stats
+        upto = max(m[4] for m in marks)
+        by_jur: dict[str, list] = {}
+        for j, i, r, y, _ in marks:
+            by_jur.setdefault(j, []).append((i, r, y))
         m = Metrics(con)
         for jur, jur_marks in by_jur.items():
             stats["rows"] += _refresh_jurisdiction(con, m, jur, jur_marks)
