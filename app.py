@@ -17,6 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 DEFAULT_DB = "data/warehouse.duckdb"
+REQUEST_THREADS = 8
 
 INDEX_STRING = """<!DOCTYPE html>
 <html lang="zh-CN">
@@ -101,7 +102,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", default=DEFAULT_DB, help="数据仓库文件（默认 data/warehouse.duckdb）")
     parser.add_argument("--host", default="127.0.0.1", help="监听地址（默认 127.0.0.1）")
     parser.add_argument("--port", type=int, default=8050, help="端口（默认 8050）")
-    parser.add_argument("--threads", type=int, default=16, help="处理请求的线程数（默认 16）")
+    # 8: measured in the concurrent soak (bench/README.md) — 48 threads made uploads 3x slower
+    # (every thread runs Python beside the others, one interpreter lock), 16 and 12 a little
+    parser.add_argument("--threads", type=int, default=REQUEST_THREADS,
+                        help=f"处理请求的线程数（默认 {REQUEST_THREADS}）")
     args = parser.parse_args(argv)
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     from dashboards.security import SettingError

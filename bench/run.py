@@ -69,14 +69,14 @@ def wait_until_served(proc: subprocess.Popen, url: str, timeout: float = 60.0) -
 
 
 @contextlib.contextmanager
-def serve_app(db_path, port: int | None = None, threads: int = 16, env: dict | None = None):
+def serve_app(db_path, port: int | None = None, threads: int | None = None, env: dict | None = None):
     """Run `python app.py --db db_path` on a free loopback port; yields (proc, base_url, ready_s)."""
     port = port or free_port()
     # The server's output goes to a file: an unread pipe fills up and then blocks the server's
     # logging (and with it every request thread) for good.
     log = tempfile.NamedTemporaryFile(prefix=f"app_{port}_", suffix=".log", delete=False)
     proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--db", str(db_path), "--host", "127.0.0.1",
-                             "--port", str(port), "--threads", str(threads)], cwd=ROOT,
+                             "--port", str(port), *(["--threads", str(threads)] if threads else [])], cwd=ROOT,
                             stdout=log, stderr=subprocess.STDOUT,
                             env={**os.environ, "GX_ANALYTICS_ENABLED": "false", **(env or {})})
     log.close()

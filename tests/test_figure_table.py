@@ -135,6 +135,35 @@ def test_a_write_marks_its_figures_stale_until_the_refresh(con):
     assert city.actual == pytest.approx(100 * (700 + 45) / 1000) and city.status == "达标"
 
 
+def test_a_load_committed_beside_a_refresh_keeps_its_marks(con, monkeypatch):
+    """The server lets uploads load while the refresh runs (dashboards/store.py): a revision
+    committed on another cursor in the middle of a refresh keeps its marks, so its figures are
+    computed from the values until the next refresh, which then stores them."""
+    load(con, [(d, "evoucher_activation_rate", "2024-03", 70 + k, 100) for k, d in enumerate(NINGDE)])
+    beside = con.cursor()
+    inner = figure_table._passes
+
+    def passes_with_a_load_beside(*args, **kwargs):
+        load(beside, [("350902", "evoucher_activation_rate", "2024-03", 90, 100)])   # commits now
+        return inner(*args, **kwargs)
+    monkeypatch.setattr(figure_table, "_passes", passes_with_a_load_beside)
+    stats = figure_table.refresh(con)
+    monkeypatch.undo()
+    assert stats["jurisdictions"] == 1 and stats["rows"] > 0
+    assert figure_table.stale(con, ["350900"], ["evoucher_activation_rate"])    # the load's marks
+    assert check(con, ["2024Q1", "2024-03"]) == 0                               # computed, and right
+
+    def city():
+        g = Metrics(con).gaps("2024Q1", region="350900")
+        return g[g.is_parent & (g.indicator_code == "evoucher_activation_rate")].iloc[0].actual
+    assert city() == pytest.approx(100 * (745 - 70 + 90) / 1000)                 # 76.5, the revision in
+    figure_table.refresh(con)
+    assert not figure_table.stale(con, ["350900"])
+    assert check(con, ["2024Q1", "2024-03"]) == 8
+    assert city() == pytest.approx(76.5)
+    beside.close()
+
+
 def test_ingest_refreshes_and_the_upload_is_read_from_the_table(con, tmp_path):
     import returns_factory as rf
     from pipelines.returns.ingest import ingest_files

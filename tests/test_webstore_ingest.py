@@ -104,6 +104,41 @@ def test_an_upload_is_answered_before_the_figures_refresh_which_follows_in_the_b
     assert stored == engine and len(stored) > 10
 
 
+def test_an_upload_loads_while_a_figures_refresh_runs(store, tmp_path):
+    """A refresh (which holds the figures lock for seconds under load) does not hold up uploads:
+    the upload is loaded and answered while the lock is held; an admin write waits for it."""
+    from pipelines.metrics import Metrics
+    path = write_long_table(tmp_path / "福安市2024.xlsx", long_rows(2024, districts=["350981"]))
+    store.parser.warm_up()
+    released, held = threading.Event(), threading.Event()
+
+    def refreshing():
+        with store.figures_lock:
+            held.set()
+            released.wait(60)
+    holder = threading.Thread(target=refreshing)
+    holder.start()
+    assert held.wait(10)
+    try:
+        [out] = store.ingest([(path.name, path.read_bytes())], user="admin", channel="web")
+        assert holder.is_alive() and store.figures_lock.locked(), "loaded while the refresh ran"
+        assert out.status == "accepted" and out.new == 52
+        [(_, _, _, num, den, _)] = [r for r in long_rows(2024, districts=["350981"])
+                                    if r[1] == "2024-06" and r[2] == "evoucher_activation_rate"]
+        gaps = store.read(lambda con: Metrics(con).gaps("2024-06", region="350900"))
+        actual = gaps.set_index(["region_code", "indicator_code"]).loc[("350981", "evoucher_activation_rate"), "actual"]
+        assert actual == pytest.approx(100 * num / den)              # computed from the values
+        wrote = threading.Event()
+        admin = threading.Thread(target=lambda: (store.write(lambda con: None), wrote.set()))
+        admin.start()
+        assert not wrote.wait(0.3), "an admin write waits for the refresh"
+    finally:
+        released.set()
+        holder.join()
+    admin.join(10)
+    assert wrote.is_set()
+
+
 def test_the_preview_of_an_upload_leaves_the_cache_warm_and_the_values_alone(store, tmp_path):
     """The page checks a file before the official confirms it: that dry run (`check`) changes
     no value and clears no cached answer; the confirmed upload then does both."""
