@@ -62,3 +62,38 @@ def test_pool_runs_in_workers_and_agrees_with_this_process(con, tmp_path):
         assert pool.fallbacks == 1 and pool.worker_pids() and pool.worker_pids() != pids
     finally:
         pool.close()
+
+
+def test_workers_end_when_their_server_is_killed(tmp_path):
+    """A server killed with SIGKILL never closes its pool: its check workers end by themselves."""
+    import subprocess
+    import sys
+    code = ("import time\n"
+            "from pipelines.returns.check_pool import CheckPool\n"
+            "pool = CheckPool(workers=2)\n"
+            "pool.warm_up()\n"
+            "deadline = time.time() + 60\n"
+            "while len(pool.worker_pids()) < 2 and time.time() < deadline:\n"
+            "    time.sleep(0.05)\n"
+            "print(*pool.worker_pids(), flush=True)\n"
+            "time.sleep(120)\n")
+    server = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                              cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    try:
+        pids = [int(p) for p in server.stdout.readline().split()]
+        assert len(pids) == 2 and all(os.path.exists(f"/proc/{p}") for p in pids)
+    finally:
+        server.kill()
+        server.wait()
+    deadline = time.monotonic() + 15
+    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(p) for p in pids), "a check worker outlived its server"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(") ")[-1][0] != "Z"
+    except FileNotFoundError:
+        return False

@@ -11,8 +11,9 @@ side; the server only pickles the batch's frame out and the failures (plain tupl
 Not a sandbox: what a worker gets is a frame the server built from rows its parse workers
 (parse_worker.py, bounded) extracted. A pool that broke (a worker died) is replaced, and the
 run that found it broken is done in the server's own process, as the CLI always does.
-The pool is an object its owner creates and closes (the server's Warehouse); nothing here is
-module state.
+Each worker ends by itself once its server is gone (a server killed with SIGKILL never shuts
+the pool down). The pool is an object its owner creates and closes (the server's Warehouse);
+nothing here is module state.
 """
 from __future__ import annotations
 
@@ -21,17 +22,28 @@ import multiprocessing
 import os
 import signal
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 log = logging.getLogger("ybjc.check")
 
 
-def _start_worker() -> None:
+def _start_worker(parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)          # Ctrl+C is the server's to handle
+    threading.Thread(target=_exit_with, args=(parent,), name="parent-watch", daemon=True).start()
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     from pipelines.returns.validate import warm_up
     warm_up()                                             # GX imported, context and suites built
+
+
+def _exit_with(parent: int, every_s: float = 0.5) -> None:
+    """End this worker once the server that started it is gone. A server killed with SIGKILL
+    never shuts its pool down, and a spawned worker waiting for its next batch would wait for
+    good: the restart soak left 30 of them, ~160 MB each, until the machine ran out of memory."""
+    while os.getppid() == parent:
+        time.sleep(every_s)
+    os._exit(0)
 
 
 def _ready() -> int:
@@ -60,7 +72,7 @@ class CheckPool:
                 raise RuntimeError("校验进程池已关闭")
             if self._executor is None:
                 self._executor = ProcessPoolExecutor(self.workers, multiprocessing.get_context("spawn"),
-                                                     initializer=_start_worker)
+                                                     initializer=_start_worker, initargs=(os.getpid(),))
             return self._executor
 
     def warm_up(self, workers: int | None = None) -> None:
