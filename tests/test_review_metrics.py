@@ -33,6 +33,12 @@ def people(con):
 
 def _upload(con, tmp_path, n, at, name):
     path = fill_template(con, TOWN, "2024-03", tmp_path / f"{name}.xlsx", n, 100)
+    # Another file, not the same bytes, whatever the clock: openpyxl stamps files to the second,
+    # and two fillings of the same values within one second were one file (a duplicate).
+    from openpyxl import load_workbook
+    wb = load_workbook(path)
+    wb.properties.title = name
+    wb.save(path)
     out = ingest_files(con, [path], user="town", channel="web", archive_dir=tmp_path / "raw", now=at)[0]
     assert out.status == "accepted", out.line()
     return out.submission_id
