@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from dash import Dash
+from dash import Dash, Input, Output
 
 
 def _config(html: str) -> dict:
@@ -38,9 +38,9 @@ def test_kept_answers_equal_dash_own(warehouse_path):
         assert layout.mimetype == deps.mimetype == "application/json"
         # A callback added after the list was first served is served too (not a stale copy).
         n = len(json.loads(deps.get_data(as_text=True)))
-        app.clientside_callback("function(x) { return x; }",
-                                __import__("dash").Output("late-output", "children"),
-                                __import__("dash").Input("late-input", "value"))
+        assert set(app._kept) == {"validation_layout", "layout", "dependencies"}   # kept, not remade
+        app.clientside_callback("function(x) { return x; }", Output("late-output", "children"),
+                                Input("late-input", "value"))
         app._setup_server()
         assert len(json.loads(client.get("/_dash-dependencies").get_data(as_text=True))) == n + 1
     finally:
